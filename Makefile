@@ -1,0 +1,40 @@
+# partkv — PGXS build.
+#
+# `make run` and `make test` work on a machine that has nothing installed yet:
+# they install the dependencies first (mk/targets.mk), then re-enter this
+# Makefile with pg_config available.
+
+EXTENSION = partkv
+MODULE_big = partkv
+DATA = $(wildcard sql/partkv--*.sql)
+
+# Expression-language sources that build without the server (fuzzed) live in
+# src/expr/; the server-side sources everywhere else.
+SRCS = $(sort $(wildcard src/*.c src/*/*.c))
+OBJS = $(SRCS:.c=.o)
+
+PG_CPPFLAGS = -std=gnu11
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+SHLIB_LINK = -lxxhash
+
+# Regression suites, in order.
+REGRESS = items tables tableam item_api
+REGRESS_OPTS = --temp-instance=tmp_check \
+	--temp-config=$(srcdir)/test/partkv.conf --load-extension=partkv
+
+ISOLATION =
+ISOLATION_OPTS = --inputdir=test --outputdir=output_iso --temp-instance=tmp_check_iso \
+	--temp-config=$(srcdir)/test/partkv.conf
+
+TAP_TESTS = 1
+PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
+PROVE_FLAGS = -I $(srcdir)/test/t
+
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(PGXS),)
+include $(PGXS)
+endif
+
+-include mk/targets.mk
+-include mk/fuzz.mk

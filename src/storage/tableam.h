@@ -1,0 +1,28 @@
+/*-------------------------------------------------------------------------
+ *
+ * tableam.h
+ *	  The partkv table access method and the row layout of kv tables.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PARTKV_TABLEAM_H
+#define PARTKV_TABLEAM_H
+
+#include "postgres.h"
+#include "access/tupdesc.h"
+#include "utils/relcache.h"
+
+#include "item.h"
+
+/* where the key columns and the item column sit in a kv table's rows */
+typedef struct KvRowLayout
+{
+	KvKeySchema schema;			/* names and types of the key columns */
+	AttrNumber	key_attno[2];	/* their attribute numbers */
+	AttrNumber	item_attno;		/* the jsonb "item" column */
+} KvRowLayout;
+
+extern bool KvRowLayoutOf(TupleDesc desc, KvRowLayout *layout);
+extern bool KvIsPartkvRelation(Relation rel);
+
+#endif							/* PARTKV_TABLEAM_H */
