@@ -645,13 +645,47 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	t partkv.tables := partkv.find_table(table_name);
-	relid oid := format('%I.%I', t.schema_name, t.table_name)::regclass;
 	d jsonb := partkv.table_description(t, 'DELETING');
 BEGIN
 	DELETE FROM partkv.tables WHERE schema_name = t.schema_name AND partkv.tables.table_name = t.table_name;
 	EXECUTE format('DROP TABLE %I.%I', t.schema_name, t.table_name);
-	PERFORM partkv.invalidate_table_cache(relid);
 	RETURN d;
 END;
 $$;
 COMMENT ON FUNCTION partkv.delete_table(text) IS 'DeleteTable: drops the table and its items';
+
+-------------------------------------------------------------------------------
+-- Data plane: PutItem, GetItem, DeleteItem
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION partkv.put_item(table_name text, item jsonb,
+								condition text DEFAULT NULL,
+								attr_values jsonb DEFAULT NULL,
+								attr_names jsonb DEFAULT NULL,
+								return_values text DEFAULT 'NONE')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'partkv_put_item'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.put_item(text, jsonb, text, jsonb, jsonb, text) IS
+'PutItem: create or replace an item';
+
+CREATE FUNCTION partkv.get_item(table_name text, key jsonb,
+								projection text DEFAULT NULL,
+								attr_names jsonb DEFAULT NULL,
+								consistent_read boolean DEFAULT false)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'partkv_get_item'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.get_item(text, jsonb, text, jsonb, boolean) IS
+'GetItem: the item with this key, or NULL';
+
+CREATE FUNCTION partkv.delete_item(table_name text, key jsonb,
+								   condition text DEFAULT NULL,
+								   attr_values jsonb DEFAULT NULL,
+								   attr_names jsonb DEFAULT NULL,
+								   return_values text DEFAULT 'NONE')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'partkv_delete_item'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.delete_item(text, jsonb, text, jsonb, jsonb, text) IS
+'DeleteItem: delete the item with this key';

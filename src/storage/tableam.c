@@ -79,6 +79,26 @@ KvRowLayoutOf(TupleDesc desc, KvRowLayout *layout)
 	return nkeys > 0 && layout->item_attno != InvalidAttrNumber;
 }
 
+/*
+ * KvItemKeys extracts the table key of an item as key column values;
+ * an item lacking a key attribute is refused as DynamoDB's PutItem does.
+ */
+void
+KvItemKeys(Jsonb *item, const KvKeySchema *schema, Datum *values)
+{
+	for (int k = 0; k < schema->nkeys; k++)
+	{
+		bool		found;
+
+		values[k] = KvItemKeyDatum(item, &schema->keys[k], k == 1, &found);
+		if (!found)
+			ereport(ERROR,
+					(errcode(KV_ERRCODE_VALIDATION),
+					 errmsg(KV_INVALID_PARAMS "Missing the key %s in the item",
+							schema->keys[k].name)));
+	}
+}
+
 /* KvKeyDatumsEqual compares a key column value with the item's key value. */
 static bool
 KvKeyDatumsEqual(Datum column, Datum fromitem, KvType type)
@@ -103,6 +123,7 @@ KvCheckSlot(Relation rel, TupleTableSlot *slot)
 	Jsonb	   *canonical;
 	Datum	   *values;
 	bool	   *isnull;
+	Datum		keyvalues[2];
 	bool		changed;
 
 	if (!KvRowLayoutOf(desc, &layout))
@@ -134,29 +155,22 @@ KvCheckSlot(Relation rel, TupleTableSlot *slot)
 	canonical = KvItemCheck(item, KV_WRITE_PUT, NULL);
 	changed = (canonical != item);
 
+	KvItemKeys(canonical, &layout.schema, keyvalues);
 	for (int k = 0; k < layout.schema.nkeys; k++)
 	{
 		const KvKeyAttr *attr = &layout.schema.keys[k];
 		int			col = layout.key_attno[k] - 1;
-		bool		found;
-		Datum		keyvalue;
 
-		keyvalue = KvItemKeyDatum(canonical, attr, k == 1, &found);
-		if (!found)
-			ereport(ERROR,
-					(errcode(KV_ERRCODE_VALIDATION),
-					 errmsg(KV_INVALID_PARAMS "Missing the key %s in the item",
-							attr->name)));
-		if (isnull[col] || !KvKeyDatumsEqual(values[col], keyvalue, attr->type))
+		if (isnull[col] || !KvKeyDatumsEqual(values[col], keyvalues[k], attr->type))
 			ereport(ERROR,
 					(errcode(KV_ERRCODE_VALIDATION),
 					 errmsg("key column \"%s\" does not match the item's key attribute",
 							attr->name),
 					 errdetail("A partkv row stores each key attribute twice: in its key column and in the item.")));
 		if (attr->type == KV_TYPE_N &&
-			!datumIsEqual(values[col], keyvalue, false, -1))
+			!datumIsEqual(values[col], keyvalues[k], false, -1))
 		{
-			values[col] = keyvalue;
+			values[col] = keyvalues[k];
 			changed = true;
 		}
 	}

@@ -24,5 +24,6 @@ typedef struct KvRowLayout
 
 extern bool KvRowLayoutOf(TupleDesc desc, KvRowLayout *layout);
 extern bool KvIsPartkvRelation(Relation rel);
+extern void KvItemKeys(Jsonb *item, const KvKeySchema *schema, Datum *values);
 
 #endif							/* PARTKV_TABLEAM_H */

@@ -1,0 +1,20 @@
+/*-------------------------------------------------------------------------
+ *
+ * api.h
+ *	  Argument helpers shared by partkv's SQL entry points.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PARTKV_API_H
+#define PARTKV_API_H
+
+#include "postgres.h"
+#include "fmgr.h"
+#include "utils/jsonb.h"
+
+extern text *KvRequiredText(FunctionCallInfo fcinfo, int argno, const char *member);
+extern Jsonb *KvRequiredJsonb(FunctionCallInfo fcinfo, int argno, const char *member);
+extern void KvRefuseExpressionArgs(FunctionCallInfo fcinfo, const int *argnos, int nargs,
+								   const char *operation);
+
+#endif							/* PARTKV_API_H */

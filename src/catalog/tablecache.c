@@ -1,0 +1,345 @@
+/*-------------------------------------------------------------------------
+ *
+ * tablecache.c
+ *	  Per-backend cache of kv table metadata, kept valid by relcache
+ *	  invalidation callbacks.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/syscache.h"
+#include "storage/lmgr.h"
+
+#include "../common/errors.h"
+#include "../storage/hashops.h"
+#include "tablecache.h"
+
+PG_FUNCTION_INFO_V1(partkv_invalidate_table_cache);
+
+/* partition relid -> parent relid, so an invalidation of a partition finds its table */
+typedef struct KvPartitionOwner
+{
+	Oid			partition;
+	Oid			parent;
+} KvPartitionOwner;
+
+static HTAB *kv_tables = NULL;
+static HTAB *kv_partition_owner = NULL;
+
+/* KvInvalidateRelation marks the table owning relid (itself or a partition) stale. */
+static void
+KvInvalidateRelation(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	KvTable    *entry;
+	KvPartitionOwner *owner;
+
+	if (kv_tables == NULL)
+		return;
+	if (!OidIsValid(relid))
+	{
+		hash_seq_init(&status, kv_tables);
+		while ((entry = hash_seq_search(&status)) != NULL)
+			entry->valid = false;
+		return;
+	}
+	entry = hash_search(kv_tables, &relid, HASH_FIND, NULL);
+	if (entry != NULL)
+		entry->valid = false;
+	owner = hash_search(kv_partition_owner, &relid, HASH_FIND, NULL);
+	if (owner != NULL)
+	{
+		entry = hash_search(kv_tables, &owner->parent, HASH_FIND, NULL);
+		if (entry != NULL)
+			entry->valid = false;
+	}
+}
+
+/* KvInitCache creates the hash tables and registers the invalidation callback once. */
+static void
+KvInitCache(void)
+{
+	HASHCTL		ctl;
+
+	if (kv_tables != NULL)
+		return;
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(KvTable);
+	ctl.hcxt = CacheMemoryContext;
+	kv_tables = hash_create("partkv tables", 64, &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.entrysize = sizeof(KvPartitionOwner);
+	kv_partition_owner = hash_create("partkv partitions", 256, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	CacheRegisterRelcacheCallback(KvInvalidateRelation, (Datum) 0);
+}
+
+/* KvCheckTableName applies DynamoDB's TableName rule: 3-255 of [a-zA-Z0-9_.-]. */
+static void
+KvCheckTableName(const char *name, int len)
+{
+	bool		ok = (len >= 3 && len <= 255);
+
+	for (int i = 0; ok && i < len; i++)
+	{
+		char		c = name[i];
+
+		ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			(c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+	}
+	if (!ok)
+		ereport(ERROR,
+				(errcode(KV_ERRCODE_VALIDATION),
+				 errmsg("1 validation error detected: Value '%.*s' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ and have length between 3 and 255",
+						len, name)));
+}
+
+/*
+ * KvResolveRelid finds the relation a table name designates: "s.t" when
+ * schema s exists, else the name through search_path.
+ */
+static Oid
+KvResolveRelid(const char *name)
+{
+	const char *dot = strchr(name, '.');
+
+	if (dot != NULL && dot != name && dot - name < NAMEDATALEN)
+	{
+		char		nspname[NAMEDATALEN];
+		Oid			nsp;
+
+		memcpy(nspname, name, dot - name);
+		nspname[dot - name] = '\0';
+		nsp = get_namespace_oid(nspname, true);
+		if (OidIsValid(nsp))
+			return strlen(dot + 1) < NAMEDATALEN ? get_relname_relid(dot + 1, nsp) : InvalidOid;
+	}
+	if (strlen(name) >= NAMEDATALEN)
+		return InvalidOid;
+	return RelnameGetRelid(name);
+}
+
+/*
+ * KvLoadCatalogRow reads the key schema of a kv table from partkv.tables;
+ * false when the relation is not a kv table.
+ */
+static bool
+KvLoadCatalogRow(KvTable *entry, Oid relid)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		args[2];
+	bool		found = false;
+	char	   *relname = get_rel_name(relid);
+	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
+
+	if (relname == NULL || nspname == NULL)
+		return false;
+
+	args[0] = CStringGetDatum(nspname);
+	args[1] = CStringGetTextDatum(relname);
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT partition_key, partition_key_type, sort_key, sort_key_type "
+							  "FROM partkv.tables WHERE schema_name = $1 AND table_name = $2",
+							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read partkv.tables");
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *sk = SPI_getvalue(tup, desc, 3);
+
+		found = true;
+		strlcpy(entry->schema_name, nspname, NAMEDATALEN);
+		strlcpy(entry->table_name, relname, NAMEDATALEN);
+		strlcpy(entry->key.keys[0].name, SPI_getvalue(tup, desc, 1), NAMEDATALEN);
+		entry->key.keys[0].type = KvKeyTypeFromName(SPI_getvalue(tup, desc, 2));
+		entry->key.nkeys = 1;
+		if (sk != NULL)
+		{
+			strlcpy(entry->key.keys[1].name, sk, NAMEDATALEN);
+			entry->key.keys[1].type = KvKeyTypeFromName(SPI_getvalue(tup, desc, 4));
+			entry->key.nkeys = 2;
+		}
+	}
+	SPI_finish();
+	return found;
+}
+
+/*
+ * KvLoadPartitions fills the routing array from the partition descriptor:
+ * with hash partitioning, PostgreSQL maps (row hash mod greatest modulus)
+ * to a partition, which is exactly what routing an item needs.
+ */
+static void
+KvLoadPartitions(KvTable *entry, Relation parent)
+{
+	PartitionDesc partdesc = RelationGetPartitionDesc(parent, false);
+	PartitionBoundInfo bounds = partdesc->boundinfo;
+	KvPartition *parts;
+	Oid		   *pkindexes;
+
+	if (entry->by_remainder != NULL)
+		pfree(entry->by_remainder);
+	entry->by_remainder = NULL;
+	entry->npartitions = partdesc->nparts;
+	entry->greatest_modulus = (bounds != NULL) ? bounds->nindexes : 0;
+	if (entry->greatest_modulus == 0)
+		return;
+
+	pkindexes = palloc(sizeof(Oid) * partdesc->nparts);
+	for (int i = 0; i < partdesc->nparts; i++)
+	{
+		Relation	part = table_open(partdesc->oids[i], AccessShareLock);
+		KvPartitionOwner *owner;
+
+		pkindexes[i] = RelationGetPrimaryKeyIndex(part);
+		table_close(part, NoLock);
+		owner = hash_search(kv_partition_owner, &partdesc->oids[i], HASH_ENTER, NULL);
+		owner->parent = entry->relid;
+	}
+
+	parts = MemoryContextAllocZero(CacheMemoryContext,
+								   sizeof(KvPartition) * entry->greatest_modulus);
+	for (int r = 0; r < entry->greatest_modulus; r++)
+	{
+		int			idx = bounds->indexes[r];
+
+		if (idx >= 0)
+		{
+			parts[r].relid = partdesc->oids[idx];
+			parts[r].pkindex = pkindexes[idx];
+		}
+	}
+	pfree(pkindexes);
+	entry->by_remainder = parts;
+}
+
+/* KvCheckAccess enforces the caller's privileges and refuses row-level security. */
+static void
+KvCheckAccess(KvTable *entry, AclMode required)
+{
+	AclResult	aclresult;
+
+	aclresult = pg_class_aclcheck(entry->relid, GetUserId(), required);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, entry->table_name);
+	if (check_enable_rls(entry->relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("row-level security is not supported on partkv table \"%s\"",
+						entry->table_name),
+				 errdetail("partkv item functions cannot apply row-level security policies."),
+				 errhint("Disable row-level security on the table, or query it with SQL.")));
+}
+
+KvTable *
+KvLookupTable(text *name, AclMode required, LOCKMODE lockmode)
+{
+	char	   *cname = text_to_cstring(name);
+	Oid			relid;
+	KvTable    *entry;
+	bool		found;
+
+	KvCheckTableName(cname, strlen(cname));
+	KvInitCache();
+
+	relid = KvResolveRelid(cname);
+	if (OidIsValid(relid))
+	{
+		/* locking processes invalidations: a concurrent DROP shows up here */
+		LockRelationOid(relid, lockmode);
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		{
+			UnlockRelationOid(relid, lockmode);
+			relid = InvalidOid;
+		}
+	}
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(KV_ERRCODE_TABLE_NOT_FOUND),
+				 errmsg("Requested resource not found"),
+				 errdetail("Table: %s not found", cname)));
+
+	entry = hash_search(kv_tables, &relid, HASH_ENTER, &found);
+	if (!found)
+	{
+		entry->by_remainder = NULL;
+		entry->valid = false;
+	}
+	if (!entry->valid)
+	{
+		Relation	parent;
+
+		if (!KvLoadCatalogRow(entry, relid))
+		{
+			if (entry->by_remainder != NULL)
+				pfree(entry->by_remainder);
+			hash_search(kv_tables, &relid, HASH_REMOVE, NULL);
+			ereport(ERROR,
+					(errcode(KV_ERRCODE_TABLE_NOT_FOUND),
+					 errmsg("Requested resource not found"),
+					 errdetail("Table: %s not found", cname)));
+		}
+		for (int k = 0; k < entry->key.nkeys; k++)
+			entry->key_typid[k] = KvKeyTypeOid(entry->key.keys[k].type);
+		parent = table_open(relid, AccessShareLock);
+		KvLoadPartitions(entry, parent);
+		table_close(parent, NoLock);
+		entry->valid = true;
+	}
+
+	KvCheckAccess(entry, required);
+	pfree(cname);
+	return entry;
+}
+
+/* KvRoutePartition hashes the partition key as PostgreSQL's hash partitioning does. */
+const KvPartition *
+KvRoutePartition(const KvTable *table, Datum pk)
+{
+	uint64		rowhash;
+	const KvPartition *part;
+
+	if (table->greatest_modulus == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("partkv table \"%s\" has no partitions", table->table_name)));
+	rowhash = hash_combine64(0, KvHashKeyDatum(pk, table->key_typid[0],
+											   HASH_PARTITION_SEED));
+	part = &table->by_remainder[rowhash % table->greatest_modulus];
+	if (!OidIsValid(part->relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("no partition of partkv table \"%s\" holds this partition key",
+						table->table_name)));
+	return part;
+}
+
+/* partkv_invalidate_table_cache tells every backend to reload a kv table's metadata. */
+Datum
+partkv_invalidate_table_cache(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+
+	CacheInvalidateRelcacheByRelid(relid);
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,249 @@
+/*-------------------------------------------------------------------------
+ *
+ * rowops.c
+ *	  One-item reads and writes on a partition, below the planner.
+ *
+ * The write protocol is INSERT ... ON CONFLICT's: look the key up with a
+ * dirty snapshot and lock the row found; when there is none, insert
+ * speculatively and, if a concurrent insert of the same key won, go back
+ * and lock that row.  A put therefore never fails with a unique violation
+ * and always acts on the latest committed version of its item.
+ *
+ * Row triggers are not fired by these writes (the change stream is
+ * partkv's way to react to writes); CHECK constraints are enforced.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_collation.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "rowops.h"
+
+/*
+ * KvRowWriterOpen opens a partition and its indexes for one write.  The
+ * caller has locked the parent table.
+ */
+KvRowWriter *
+KvRowWriterOpen(const KvTable *table, const KvPartition *part)
+{
+	KvRowWriter *w = palloc0(sizeof(KvRowWriter));
+	RangeTblEntry *rte;
+
+	w->part = table_open(part->relid, RowExclusiveLock);
+	w->pkindex = part->pkindex;
+	if (!OidIsValid(w->pkindex) || !KvRowLayoutOf(RelationGetDescr(w->part), &w->layout))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("partition \"%s\" of partkv table \"%s\" is not usable",
+						RelationGetRelationName(w->part), table->table_name),
+				 errdetail("It needs the table's key columns, an item column and a primary key.")));
+
+	w->estate = CreateExecutorState();
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(w->part);
+	rte->relkind = w->part->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(w->estate, list_make1(rte));
+	w->estate->es_output_cid = GetCurrentCommandId(true);
+
+	w->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(w->rri, w->part, 1, NULL, 0);
+	ExecOpenIndices(w->rri, true);
+
+	w->newslot = ExecInitExtraTupleSlot(w->estate, RelationGetDescr(w->part),
+										&TTSOpsVirtual);
+	w->oldslot = ExecInitExtraTupleSlot(w->estate, RelationGetDescr(w->part),
+										table_slot_callbacks(w->part));
+	return w;
+}
+
+/* KvRowWriterClose releases what KvRowWriterOpen set up; locks stay until commit. */
+void
+KvRowWriterClose(KvRowWriter *w)
+{
+	ExecCloseIndices(w->rri);
+	ExecResetTupleTable(w->estate->es_tupleTable, false);
+	FreeExecutorState(w->estate);
+	table_close(w->part, NoLock);
+	pfree(w);
+	/* later calls in the same statement must see this write */
+	CommandCounterIncrement();
+}
+
+void
+KvRowSetNew(KvRowWriter *w, const Datum *keys, Jsonb *item)
+{
+	TupleTableSlot *slot = w->newslot;
+	int			natts = slot->tts_tupleDescriptor->natts;
+
+	ExecClearTuple(slot);
+	for (int i = 0; i < natts; i++)
+		slot->tts_isnull[i] = true;
+	for (int k = 0; k < w->layout.schema.nkeys; k++)
+	{
+		slot->tts_values[w->layout.key_attno[k] - 1] = keys[k];
+		slot->tts_isnull[w->layout.key_attno[k] - 1] = false;
+	}
+	if (item != NULL)
+	{
+		slot->tts_values[w->layout.item_attno - 1] = JsonbPGetDatum(item);
+		slot->tts_isnull[w->layout.item_attno - 1] = false;
+	}
+	ExecStoreVirtualTuple(slot);
+}
+
+bool
+KvRowLock(KvRowWriter *w)
+{
+	bool		found;
+
+	found = RelationFindReplTupleByIndex(w->part, w->pkindex, LockTupleExclusive,
+										 w->newslot, w->oldslot);
+	if (found && IsolationUsesXactSnapshot() &&
+		!table_tuple_satisfies_snapshot(w->part, w->oldslot, GetTransactionSnapshot()))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent update"),
+				 errdetail("The item was changed by a transaction that committed after this transaction's snapshot.")));
+	return found;
+}
+
+/* KvCheckConstraints enforces CHECK constraints a DBA added to the table. */
+static void
+KvCheckConstraints(KvRowWriter *w)
+{
+	TupleConstr *constr = w->part->rd_att->constr;
+
+	if (constr != NULL && constr->num_check > 0)
+		ExecConstraints(w->rri, w->newslot, w->estate);
+}
+
+bool
+KvRowInsert(KvRowWriter *w)
+{
+	ItemPointerData conflict_tid;
+	TransactionId xid = GetCurrentTransactionId();
+	uint32		token;
+	bool		conflict = false;
+	List	   *recheck;
+
+	KvCheckConstraints(w);
+
+	/* a committed or in-progress row with the key: go lock it instead */
+	if (!ExecCheckIndexConstraints(w->rri, w->newslot, w->estate, &conflict_tid, NIL))
+		return false;
+
+	token = SpeculativeInsertionLockAcquire(xid);
+	table_tuple_insert_speculative(w->part, w->newslot, w->estate->es_output_cid,
+								   0, NULL, token);
+	recheck = ExecInsertIndexTuples(w->rri, w->newslot, w->estate, false, true,
+									&conflict, NIL);
+	table_tuple_complete_speculative(w->part, w->newslot, token, !conflict);
+	SpeculativeInsertionLockRelease(xid);
+	list_free(recheck);
+	return !conflict;
+}
+
+void
+KvRowUpdate(KvRowWriter *w)
+{
+	bool		update_indexes;
+	List	   *recheck;
+
+	KvCheckConstraints(w);
+	simple_table_tuple_update(w->part, &w->oldslot->tts_tid, w->newslot,
+							  GetActiveSnapshot(), &update_indexes);
+	if (update_indexes && w->rri->ri_NumIndices > 0)
+	{
+		recheck = ExecInsertIndexTuples(w->rri, w->newslot, w->estate, true, false,
+										NULL, NIL);
+		list_free(recheck);
+	}
+}
+
+void
+KvRowDelete(KvRowWriter *w)
+{
+	simple_table_tuple_delete(w->part, &w->oldslot->tts_tid, GetActiveSnapshot());
+}
+
+Jsonb *
+KvSlotItem(TupleTableSlot *slot, const KvRowLayout *layout)
+{
+	bool		isnull;
+	Datum		d = slot_getattr(slot, layout->item_attno, &isnull);
+
+	if (isnull)
+		return NULL;
+	return DatumGetJsonbPCopy(d);
+}
+
+/* KvKeyEqualityProc is the btree equality function of a key column type. */
+static RegProcedure
+KvKeyEqualityProc(Oid typid)
+{
+	switch (typid)
+	{
+		case NUMERICOID:
+			return F_NUMERIC_EQ;
+		case BYTEAOID:
+			return F_BYTEAEQ;
+		default:
+			return F_TEXTEQ;
+	}
+}
+
+Jsonb *
+KvRowFetch(const KvTable *table, const KvPartition *part, const Datum *keys)
+{
+	Relation	rel = table_open(part->relid, AccessShareLock);
+	Relation	index = index_open(part->pkindex, AccessShareLock);
+	ScanKeyData skey[2];
+	IndexScanDesc scan;
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	KvRowLayout layout;
+	Jsonb	   *item = NULL;
+	Snapshot	snapshot;
+
+	if (!KvRowLayoutOf(RelationGetDescr(rel), &layout))
+		elog(ERROR, "partition \"%s\" is not shaped like a partkv table",
+			 RelationGetRelationName(rel));
+
+	for (int k = 0; k < table->key.nkeys; k++)
+	{
+		ScanKeyInit(&skey[k], k + 1, BTEqualStrategyNumber,
+					KvKeyEqualityProc(table->key_typid[k]), keys[k]);
+		skey[k].sk_collation = (table->key_typid[k] == TEXTOID) ? C_COLLATION_OID : InvalidOid;
+	}
+
+	/* see the latest committed state (and this transaction's own writes) */
+	PushCopiedSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	snapshot = GetActiveSnapshot();
+
+	scan = index_beginscan(rel, index, snapshot, table->key.nkeys, 0);
+	index_rescan(scan, skey, table->key.nkeys, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+		item = KvSlotItem(slot, &layout);
+	index_endscan(scan);
+	PopActiveSnapshot();
+
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, NoLock);
+	table_close(rel, NoLock);
+	return item;
+}
