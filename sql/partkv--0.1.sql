@@ -2,6 +2,9 @@
 
 \echo Use "CREATE EXTENSION partkv" to load this file. \quit
 
+-- Every role may call the API; what it may touch is checked per table.
+GRANT USAGE ON SCHEMA partkv TO PUBLIC;
+
 -------------------------------------------------------------------------------
 -- Item model
 -------------------------------------------------------------------------------
@@ -143,7 +146,6 @@ BEGIN
 	RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = message;
 END;
 $$;
-REVOKE ALL ON FUNCTION partkv.raise_validation(text) FROM PUBLIC;
 
 -- Splits a table name into schema and table: "s.t" names schema s when s
 -- exists (DynamoDB names may contain dots), otherwise the name is looked up
@@ -151,7 +153,7 @@ REVOKE ALL ON FUNCTION partkv.raise_validation(text) FROM PUBLIC;
 CREATE FUNCTION partkv.resolve_table_name(name text, for_create boolean,
 										   OUT schema_name name, OUT table_name text)
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
+-- no fixed search_path: the caller's names the schema
 AS $$
 DECLARE
 	dot int := position('.' in name);
@@ -260,7 +262,6 @@ BEGIN
 	RETURN out;
 END;
 $$;
-REVOKE ALL ON FUNCTION partkv.check_indexes(jsonb, boolean, jsonb, text[]) FROM PUBLIC;
 
 -- Validates a KeySchema list (HASH first, optional RANGE) and returns it.
 CREATE FUNCTION partkv.check_key_schema(ks jsonb, what text)
@@ -300,13 +301,12 @@ BEGIN
 			  FROM jsonb_array_elements(ks) v);
 END;
 $$;
-REVOKE ALL ON FUNCTION partkv.check_key_schema(jsonb, text) FROM PUBLIC;
 
 -- Resolves a table name to its catalog row or raises ResourceNotFound.
 CREATE FUNCTION partkv.find_table(name text)
 RETURNS partkv.tables
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
+-- no fixed search_path: the caller's names the schema
 AS $$
 DECLARE
 	r record;
@@ -377,12 +377,11 @@ BEGIN
 	RETURN d;
 END;
 $$;
-REVOKE ALL ON FUNCTION partkv.table_description(partkv.tables, text) FROM PUBLIC;
 
 CREATE FUNCTION partkv.create_table(definition jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
+-- no fixed search_path: the caller's names the schema
 AS $$
 DECLARE
 	r record;
@@ -556,7 +555,7 @@ CREATE FUNCTION partkv.create_table(table_name text, partition_key text,
 									stream_view_type text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
+-- no fixed search_path: the caller's names the schema
 AS $$
 DECLARE
 	attrs jsonb := '{}';
@@ -617,7 +616,7 @@ COMMENT ON FUNCTION partkv.create_table(text, text, text, text, text, int, jsonb
 CREATE FUNCTION partkv.describe_table(table_name text)
 RETURNS jsonb
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
+-- no fixed search_path: the caller's names the schema
 AS $$
 	SELECT partkv.table_description(partkv.find_table(table_name), 'ACTIVE')
 $$;
@@ -626,7 +625,7 @@ COMMENT ON FUNCTION partkv.describe_table(text) IS 'DescribeTable';
 CREATE FUNCTION partkv.list_tables()
 RETURNS SETOF text
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
+-- no fixed search_path: the caller's names the schema
 AS $$
 	-- A table is listed by the name that finds it: unqualified when it is
 	-- the first match through search_path, schema-qualified otherwise.
@@ -641,7 +640,7 @@ COMMENT ON FUNCTION partkv.list_tables() IS 'ListTables';
 CREATE FUNCTION partkv.delete_table(table_name text)
 RETURNS jsonb
 LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
+-- no fixed search_path: the caller's names the schema
 AS $$
 DECLARE
 	t partkv.tables := partkv.find_table(table_name);
