@@ -63,6 +63,14 @@ SELECT sum((partkv.get_item('music', jsonb_build_object('artist', 'a' || (g % 10
 SELECT partkv.put_item('music', '{"artist": "x", "song": "y", "v": 1}', return_values => 'ALL_OLD'),
 	   partkv.put_item('music', '{"artist": "x", "song": "y", "v": 2}', return_values => 'ALL_OLD');
 
+-- an identical put writes nothing (no new row version, hence no change record)
+SELECT partkv.put_item('music', '{"artist": "same", "song": "s", "v": 1}');
+SELECT xmin::text AS x1 FROM music WHERE artist = 'same' \gset
+SELECT partkv.put_item('music', '{"artist": "same", "song": "s", "v": 1.0}', return_values => 'ALL_OLD');
+SELECT xmin::text = :'x1' AS unchanged FROM music WHERE artist = 'same';
+SELECT partkv.put_item('music', '{"artist": "same", "song": "s", "v": 2}');
+SELECT xmin::text <> :'x1' AS changed FROM music WHERE artist = 'same';
+
 -- transactions: a rollback undoes partkv writes
 BEGIN;
 SELECT partkv.put_item('music', '{"artist": "tx", "song": "1"}');

@@ -153,9 +153,10 @@ partkv_put_item(PG_FUNCTION_ARGS)
 	{
 		if (KvRowLock(w))
 		{
-			if (return_old == KV_RETURN_ALL_OLD)
-				old = KvSlotItem(w->oldslot, &w->layout);
-			KvRowUpdate(w);
+			old = KvSlotItem(w->oldslot, &w->layout);
+			/* an identical put changes nothing: no write, no stream record */
+			if (compareJsonbContainers(&old->root, &item->root) != 0)
+				KvRowUpdate(w);
 			break;
 		}
 		if (KvRowInsert(w))
@@ -163,7 +164,7 @@ partkv_put_item(PG_FUNCTION_ARGS)
 	}
 	KvRowWriterClose(w);
 
-	PG_RETURN_JSONB_P(KvAttributesResponse(old));
+	PG_RETURN_JSONB_P(KvAttributesResponse(return_old == KV_RETURN_ALL_OLD ? old : NULL));
 }
 
 /*
