@@ -661,12 +661,13 @@ CREATE FUNCTION partkv.put_item(table_name text, item jsonb,
 								condition text DEFAULT NULL,
 								attr_values jsonb DEFAULT NULL,
 								attr_names jsonb DEFAULT NULL,
-								return_values text DEFAULT 'NONE')
+								return_values text DEFAULT 'NONE',
+								return_values_on_condition_check_failure text DEFAULT 'NONE')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'partkv_put_item'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION partkv.put_item(text, jsonb, text, jsonb, jsonb, text) IS
-'PutItem: create or replace an item';
+COMMENT ON FUNCTION partkv.put_item(text, jsonb, text, jsonb, jsonb, text, text) IS
+'PutItem: create or replace an item, optionally under a condition';
 
 CREATE FUNCTION partkv.get_item(table_name text, key jsonb,
 								projection text DEFAULT NULL,
@@ -682,9 +683,108 @@ CREATE FUNCTION partkv.delete_item(table_name text, key jsonb,
 								   condition text DEFAULT NULL,
 								   attr_values jsonb DEFAULT NULL,
 								   attr_names jsonb DEFAULT NULL,
-								   return_values text DEFAULT 'NONE')
+								   return_values text DEFAULT 'NONE',
+								   return_values_on_condition_check_failure text DEFAULT 'NONE')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'partkv_delete_item'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION partkv.delete_item(text, jsonb, text, jsonb, jsonb, text) IS
-'DeleteItem: delete the item with this key';
+COMMENT ON FUNCTION partkv.delete_item(text, jsonb, text, jsonb, jsonb, text, text) IS
+'DeleteItem: delete the item with this key, optionally under a condition';
+
+CREATE FUNCTION partkv.update_item(table_name text, key jsonb,
+								   update text DEFAULT NULL,
+								   attr_values jsonb DEFAULT NULL,
+								   attr_names jsonb DEFAULT NULL,
+								   condition text DEFAULT NULL,
+								   return_values text DEFAULT 'NONE',
+								   return_values_on_condition_check_failure text DEFAULT 'NONE')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'partkv_update_item'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.update_item(text, jsonb, text, jsonb, jsonb, text, text, text) IS
+'UpdateItem: edit (or create) an item with an update expression';
+
+-- ===== change stream (src/stream) =====
+--
+-- The "partkv" logical decoding output plugin (src/stream/decoder.c) reads a
+-- table's StreamViewType under the historic snapshot of the change it
+-- decodes, which only works for catalog tables: partkv.tables is a user
+-- catalog table.  Its stream_specification stays inline (never TOASTed).
+ALTER TABLE partkv.tables SET (user_catalog_table = true);
+ALTER TABLE partkv.tables ALTER COLUMN stream_specification SET STORAGE MAIN;
+
+-- Relcache invalidation of a kv table and its partitions (owner only).
+CREATE FUNCTION partkv.stream_invalidate(relid regclass)
+RETURNS void
+AS 'MODULE_PATHNAME', 'partkv_stream_invalidate'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION partkv.stream_invalidate(regclass) IS
+'internal: make logical decoding reread the stream specification of a kv table';
+
+-- Stream shard id of a kv table partition.
+CREATE FUNCTION partkv.stream_shard_id(partition regclass)
+RETURNS text
+AS 'MODULE_PATHNAME', 'partkv_stream_shard_id'
+LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION partkv.stream_shard_id(regclass) IS
+'the stream shard id ("shardId-<modulus>-<remainder>") of a kv table partition';
+
+-- OldImage needs the whole old row in WAL: REPLICA IDENTITY FULL on the
+-- partitions of tables whose stream view type has old images, and the
+-- default identity (the primary key) on all others.  Runs as the caller,
+-- who owns the table (only an owner may write its partkv.tables row).
+CREATE FUNCTION partkv.apply_stream_replica_identity(schema_name name, table_name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	rel oid;
+	spec jsonb;
+	want_full boolean;
+	part record;
+BEGIN
+	SELECT c.oid INTO rel
+	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'p';
+	IF rel IS NULL THEN
+		RETURN;
+	END IF;
+	SELECT t.stream_specification INTO spec
+	  FROM partkv.tables t WHERE t.schema_name = $1 AND t.table_name = $2;
+	want_full := coalesce(jsonb_typeof(spec->'StreamEnabled') = 'boolean'
+						  AND (spec->>'StreamEnabled')::boolean
+						  AND spec->>'StreamViewType' IN ('OLD_IMAGE', 'NEW_AND_OLD_IMAGES'), false);
+	FOR part IN SELECT c.oid::regclass AS r, c.relreplident
+				  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+				 WHERE i.inhparent = rel ORDER BY c.oid LOOP
+		IF want_full AND part.relreplident <> 'f' THEN
+			EXECUTE format('ALTER TABLE %s REPLICA IDENTITY FULL', part.r);
+		ELSIF NOT want_full AND part.relreplident = 'f' THEN
+			EXECUTE format('ALTER TABLE %s REPLICA IDENTITY DEFAULT', part.r);
+		END IF;
+	END LOOP;
+	PERFORM partkv.stream_invalidate(rel);
+END;
+$$;
+COMMENT ON FUNCTION partkv.apply_stream_replica_identity(name, text) IS
+'set the replica identity of a kv table''s partitions for its stream view type (FULL for old images)';
+
+-- Every write of a stream specification (create_table, update_table,
+-- pg_restore) sets the replica identity and invalidates decoding caches.
+CREATE FUNCTION partkv.stream_specification_changed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM partkv.apply_stream_replica_identity(NEW.schema_name, NEW.table_name);
+	RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION partkv.stream_specification_changed() IS
+'internal: trigger keeping replica identity and decoding caches in line with stream specifications';
+
+CREATE TRIGGER stream_specification_changed
+	AFTER INSERT OR UPDATE OF stream_specification ON partkv.tables
+	FOR EACH ROW EXECUTE FUNCTION partkv.stream_specification_changed();
