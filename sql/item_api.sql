@@ -113,10 +113,11 @@ SELECT pg_temp.try($$SELECT partkv.get_item('counters', '{"id": "x"}')$$);
 SELECT pg_temp.try($$SELECT partkv.put_item('music', '{"artist": "a", "song": "b"}', return_values => 'ALL_NEW')$$);
 SELECT pg_temp.try($$SELECT partkv.put_item('music', '{"artist": "a", "song": "b"}', return_values => 'all_old')$$);
 SELECT pg_temp.try($$SELECT partkv.delete_item('music', '{"artist": "a", "song": "b"}', return_values => 'UPDATED_NEW')$$);
--- Errors: expressions are not built yet
-SELECT pg_temp.try($$SELECT partkv.put_item('music', '{"artist": "a", "song": "b"}', condition => 'attribute_not_exists(artist)')$$);
-SELECT pg_temp.try($$SELECT partkv.get_item('music', '{"artist": "a", "song": "b"}', projection => 'song')$$);
-SELECT pg_temp.try($$SELECT partkv.delete_item('music', '{"artist": "a", "song": "b"}', attr_values => '{}')$$);
+-- Errors: expression arguments are validated before anything is written
+SELECT pg_temp.try($$SELECT partkv.put_item('music', '{"artist": "a", "song": "b"}', condition => 'attribute_not_exists(artist')$$);
+SELECT pg_temp.try($$SELECT partkv.get_item('music', '{"artist": "a", "song": "b"}', projection => 'song, ')$$);
+SELECT pg_temp.try($$SELECT partkv.delete_item('music', '{"artist": "a", "song": "b"}', attr_values => '{":v": 1}')$$);
+SELECT pg_temp.try($$SELECT partkv.put_item('music', '{"artist": "a", "song": "b"}', return_values_on_condition_check_failure => 'SOME')$$);
 -- failed calls wrote nothing
 SELECT count(*) FROM music WHERE artist IN ('a', '');
 

@@ -793,6 +793,36 @@ KvEvalCondition(KvEvalContext *cx, const KvExprNode *node)
 	return false;
 }
 
+/* KvDescribeValue renders a value as DynamoDB's messages do: AttributeValue: {N:1}. */
+static char *
+KvDescribeValue(const JsonbValue *v)
+{
+	KvType		t = KvJsonbValueType(v);
+	const char *text;
+
+	switch (t)
+	{
+		case KV_TYPE_S:
+			text = pnstrdup(v->val.string.val, v->val.string.len);
+			break;
+		case KV_TYPE_N:
+			text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+			break;
+		case KV_TYPE_B:
+			{
+				JsonbValue	inner;
+
+				KvTypedInner(v, t, &inner);
+				text = pnstrdup(inner.val.string.val, inner.val.string.len);
+				break;
+			}
+		default:
+			text = "...";
+			break;
+	}
+	return psprintf("AttributeValue: {%s:%s}", KvTypeName(t), text);
+}
+
 /*
  * KvCheckBetweenConstants applies DynamoDB's static BETWEEN rules when both
  * bounds are :values (the front end leaves them to us: they need values).
@@ -818,12 +848,12 @@ KvCheckBetweenConstants(KvExprSet *set, const KvExprNode *node)
 				ereport(ERROR,
 						(errcode(KV_ERRCODE_VALIDATION),
 						 errmsg("Invalid ConditionExpression: The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: %s, upper bound operand: %s",
-								node->args[1]->value, node->args[2]->value)));
+								KvDescribeValue(&lo), KvDescribeValue(&hi))));
 			if (comparable && c > 0)
 				ereport(ERROR,
 						(errcode(KV_ERRCODE_VALIDATION),
 						 errmsg("Invalid ConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: %s, upper bound operand: %s",
-								node->args[1]->value, node->args[2]->value)));
+								KvDescribeValue(&lo), KvDescribeValue(&hi))));
 		}
 	}
 	for (int i = 0; i < node->nargs; i++)
