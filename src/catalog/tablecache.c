@@ -239,9 +239,15 @@ KvCheckAccess(KvTable *entry, AclMode required)
 {
 	AclResult	aclresult;
 
-	aclresult = pg_class_aclcheck(entry->relid, GetUserId(), required);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_TABLE, entry->table_name);
+	/* pg_class_aclcheck accepts any of several bits: check each one */
+	for (AclMode bit = ACL_INSERT; bit <= ACL_TRUNCATE; bit <<= 1)
+	{
+		if ((required & bit) == 0)
+			continue;
+		aclresult = pg_class_aclcheck(entry->relid, GetUserId(), bit);
+		if (aclresult != ACLCHECK_OK)
+			aclcheck_error(aclresult, OBJECT_TABLE, entry->table_name);
+	}
 	if (check_enable_rls(entry->relid, InvalidOid, false) == RLS_ENABLED)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
