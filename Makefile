@@ -22,7 +22,7 @@ REGRESS = items tables tableam item_api conditions update_item stream_decoder qu
 REGRESS_OPTS = --temp-instance=tmp_check \
 	--temp-config=$(srcdir)/test/partkv.conf --load-extension=partkv
 
-ISOLATION = put_race
+ISOLATION = put_race conditional_race
 ISOLATION_OPTS = --inputdir=test --outputdir=output_iso --temp-instance=tmp_check_iso \
 	--temp-config=$(srcdir)/test/partkv.conf
 
