@@ -14,7 +14,5 @@
 
 extern text *KvRequiredText(FunctionCallInfo fcinfo, int argno, const char *member);
 extern Jsonb *KvRequiredJsonb(FunctionCallInfo fcinfo, int argno, const char *member);
-extern void KvRefuseExpressionArgs(FunctionCallInfo fcinfo, const int *argnos, int nargs,
-								   const char *operation);
 
 #endif							/* PARTKV_API_H */

@@ -22,6 +22,7 @@
 #include "../storage/item.h"
 #include "../storage/rowops.h"
 #include "api.h"
+#include "itemops.h"
 
 PG_FUNCTION_INFO_V1(partkv_put_item);
 PG_FUNCTION_INFO_V1(partkv_get_item);
@@ -60,24 +61,6 @@ KvRequiredJsonb(FunctionCallInfo fcinfo, int argno, const char *member)
 				 errmsg("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null",
 						member)));
 	return PG_GETARG_JSONB_P(argno);
-}
-
-/*
- * KvRefuseExpressionArgs rejects the expression parameters until the
- * expression language is built, rather than silently ignoring them.
- */
-void
-KvRefuseExpressionArgs(FunctionCallInfo fcinfo, const int *argnos, int nargs,
-					   const char *operation)
-{
-	for (int i = 0; i < nargs; i++)
-	{
-		if (!PG_ARGISNULL(argnos[i]))
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("expressions are not supported yet in %s", operation),
-					 errdetail("Condition, projection, attribute name and attribute value arguments are reserved for the expression language.")));
-	}
 }
 
 /*
@@ -145,46 +128,6 @@ KvOptionalJsonb(FunctionCallInfo fcinfo, int argno)
 }
 
 /*
- * KvConditionFailed raises ConditionalCheckFailedException; with
- * ReturnValuesOnConditionCheckFailure=ALL_OLD the current item is in DETAIL.
- */
-static void
-KvConditionFailed(Jsonb *current, bool return_item)
-{
-	if (return_item && current != NULL)
-		ereport(ERROR,
-				(errcode(KV_ERRCODE_CONDITIONAL_CHECK_FAILED),
-				 errmsg("The conditional request failed"),
-				 errdetail("{\"Item\": %s}",
-						   JsonbToCString(NULL, &current->root, VARSIZE(current)))));
-	ereport(ERROR,
-			(errcode(KV_ERRCODE_CONDITIONAL_CHECK_FAILED),
-			 errmsg("The conditional request failed")));
-}
-
-/* KvAttributesResponse builds {"Attributes": item}, or {} without an item. */
-static Jsonb *
-KvAttributesResponse(Jsonb *item)
-{
-	JsonbParseState *state = NULL;
-	JsonbValue	key;
-	JsonbValue *result;
-
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	if (item != NULL && JB_ROOT_COUNT(item) > 0)
-	{
-		key.type = jbvString;
-		key.val.string.val = "Attributes";
-		key.val.string.len = strlen("Attributes");
-		pushJsonbValue(&state, WJB_KEY, &key);
-		JsonbToJsonbValue(item, &key);
-		pushJsonbValue(&state, WJB_VALUE, &key);
-	}
-	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	return JsonbValueToJsonb(result);
-}
-
-/*
  * partkv_put_item creates or replaces an item (PutItem).
  * Arguments: table_name, item, condition, attr_values, attr_names,
  * return_values, return_values_on_condition_check_failure.
@@ -199,9 +142,7 @@ partkv_put_item(PG_FUNCTION_ARGS)
 	KvExprSet  *exprs = NULL;
 	AclMode		required = ACL_INSERT | ACL_UPDATE;
 	KvTable    *table;
-	Datum		keys[2];
-	KvRowWriter *w;
-	Jsonb	   *old = NULL;
+	KvItemOp	op;
 
 	if (!PG_ARGISNULL(2) || !PG_ARGISNULL(3) || !PG_ARGISNULL(4))
 	{
@@ -214,31 +155,15 @@ partkv_put_item(PG_FUNCTION_ARGS)
 		required |= ACL_SELECT;
 	table = KvLookupTable(table_name, required, RowExclusiveLock);
 
-	item = KvItemCheck(item, KV_WRITE_PUT, NULL);
-	KvItemKeys(item, &table->key, keys);
+	memset(&op, 0, sizeof(op));
+	op.kind = KV_OP_PUT;
+	op.table = table;
+	op.item = KvItemCheck(item, KV_WRITE_PUT, NULL);
+	op.exprs = exprs;
+	KvItemKeys(op.item, &table->key, op.keys);
+	KvOpRun(&op, return_on_failure);
 
-	w = KvRowWriterOpen(table, KvRoutePartition(table, keys[0]));
-	KvRowSetNew(w, keys, item);
-	for (;;)
-	{
-		bool		exists = KvRowLock(w);
-
-		old = exists ? KvSlotItem(w->oldslot, &w->layout) : NULL;
-		if (!KvExprTest(exprs, KVEXPR_CONDITION, old))
-			KvConditionFailed(old, return_on_failure);
-		if (exists)
-		{
-			/* an identical put changes nothing: no write, no stream record */
-			if (compareJsonbContainers(&old->root, &item->root) != 0)
-				KvRowUpdate(w);
-			break;
-		}
-		if (KvRowInsert(w))
-			break;
-	}
-	KvRowWriterClose(w);
-
-	PG_RETURN_JSONB_P(KvAttributesResponse(return_values == KV_RETURN_ALL_OLD ? old : NULL));
+	PG_RETURN_JSONB_P(KvAttributesResponse(return_values == KV_RETURN_ALL_OLD ? op.old : NULL));
 }
 
 /*
@@ -289,9 +214,7 @@ partkv_delete_item(PG_FUNCTION_ARGS)
 	KvExprSet  *exprs = NULL;
 	AclMode		required = ACL_DELETE;
 	KvTable    *table;
-	Datum		keys[2];
-	KvRowWriter *w;
-	Jsonb	   *old = NULL;
+	KvItemOp	op;
 
 	if (!PG_ARGISNULL(2) || !PG_ARGISNULL(3) || !PG_ARGISNULL(4))
 	{
@@ -303,19 +226,15 @@ partkv_delete_item(PG_FUNCTION_ARGS)
 	if (return_values != KV_RETURN_NONE || KvExprHas(exprs, KVEXPR_CONDITION))
 		required |= ACL_SELECT;
 	table = KvLookupTable(table_name, required, RowExclusiveLock);
-	KvRequestKeyDatums(key, &table->key, keys);
 
-	w = KvRowWriterOpen(table, KvRoutePartition(table, keys[0]));
-	KvRowSetNew(w, keys, NULL);
-	if (KvRowLock(w))
-		old = KvSlotItem(w->oldslot, &w->layout);
-	if (!KvExprTest(exprs, KVEXPR_CONDITION, old))
-		KvConditionFailed(old, return_on_failure);
-	if (old != NULL)
-		KvRowDelete(w);
-	KvRowWriterClose(w);
+	memset(&op, 0, sizeof(op));
+	op.kind = KV_OP_DELETE;
+	op.table = table;
+	op.exprs = exprs;
+	KvRequestKeyDatums(key, &table->key, op.keys);
+	KvOpRun(&op, return_on_failure);
 
-	PG_RETURN_JSONB_P(KvAttributesResponse(return_values == KV_RETURN_ALL_OLD ? old : NULL));
+	PG_RETURN_JSONB_P(KvAttributesResponse(return_values == KV_RETURN_ALL_OLD ? op.old : NULL));
 }
 
 /* KvWithoutKeys drops the key attributes from an UPDATED_NEW result. */
@@ -348,46 +267,25 @@ partkv_update_item(PG_FUNCTION_ARGS)
 	KvExprTexts texts = {{0}};
 	KvExprSet  *exprs;
 	KvTable    *table;
-	Datum		keys[2];
-	KvRowWriter *w;
-	Jsonb	   *old = NULL;
-	KvUpdateResult result = {NULL, NULL, NULL};
+	KvItemOp	op;
+	Jsonb	   *old;
+	KvUpdateResult result;
 	Jsonb	   *attributes = NULL;
 
 	texts.text[KVEXPR_UPDATE] = KvOptionalText(fcinfo, 2);
 	texts.text[KVEXPR_CONDITION] = KvOptionalText(fcinfo, 5);
 	exprs = KvExprCompile(&texts, KvOptionalJsonb(fcinfo, 4), KvOptionalJsonb(fcinfo, 3));
 	table = KvLookupTable(table_name, ACL_SELECT | ACL_INSERT | ACL_UPDATE, RowExclusiveLock);
-	KvRequestKeyDatums(key, &table->key, keys);
-	key = KvItemCheck(key, KV_WRITE_UPDATE, NULL);
 
-	w = KvRowWriterOpen(table, KvRoutePartition(table, keys[0]));
-	KvRowSetNew(w, keys, NULL);
-	for (;;)
-	{
-		bool		exists = KvRowLock(w);
-
-		old = exists ? KvSlotItem(w->oldslot, &w->layout) : NULL;
-		if (!KvExprTest(exprs, KVEXPR_CONDITION, old))
-			KvConditionFailed(old, return_on_failure);
-		result = KvExprApplyUpdate(exprs, old, key, &table->key);
-		if (exists)
-		{
-			if (compareJsonbContainers(&old->root, &result.new_item->root) != 0)
-			{
-				KvRowSetNew(w, keys, result.new_item);
-				KvRowUpdate(w);
-			}
-			break;
-		}
-		if (result.new_item == NULL)
-			break;				/* nothing to create */
-		KvRowSetNew(w, keys, result.new_item);
-		if (KvRowInsert(w))
-			break;
-		KvRowSetNew(w, keys, NULL);
-	}
-	KvRowWriterClose(w);
+	memset(&op, 0, sizeof(op));
+	op.kind = KV_OP_UPDATE;
+	op.table = table;
+	op.exprs = exprs;
+	KvRequestKeyDatums(key, &table->key, op.keys);
+	op.item = KvItemCheck(key, KV_WRITE_UPDATE, NULL);
+	KvOpRun(&op, return_on_failure);
+	old = op.old;
+	result = op.update;
 
 	switch (return_values)
 	{
