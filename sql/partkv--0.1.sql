@@ -704,6 +704,83 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION partkv.update_item(text, jsonb, text, jsonb, jsonb, text, text, text) IS
 'UpdateItem: edit (or create) an item with an update expression';
 
+-------------------------------------------------------------------------------
+-- Batches and transactions
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION partkv.batch_get_item(request jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'partkv_batch_get_item'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.batch_get_item(jsonb) IS
+'BatchGetItem: up to 100 keys from one or more tables';
+
+CREATE FUNCTION partkv.batch_write_item(request jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'partkv_batch_write_item'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.batch_write_item(jsonb) IS
+'BatchWriteItem: up to 25 puts and deletes in one or more tables';
+
+CREATE FUNCTION partkv.transact_write_items(request jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'partkv_transact_write_items'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.transact_write_items(jsonb) IS
+'TransactWriteItems: up to 100 conditional writes, all or nothing';
+
+CREATE FUNCTION partkv.transact_get_items(request jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'partkv_transact_get_items'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.transact_get_items(jsonb) IS
+'TransactGetItems: up to 100 items read as of one snapshot';
+
+-- ClientRequestToken of TransactWriteItems: remembered for 10 minutes.
+CREATE TABLE partkv.client_request_tokens (
+	token text PRIMARY KEY,
+	request_hash text NOT NULL,
+	response jsonb,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ON partkv.client_request_tokens (created_at);
+REVOKE ALL ON partkv.client_request_tokens FROM PUBLIC;
+
+-- Claims a token for this transaction, or returns the response of the call
+-- that used it within the last 10 minutes.  SECURITY DEFINER: callers
+-- cannot touch the token table directly.
+CREATE FUNCTION partkv.claim_request_token(p_token text, p_hash text)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r partkv.client_request_tokens;
+BEGIN
+	DELETE FROM partkv.client_request_tokens WHERE created_at < now() - interval '10 minutes';
+	INSERT INTO partkv.client_request_tokens (token, request_hash)
+	VALUES (p_token, p_hash) ON CONFLICT (token) DO NOTHING;
+	IF FOUND THEN
+		RETURN NULL;
+	END IF;
+	SELECT * INTO r FROM partkv.client_request_tokens WHERE token = p_token;
+	IF r.request_hash <> p_hash THEN
+		RAISE EXCEPTION 'IdempotentParameterMismatchException: the ClientRequestToken was already used with different parameters'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN r.response;
+END;
+$$;
+
+-- Stores the response of the call that claimed a token.
+CREATE FUNCTION partkv.record_request_token(p_token text, p_response jsonb)
+RETURNS void
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	UPDATE partkv.client_request_tokens SET response = p_response WHERE token = p_token
+$$;
+
 -- ===== change stream (src/stream) =====
 --
 -- The "partkv" logical decoding output plugin (src/stream/decoder.c) reads a
@@ -788,3 +865,69 @@ COMMENT ON FUNCTION partkv.stream_specification_changed() IS
 CREATE TRIGGER stream_specification_changed
 	AFTER INSERT OR UPDATE OF stream_specification ON partkv.tables
 	FOR EACH ROW EXECUTE FUNCTION partkv.stream_specification_changed();
+
+-- ===== query and scan (src/api/query.c) =====
+
+CREATE FUNCTION partkv.query(table_name text, key_condition text,
+							 attr_values jsonb DEFAULT NULL,
+							 attr_names jsonb DEFAULT NULL,
+							 filter text DEFAULT NULL,
+							 projection text DEFAULT NULL,
+							 index_name text DEFAULT NULL,
+							 scan_forward boolean DEFAULT true,
+							 item_limit int DEFAULT NULL,
+							 exclusive_start_key jsonb DEFAULT NULL,
+							 consistent_read boolean DEFAULT false)
+RETURNS SETOF jsonb
+AS 'MODULE_PATHNAME', 'partkv_query'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.query(text, text, jsonb, jsonb, text, text, text, boolean, int, jsonb, boolean) IS
+'Query: every item of one partition key matching the key condition and filter, in sort-key order (item_limit caps the items read)';
+
+CREATE FUNCTION partkv.query_page(table_name text, key_condition text,
+								  attr_values jsonb DEFAULT NULL,
+								  attr_names jsonb DEFAULT NULL,
+								  filter text DEFAULT NULL,
+								  projection text DEFAULT NULL,
+								  index_name text DEFAULT NULL,
+								  scan_forward boolean DEFAULT true,
+								  item_limit int DEFAULT NULL,
+								  exclusive_start_key jsonb DEFAULT NULL,
+								  consistent_read boolean DEFAULT false)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'partkv_query_page'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.query_page(text, text, jsonb, jsonb, text, text, text, boolean, int, jsonb, boolean) IS
+'Query: one page {Items, Count, ScannedCount, LastEvaluatedKey} (item_limit items read or 1 MB)';
+
+CREATE FUNCTION partkv.scan(table_name text,
+							filter text DEFAULT NULL,
+							attr_values jsonb DEFAULT NULL,
+							attr_names jsonb DEFAULT NULL,
+							projection text DEFAULT NULL,
+							index_name text DEFAULT NULL,
+							segment int DEFAULT NULL,
+							total_segments int DEFAULT NULL,
+							item_limit int DEFAULT NULL,
+							exclusive_start_key jsonb DEFAULT NULL)
+RETURNS SETOF jsonb
+AS 'MODULE_PATHNAME', 'partkv_scan'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.scan(text, text, jsonb, jsonb, text, text, int, int, int, jsonb) IS
+'Scan: every item of the table (or of one parallel-scan segment) matching the filter (item_limit caps the items read)';
+
+CREATE FUNCTION partkv.scan_page(table_name text,
+								 filter text DEFAULT NULL,
+								 attr_values jsonb DEFAULT NULL,
+								 attr_names jsonb DEFAULT NULL,
+								 projection text DEFAULT NULL,
+								 index_name text DEFAULT NULL,
+								 segment int DEFAULT NULL,
+								 total_segments int DEFAULT NULL,
+								 item_limit int DEFAULT NULL,
+								 exclusive_start_key jsonb DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'partkv_scan_page'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.scan_page(text, text, jsonb, jsonb, text, text, int, int, int, jsonb) IS
+'Scan: one page {Items, Count, ScannedCount, LastEvaluatedKey} (item_limit items read or 1 MB)';

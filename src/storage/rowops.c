@@ -210,6 +210,13 @@ KvKeyEqualityProc(Oid typid)
 Jsonb *
 KvRowFetch(const KvTable *table, const KvPartition *part, const Datum *keys)
 {
+	return KvRowFetchSnapshot(table, part, keys, NULL);
+}
+
+Jsonb *
+KvRowFetchSnapshot(const KvTable *table, const KvPartition *part, const Datum *keys,
+				   Snapshot given)
+{
 	Relation	rel = table_open(part->relid, AccessShareLock);
 	Relation	index = index_open(part->pkindex, AccessShareLock);
 	ScanKeyData skey[2];
@@ -231,7 +238,7 @@ KvRowFetch(const KvTable *table, const KvPartition *part, const Datum *keys)
 	}
 
 	/* see the latest committed state (and this transaction's own writes) */
-	PushCopiedSnapshot(GetTransactionSnapshot());
+	PushCopiedSnapshot(given ? given : GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
 	snapshot = GetActiveSnapshot();
 

@@ -13,6 +13,7 @@
 #include "postgres.h"
 #include "executor/executor.h"
 #include "utils/jsonb.h"
+#include "utils/snapshot.h"
 
 #include "../catalog/tablecache.h"
 #include "tableam.h"
@@ -56,5 +57,9 @@ extern Jsonb *KvSlotItem(TupleTableSlot *slot, const KvRowLayout *layout);
 
 /* read the item with the given key visible to the active snapshot; NULL if none */
 extern Jsonb *KvRowFetch(const KvTable *table, const KvPartition *part, const Datum *keys);
+
+/* the same with a given snapshot (one snapshot for several reads) */
+extern Jsonb *KvRowFetchSnapshot(const KvTable *table, const KvPartition *part,
+								 const Datum *keys, Snapshot snapshot);
 
 #endif							/* PARTKV_ROWOPS_H */

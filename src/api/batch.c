@@ -1,0 +1,844 @@
+/*-------------------------------------------------------------------------
+ *
+ * batch.c
+ *	  BatchGetItem, BatchWriteItem, TransactWriteItems and TransactGetItems
+ *	  (SPEC-dynamodb.md §6), with DynamoDB's request and response shapes
+ *	  and plain-JSON items.
+ *
+ * Everything runs in the caller's transaction, so a batch is in fact
+ * atomic here (stronger than DynamoDB), and a transaction that is
+ * cancelled raises an error that undoes whatever it had written.  Every
+ * request is validated whole before the first write.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "common/md5.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/snapmgr.h"
+
+#include "../catalog/tablecache.h"
+#include "../common/errors.h"
+#include "../eval/eval.h"
+#include "../storage/item.h"
+#include "../storage/rowops.h"
+#include "../storage/tableam.h"
+#include "api.h"
+#include "itemops.h"
+
+PG_FUNCTION_INFO_V1(partkv_batch_get_item);
+PG_FUNCTION_INFO_V1(partkv_batch_write_item);
+PG_FUNCTION_INFO_V1(partkv_transact_write_items);
+PG_FUNCTION_INFO_V1(partkv_transact_get_items);
+
+#define KV_BATCH_GET_MAX_KEYS		100
+#define KV_BATCH_WRITE_MAX_REQUESTS	25
+#define KV_TRANSACT_MAX_ITEMS		100
+#define KV_BATCH_GET_MAX_BYTES		(16 * 1024 * 1024)
+
+/* ----------------------------------------------------------------
+ * Request parsing helpers
+ * ----------------------------------------------------------------
+ */
+
+/* KvValidation raises a ValidationException with a message. */
+static void
+KvValidation(const char *message)
+{
+	ereport(ERROR, (errcode(KV_ERRCODE_VALIDATION), errmsg("%s", message)));
+}
+
+/* KvMember finds a member of an object value; NULL when absent or JSON null. */
+static JsonbValue *
+KvMember(JsonbValue *object, const char *name)
+{
+	JsonbValue *v;
+
+	if (object == NULL || object->type != jbvBinary || !JsonContainerIsObject(object->val.binary.data))
+		return NULL;
+	v = getKeyJsonValueFromContainer(object->val.binary.data, name, strlen(name), NULL);
+	if (v != NULL && v->type == jbvNull)
+		return NULL;
+	return v;
+}
+
+/* KvIsObject / KvIsArray test the kind of a container value. */
+static bool
+KvIsObject(const JsonbValue *v)
+{
+	return v != NULL && v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data);
+}
+
+static bool
+KvIsArray(const JsonbValue *v)
+{
+	return v != NULL && v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data);
+}
+
+/* KvAsJsonb copies a container value into its own Jsonb. */
+static Jsonb *
+KvAsJsonb(JsonbValue *v)
+{
+	return JsonbValueToJsonb(v);
+}
+
+/* KvMemberText returns a string member as a C string, or NULL. */
+static char *
+KvMemberText(JsonbValue *object, const char *name)
+{
+	JsonbValue *v = KvMember(object, name);
+
+	if (v == NULL)
+		return NULL;
+	if (v->type != jbvString)
+		KvValidation(psprintf("%s must be a string", name));
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/* KvMemberJsonb returns an object member as a Jsonb, or NULL. */
+static Jsonb *
+KvMemberJsonb(JsonbValue *object, const char *name)
+{
+	JsonbValue *v = KvMember(object, name);
+
+	if (v == NULL)
+		return NULL;
+	if (!KvIsObject(v))
+		KvValidation(psprintf("%s must be a JSON object", name));
+	return KvAsJsonb(v);
+}
+
+/* KvRootValue presents a Jsonb argument as a value. */
+static void
+KvRootValue(Jsonb *j, JsonbValue *out)
+{
+	out->type = jbvBinary;
+	out->val.binary.data = &j->root;
+	out->val.binary.len = VARSIZE(j) - VARHDRSZ;
+}
+
+/* KvTableByName resolves a TableName member. */
+static KvTable *
+KvTableByName(const char *name, AclMode required)
+{
+	if (name == NULL)
+		KvValidation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null");
+	return KvLookupTable(cstring_to_text(name), required, RowExclusiveLock);
+}
+
+/* KvKeyIdentity is a canonical text of a key, to find duplicate keys. */
+static char *
+KvKeyIdentity(const KvTable *table, const Datum *keys)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%u", table->relid);
+	for (int k = 0; k < table->key.nkeys; k++)
+	{
+		JsonbValue	v;
+		Jsonb	   *j;
+
+		KvKeyDatumToJsonbValue(keys[k], table->key.keys[k].type, &v);
+		if (v.type == jbvBinary)
+			j = JsonbValueToJsonb(&v);
+		else
+		{
+			JsonbParseState *state = NULL;
+
+			pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+			pushJsonbValue(&state, WJB_ELEM, &v);
+			j = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_ARRAY, NULL));
+		}
+		appendStringInfoChar(&buf, '\x1f');
+		appendStringInfoString(&buf, JsonbToCString(NULL, &j->root, VARSIZE(j)));
+	}
+	return buf.data;
+}
+
+/* KvCheckDistinct raises `message` when two identities are equal. */
+static int
+KvCompareStrings(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static void
+KvCheckDistinct(char **identities, int n, const char *message)
+{
+	char	  **sorted = palloc(sizeof(char *) * Max(n, 1));
+
+	memcpy(sorted, identities, sizeof(char *) * n);
+	qsort(sorted, n, sizeof(char *), KvCompareStrings);
+	for (int i = 1; i < n; i++)
+		if (strcmp(sorted[i - 1], sorted[i]) == 0)
+			KvValidation(message);
+	pfree(sorted);
+}
+
+/* KvRequestItems returns the RequestItems object of a batch request. */
+static JsonbValue *
+KvRequestItems(Jsonb *request, JsonbValue *root)
+{
+	JsonbValue *items;
+
+	KvRootValue(request, root);
+	items = KvMember(root, "RequestItems");
+	if (items == NULL)
+		KvValidation("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null");
+	if (!KvIsObject(items) || JsonContainerSize(items->val.binary.data) == 0)
+		KvValidation("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1");
+	return items;
+}
+
+/* ----------------------------------------------------------------
+ * Response building
+ * ----------------------------------------------------------------
+ */
+
+/* KvPushKey pushes an object key. */
+static void
+KvPushKey(JsonbParseState **state, const char *name)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) name;
+	k.val.string.len = strlen(name);
+	pushJsonbValue(state, WJB_KEY, &k);
+}
+
+/* KvPushJsonb pushes a whole Jsonb as a value or element. */
+static void
+KvPushJsonb(JsonbParseState **state, JsonbIteratorToken as, Jsonb *j)
+{
+	JsonbValue	v;
+
+	KvRootValue(j, &v);
+	pushJsonbValue(state, as, &v);
+}
+
+/* ----------------------------------------------------------------
+ * BatchGetItem
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * partkv_batch_get_item reads up to 100 keys from one or more tables.
+ * Missing items are left out; a table whose keys all miss still appears
+ * with an empty list; past 16 MB the rest goes to UnprocessedKeys.
+ */
+Datum
+partkv_batch_get_item(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *request = KvRequiredJsonb(fcinfo, 0, "request");
+	JsonbValue	root;
+	JsonbValue *items = KvRequestItems(request, &root);
+	JsonbIterator *it;
+	JsonbValue	name,
+				spec;
+	JsonbIteratorToken tok;
+	JsonbParseState *state = NULL;
+	JsonbParseState *unprocessed = NULL;
+	int			total_keys = 0;
+	int64		total_bytes = 0;
+	bool		any_unprocessed = false;
+
+	/* validate the whole request first */
+	it = JsonbIteratorInit(items->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &name, true)) != WJB_DONE)
+	{
+		JsonbValue *keys;
+
+		if (tok != WJB_VALUE)
+			continue;
+		keys = KvMember(&name, "Keys");
+		if (!KvIsObject(&name) || !KvIsArray(keys) || JsonContainerSize(keys->val.binary.data) == 0)
+			KvValidation("1 validation error detected: Value at 'requestItems.member.keys' failed to satisfy constraint: Member must have length greater than or equal to 1");
+		total_keys += JsonContainerSize(keys->val.binary.data);
+	}
+	if (total_keys > KV_BATCH_GET_MAX_KEYS)
+		KvValidation("Too many items requested for the BatchGetItem call");
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	KvPushKey(&state, "Responses");
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	pushJsonbValue(&unprocessed, WJB_BEGIN_OBJECT, NULL);
+
+	it = JsonbIteratorInit(items->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &name, true)) != WJB_DONE)
+	{
+		char	   *table_name;
+		KvTable    *table;
+		KvExprSet  *exprs = NULL;
+		JsonbValue *keys;
+		int			nkeys;
+		char	  **identities;
+		Datum	   *keyvalues;
+		JsonbValue *cr;
+		bool		table_unprocessed = false;
+
+		if (tok != WJB_KEY)
+			continue;
+		table_name = pnstrdup(name.val.string.val, name.val.string.len);
+		tok = JsonbIteratorNext(&it, &spec, true);
+		table = KvLookupTable(cstring_to_text(table_name), ACL_SELECT, AccessShareLock);
+
+		cr = KvMember(&spec, "ConsistentRead");
+		if (cr != NULL && cr->type != jbvBool)
+			KvValidation("ConsistentRead must be true or false");
+		if (KvMember(&spec, "ProjectionExpression") || KvMember(&spec, "ExpressionAttributeNames"))
+		{
+			KvExprTexts texts = {{0}};
+
+			texts.text[KVEXPR_PROJECTION] = KvMemberText(&spec, "ProjectionExpression");
+			exprs = KvExprCompile(&texts, KvMemberJsonb(&spec, "ExpressionAttributeNames"), NULL);
+		}
+
+		keys = KvMember(&spec, "Keys");
+		nkeys = JsonContainerSize(keys->val.binary.data);
+		identities = palloc(sizeof(char *) * nkeys);
+		keyvalues = palloc(sizeof(Datum) * 2 * nkeys);
+		for (int i = 0; i < nkeys; i++)
+		{
+			JsonbValue *key = getIthJsonbValueFromContainer(keys->val.binary.data, i);
+
+			if (!KvIsObject(key))
+				KvValidation("The provided key element does not match the schema");
+			KvRequestKeyDatums(KvAsJsonb(key), &table->key, &keyvalues[2 * i]);
+			identities[i] = KvKeyIdentity(table, &keyvalues[2 * i]);
+		}
+		KvCheckDistinct(identities, nkeys, "Provided list of item keys contains duplicates");
+
+		KvPushKey(&state, table_name);
+		pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+		for (int i = 0; i < nkeys; i++)
+		{
+			Jsonb	   *item = NULL;
+			int64		size = 0;
+
+			if (total_bytes < KV_BATCH_GET_MAX_BYTES)
+			{
+				item = KvRowFetch(table, KvRoutePartition(table, keyvalues[2 * i]),
+								  &keyvalues[2 * i]);
+				size = item ? KvItemSize(item) : 0;
+			}
+			/* the response stays within 16 MB: what does not fit is left for a retry */
+			if (total_bytes >= KV_BATCH_GET_MAX_BYTES || total_bytes + size > KV_BATCH_GET_MAX_BYTES)
+			{
+				total_bytes = KV_BATCH_GET_MAX_BYTES;
+				if (!table_unprocessed)
+				{
+					KvPushKey(&unprocessed, table_name);
+					pushJsonbValue(&unprocessed, WJB_BEGIN_OBJECT, NULL);
+					KvPushKey(&unprocessed, "Keys");
+					pushJsonbValue(&unprocessed, WJB_BEGIN_ARRAY, NULL);
+					table_unprocessed = any_unprocessed = true;
+				}
+				pushJsonbValue(&unprocessed, WJB_ELEM,
+							   getIthJsonbValueFromContainer(keys->val.binary.data, i));
+				continue;
+			}
+			if (item == NULL)
+				continue;
+			total_bytes += size;
+			KvPushJsonb(&state, WJB_ELEM, KvExprProject(exprs, item));
+		}
+		pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+		if (table_unprocessed)
+		{
+			JsonbValue *member;
+
+			pushJsonbValue(&unprocessed, WJB_END_ARRAY, NULL);
+			/* the rest is retried with the same options */
+			if ((member = KvMember(&spec, "ProjectionExpression")) != NULL)
+			{
+				KvPushKey(&unprocessed, "ProjectionExpression");
+				pushJsonbValue(&unprocessed, WJB_VALUE, member);
+			}
+			if ((member = KvMember(&spec, "ExpressionAttributeNames")) != NULL)
+			{
+				KvPushKey(&unprocessed, "ExpressionAttributeNames");
+				pushJsonbValue(&unprocessed, WJB_VALUE, member);
+			}
+			pushJsonbValue(&unprocessed, WJB_END_OBJECT, NULL);
+		}
+	}
+	pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+
+	KvPushKey(&state, "UnprocessedKeys");
+	{
+		Jsonb	   *u = JsonbValueToJsonb(pushJsonbValue(&unprocessed, WJB_END_OBJECT, NULL));
+
+		(void) any_unprocessed;
+		KvPushJsonb(&state, WJB_VALUE, u);
+	}
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
+}
+
+/* ----------------------------------------------------------------
+ * BatchWriteItem
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * partkv_batch_write_item puts and deletes up to 25 items in one or more
+ * tables.  The whole batch is validated before anything is written.
+ */
+Datum
+partkv_batch_write_item(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *request = KvRequiredJsonb(fcinfo, 0, "request");
+	JsonbValue	root;
+	JsonbValue *items = KvRequestItems(request, &root);
+	JsonbIterator *it;
+	JsonbValue	name,
+				list;
+	JsonbIteratorToken tok;
+	KvItemOp   *ops = palloc0(sizeof(KvItemOp) * KV_BATCH_WRITE_MAX_REQUESTS);
+	char	  **identities = palloc(sizeof(char *) * KV_BATCH_WRITE_MAX_REQUESTS);
+	int			nops = 0;
+
+	it = JsonbIteratorInit(items->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &name, true)) != WJB_DONE)
+	{
+		char	   *table_name;
+		int			n;
+
+		if (tok != WJB_KEY)
+			continue;
+		table_name = pnstrdup(name.val.string.val, name.val.string.len);
+		tok = JsonbIteratorNext(&it, &list, true);
+		if (!KvIsArray(&list) || JsonContainerSize(list.val.binary.data) == 0)
+			KvValidation("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]");
+		n = JsonContainerSize(list.val.binary.data);
+		if (nops + n > KV_BATCH_WRITE_MAX_REQUESTS)
+			KvValidation("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]");
+		for (int i = 0; i < n; i++)
+		{
+			JsonbValue *req = getIthJsonbValueFromContainer(list.val.binary.data, i);
+			JsonbValue *put = KvMember(req, "PutRequest");
+			JsonbValue *del = KvMember(req, "DeleteRequest");
+			KvItemOp   *op = &ops[nops];
+
+			if ((put == NULL) == (del == NULL))
+				KvValidation("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes");
+			if (put != NULL)
+			{
+				JsonbValue *item = KvMember(put, "Item");
+
+				if (!KvIsObject(item))
+					KvValidation("1 validation error detected: Value null at 'requestItems.member.putRequest.item' failed to satisfy constraint: Member must not be null");
+				op->kind = KV_OP_PUT;
+				op->table = KvTableByName(table_name, ACL_INSERT | ACL_UPDATE);
+				op->item = KvItemCheck(KvAsJsonb(item), KV_WRITE_PUT, NULL);
+				KvItemKeys(op->item, &op->table->key, op->keys);
+			}
+			else
+			{
+				JsonbValue *key = KvMember(del, "Key");
+
+				if (!KvIsObject(key))
+					KvValidation("1 validation error detected: Value null at 'requestItems.member.deleteRequest.key' failed to satisfy constraint: Member must not be null");
+				op->kind = KV_OP_DELETE;
+				op->table = KvTableByName(table_name, ACL_DELETE);
+				KvRequestKeyDatums(KvAsJsonb(key), &op->table->key, op->keys);
+			}
+			identities[nops] = KvKeyIdentity(op->table, op->keys);
+			nops++;
+		}
+	}
+	KvCheckDistinct(identities, nops, "Provided list of item keys contains duplicates");
+
+	for (int i = 0; i < nops; i++)
+		KvOpRun(&ops[i], false);
+
+	PG_RETURN_JSONB_P(DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+														 CStringGetDatum("{\"UnprocessedItems\": {}}"))));
+}
+
+/* ----------------------------------------------------------------
+ * TransactWriteItems
+ * ----------------------------------------------------------------
+ */
+
+/* one action of a TransactWriteItems request */
+typedef struct KvTransactAction
+{
+	KvItemOp	op;
+	bool		return_item_on_failure;
+	char	   *identity;
+	const char *code;			/* cancellation reason code, "None" when fine */
+} KvTransactAction;
+
+/* KvParseAction reads one TransactItems entry into an op. */
+static void
+KvParseAction(JsonbValue *entry, KvTransactAction *action)
+{
+	static const char *const kinds[] = {"Put", "Update", "Delete", "ConditionCheck"};
+	JsonbValue *body = NULL;
+	int			kind = -1;
+	KvExprTexts texts = {{0}};
+	char	   *table_name;
+	char	   *on_failure;
+	AclMode		required = 0;
+	KvItemOp   *op = &action->op;
+
+	for (int k = 0; k < lengthof(kinds); k++)
+	{
+		JsonbValue *b = KvMember(entry, kinds[k]);
+
+		if (b == NULL)
+			continue;
+		if (body != NULL)
+			KvValidation("TransactItems can only contain one of Check, Put, Update or Delete");
+		body = b;
+		kind = k;
+	}
+	if (body == NULL || !KvIsObject(body))
+		KvValidation("TransactItems can only contain one of Check, Put, Update or Delete");
+
+	op->kind = (kind == 0) ? KV_OP_PUT : (kind == 1) ? KV_OP_UPDATE :
+		(kind == 2) ? KV_OP_DELETE : KV_OP_CHECK;
+	texts.text[KVEXPR_CONDITION] = KvMemberText(body, "ConditionExpression");
+	if (op->kind == KV_OP_UPDATE)
+	{
+		texts.text[KVEXPR_UPDATE] = KvMemberText(body, "UpdateExpression");
+		if (texts.text[KVEXPR_UPDATE] == NULL)
+			KvValidation("1 validation error detected: Value null at 'transactItems.member.update.updateExpression' failed to satisfy constraint: Member must not be null");
+	}
+	if (op->kind == KV_OP_CHECK && texts.text[KVEXPR_CONDITION] == NULL)
+		KvValidation("1 validation error detected: Value null at 'transactItems.member.conditionCheck.conditionExpression' failed to satisfy constraint: Member must not be null");
+	if (texts.text[KVEXPR_CONDITION] || texts.text[KVEXPR_UPDATE] ||
+		KvMember(body, "ExpressionAttributeNames") || KvMember(body, "ExpressionAttributeValues"))
+		op->exprs = KvExprCompile(&texts, KvMemberJsonb(body, "ExpressionAttributeNames"),
+								  KvMemberJsonb(body, "ExpressionAttributeValues"));
+
+	on_failure = KvMemberText(body, "ReturnValuesOnConditionCheckFailure");
+	if (on_failure != NULL && strcmp(on_failure, "ALL_OLD") != 0 && strcmp(on_failure, "NONE") != 0)
+		KvValidation(psprintf("1 validation error detected: Value '%s' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]",
+							  on_failure));
+	action->return_item_on_failure = (on_failure != NULL && strcmp(on_failure, "ALL_OLD") == 0);
+
+	switch (op->kind)
+	{
+		case KV_OP_PUT:
+			required = ACL_INSERT | ACL_UPDATE;
+			break;
+		case KV_OP_UPDATE:
+			required = ACL_SELECT | ACL_INSERT | ACL_UPDATE;
+			break;
+		case KV_OP_DELETE:
+			required = ACL_DELETE;
+			break;
+		case KV_OP_CHECK:
+			required = ACL_SELECT;
+			break;
+	}
+	if (op->exprs != NULL && KvExprHas(op->exprs, KVEXPR_CONDITION))
+		required |= ACL_SELECT;
+	table_name = KvMemberText(body, "TableName");
+	op->table = KvTableByName(table_name, required);
+
+	if (op->kind == KV_OP_PUT)
+	{
+		JsonbValue *item = KvMember(body, "Item");
+
+		if (!KvIsObject(item))
+			KvValidation("1 validation error detected: Value null at 'transactItems.member.put.item' failed to satisfy constraint: Member must not be null");
+		op->item = KvItemCheck(KvAsJsonb(item), KV_WRITE_PUT, NULL);
+		KvItemKeys(op->item, &op->table->key, op->keys);
+	}
+	else
+	{
+		JsonbValue *key = KvMember(body, "Key");
+		Jsonb	   *keyj;
+
+		if (!KvIsObject(key))
+			KvValidation("1 validation error detected: Value null at 'transactItems.member.key' failed to satisfy constraint: Member must not be null");
+		keyj = KvAsJsonb(key);
+		KvRequestKeyDatums(keyj, &op->table->key, op->keys);
+		op->item = KvItemCheck(keyj, KV_WRITE_UPDATE, NULL);
+	}
+	action->identity = KvKeyIdentity(op->table, op->keys);
+	action->code = "None";
+}
+
+/* KvActionOrder sorts actions by item identity: a fixed lock order avoids deadlocks. */
+static int
+KvActionOrder(const void *a, const void *b)
+{
+	const KvTransactAction *x = *(KvTransactAction *const *) a;
+	const KvTransactAction *y = *(KvTransactAction *const *) b;
+
+	return strcmp(x->identity, y->identity);
+}
+
+/* KvCancelTransaction raises TransactionCanceledException with its reasons. */
+static void
+KvCancelTransaction(KvTransactAction *actions, int n)
+{
+	StringInfoData codes;
+	JsonbParseState *state = NULL;
+	Jsonb	   *detail;
+
+	initStringInfo(&codes);
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	KvPushKey(&state, "CancellationReasons");
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue	v;
+		const char *message = NULL;
+
+		appendStringInfo(&codes, "%s%s", i > 0 ? ", " : "", actions[i].code);
+		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+		KvPushKey(&state, "Code");
+		v.type = jbvString;
+		v.val.string.val = (char *) actions[i].code;
+		v.val.string.len = strlen(actions[i].code);
+		pushJsonbValue(&state, WJB_VALUE, &v);
+		if (strcmp(actions[i].code, "ConditionalCheckFailed") == 0)
+			message = "The conditional request failed";
+		else if (strcmp(actions[i].code, "TransactionConflict") == 0)
+			message = "Transaction is ongoing for the item";
+		if (message != NULL)
+		{
+			KvPushKey(&state, "Message");
+			v.val.string.val = (char *) message;
+			v.val.string.len = strlen(message);
+			pushJsonbValue(&state, WJB_VALUE, &v);
+		}
+		if (message != NULL && actions[i].return_item_on_failure && actions[i].op.old != NULL)
+		{
+			KvPushKey(&state, "Item");
+			KvPushJsonb(&state, WJB_VALUE, actions[i].op.old);
+		}
+		pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	}
+	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+	detail = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+	ereport(ERROR,
+			(errcode(KV_ERRCODE_TRANSACTION_CANCELED),
+			 errmsg("Transaction cancelled, please refer cancellation reasons for specific reasons [%s]",
+					codes.data),
+			 errdetail("%s", JsonbToCString(NULL, &detail->root, VARSIZE(detail)))));
+}
+
+/*
+ * KvClaimRequestToken makes ClientRequestToken idempotent: the first call
+ * with a token claims it (the row blocks concurrent calls with the same
+ * token until this transaction ends); a repeat within 10 minutes returns
+ * the stored response instead of applying the request again.
+ */
+static Jsonb *
+KvClaimRequestToken(const char *token, const char *request_hash)
+{
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		args[2];
+	Jsonb	   *response = NULL;
+	bool		isnull;
+
+	if (strlen(token) < 1 || strlen(token) > 36)
+		KvValidation("1 validation error detected: Value at 'clientRequestToken' failed to satisfy constraint: Member must have length less than or equal to 36");
+	args[0] = CStringGetTextDatum(token);
+	args[1] = CStringGetTextDatum(request_hash);
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT partkv.claim_request_token($1, $2)", 2, argtypes, args,
+							  NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not claim the client request token");
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			response = (Jsonb *) SPI_datumTransfer(d, false, -1);
+	}
+	SPI_finish();
+	return response;
+}
+
+/* KvRecordRequestToken stores the response of a claimed token. */
+static void
+KvRecordRequestToken(const char *token, Jsonb *response)
+{
+	Oid			argtypes[2] = {TEXTOID, JSONBOID};
+	Datum		args[2];
+
+	args[0] = CStringGetTextDatum(token);
+	args[1] = JsonbPGetDatum(response);
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT partkv.record_request_token($1, $2)", 2, argtypes, args,
+							  NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not record the client request token");
+	SPI_finish();
+}
+
+/*
+ * partkv_transact_write_items applies up to 100 Put, Update, Delete and
+ * ConditionCheck actions on distinct items, all or nothing.  Every
+ * condition is evaluated (under the items' row locks, taken in a fixed
+ * order) before anything is written; any failure cancels the whole request
+ * with KV002 and CancellationReasons in DETAIL.
+ */
+Datum
+partkv_transact_write_items(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *request = KvRequiredJsonb(fcinfo, 0, "request");
+	JsonbValue	root;
+	JsonbValue *list;
+	char	   *token;
+	int			n;
+	KvTransactAction *actions;
+	KvTransactAction **order;
+	bool		failed = false;
+	Jsonb	   *response;
+
+	KvRootValue(request, &root);
+	list = KvMember(&root, "TransactItems");
+	if (!KvIsArray(list))
+		KvValidation("1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null");
+	n = JsonContainerSize(list->val.binary.data);
+	if (n < 1 || n > KV_TRANSACT_MAX_ITEMS)
+		KvValidation(psprintf("1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100 and greater than or equal to 1 (%d)", n));
+
+	token = KvMemberText(&root, "ClientRequestToken");
+	if (token != NULL)
+	{
+		char		hash[33];
+		char	   *text = JsonbToCString(NULL, &request->root, VARSIZE(request));
+		const char *errstr = NULL;
+		Jsonb	   *previous;
+
+		if (!pg_md5_hash(text, strlen(text), hash, &errstr))
+			elog(ERROR, "could not hash the request: %s", errstr);
+		previous = KvClaimRequestToken(token, hash);
+		if (previous != NULL)
+			PG_RETURN_JSONB_P(previous);
+	}
+
+	actions = palloc0(sizeof(KvTransactAction) * n);
+	order = palloc(sizeof(KvTransactAction *) * n);
+	for (int i = 0; i < n; i++)
+	{
+		KvParseAction(getIthJsonbValueFromContainer(list->val.binary.data, i), &actions[i]);
+		order[i] = &actions[i];
+	}
+	qsort(order, n, sizeof(KvTransactAction *), KvActionOrder);
+	for (int i = 1; i < n; i++)
+		if (strcmp(order[i - 1]->identity, order[i]->identity) == 0)
+			KvValidation("Transaction request cannot include multiple operations on one item");
+
+	/* lock every item and evaluate every condition, reporting all failures */
+	for (int i = 0; i < n; i++)
+	{
+		KvOpOpen(&order[i]->op);
+		if (!KvOpLockAndCheck(&order[i]->op))
+		{
+			order[i]->code = "ConditionalCheckFailed";
+			failed = true;
+		}
+	}
+	if (failed)
+		KvCancelTransaction(actions, n);
+
+	for (int i = 0; i < n; i++)
+	{
+		if (!KvOpApply(&actions[i].op))
+		{
+			/* another session created the item after our check */
+			actions[i].code = "TransactionConflict";
+			KvCancelTransaction(actions, n);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		KvOpClose(&actions[i].op);
+
+	response = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	if (token != NULL)
+		KvRecordRequestToken(token, response);
+	PG_RETURN_JSONB_P(response);
+}
+
+/* ----------------------------------------------------------------
+ * TransactGetItems
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * partkv_transact_get_items reads up to 100 items as of one snapshot;
+ * Responses are aligned with the request ({} for a missing item).
+ */
+Datum
+partkv_transact_get_items(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *request = KvRequiredJsonb(fcinfo, 0, "request");
+	JsonbValue	root;
+	JsonbValue *list;
+	int			n;
+	KvTable   **tables;
+	KvExprSet **exprs;
+	Datum	   *keys;
+	JsonbParseState *state = NULL;
+	Snapshot	snapshot;
+
+	KvRootValue(request, &root);
+	list = KvMember(&root, "TransactItems");
+	if (!KvIsArray(list))
+		KvValidation("1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null");
+	n = JsonContainerSize(list->val.binary.data);
+	if (n < 1 || n > KV_TRANSACT_MAX_ITEMS)
+		KvValidation(psprintf("1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100 and greater than or equal to 1 (%d)", n));
+
+	tables = palloc0(sizeof(KvTable *) * n);
+	exprs = palloc0(sizeof(KvExprSet *) * n);
+	keys = palloc0(sizeof(Datum) * 2 * n);
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue *entry = getIthJsonbValueFromContainer(list->val.binary.data, i);
+		JsonbValue *get = KvMember(entry, "Get");
+		JsonbValue *key;
+
+		if (!KvIsObject(get))
+			KvValidation("TransactItems of TransactGetItems can only contain Get");
+		tables[i] = KvLookupTable(cstring_to_text(KvMemberText(get, "TableName") ? KvMemberText(get, "TableName") : ""),
+								  ACL_SELECT, AccessShareLock);
+		key = KvMember(get, "Key");
+		if (!KvIsObject(key))
+			KvValidation("The provided key element does not match the schema");
+		KvRequestKeyDatums(KvAsJsonb(key), &tables[i]->key, &keys[2 * i]);
+		if (KvMember(get, "ProjectionExpression") || KvMember(get, "ExpressionAttributeNames"))
+		{
+			KvExprTexts texts = {{0}};
+
+			texts.text[KVEXPR_PROJECTION] = KvMemberText(get, "ProjectionExpression");
+			exprs[i] = KvExprCompile(&texts, KvMemberJsonb(get, "ExpressionAttributeNames"), NULL);
+		}
+	}
+
+	/* one snapshot for all the reads */
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	KvPushKey(&state, "Responses");
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < n; i++)
+	{
+		Jsonb	   *item = KvRowFetchSnapshot(tables[i], KvRoutePartition(tables[i], keys[2 * i]),
+											  &keys[2 * i], snapshot);
+
+		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+		if (item != NULL)
+		{
+			KvPushKey(&state, "Item");
+			KvPushJsonb(&state, WJB_VALUE, KvExprProject(exprs[i], item));
+		}
+		pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	}
+	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+	UnregisterSnapshot(snapshot);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
+}
