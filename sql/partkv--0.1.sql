@@ -780,3 +780,154 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 	UPDATE partkv.client_request_tokens SET response = p_response WHERE token = p_token
 $$;
+
+-- ===== change stream (src/stream) =====
+--
+-- The "partkv" logical decoding output plugin (src/stream/decoder.c) reads a
+-- table's StreamViewType under the historic snapshot of the change it
+-- decodes, which only works for catalog tables: partkv.tables is a user
+-- catalog table.  Its stream_specification stays inline (never TOASTed).
+ALTER TABLE partkv.tables SET (user_catalog_table = true);
+ALTER TABLE partkv.tables ALTER COLUMN stream_specification SET STORAGE MAIN;
+
+-- Relcache invalidation of a kv table and its partitions (owner only).
+CREATE FUNCTION partkv.stream_invalidate(relid regclass)
+RETURNS void
+AS 'MODULE_PATHNAME', 'partkv_stream_invalidate'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION partkv.stream_invalidate(regclass) IS
+'internal: make logical decoding reread the stream specification of a kv table';
+
+-- Stream shard id of a kv table partition.
+CREATE FUNCTION partkv.stream_shard_id(partition regclass)
+RETURNS text
+AS 'MODULE_PATHNAME', 'partkv_stream_shard_id'
+LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION partkv.stream_shard_id(regclass) IS
+'the stream shard id ("shardId-<modulus>-<remainder>") of a kv table partition';
+
+-- OldImage needs the whole old row in WAL: REPLICA IDENTITY FULL on the
+-- partitions of tables whose stream view type has old images, and the
+-- default identity (the primary key) on all others.  Runs as the caller,
+-- who owns the table (only an owner may write its partkv.tables row).
+CREATE FUNCTION partkv.apply_stream_replica_identity(schema_name name, table_name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	rel oid;
+	spec jsonb;
+	want_full boolean;
+	part record;
+BEGIN
+	SELECT c.oid INTO rel
+	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'p';
+	IF rel IS NULL THEN
+		RETURN;
+	END IF;
+	SELECT t.stream_specification INTO spec
+	  FROM partkv.tables t WHERE t.schema_name = $1 AND t.table_name = $2;
+	want_full := coalesce(jsonb_typeof(spec->'StreamEnabled') = 'boolean'
+						  AND (spec->>'StreamEnabled')::boolean
+						  AND spec->>'StreamViewType' IN ('OLD_IMAGE', 'NEW_AND_OLD_IMAGES'), false);
+	FOR part IN SELECT c.oid::regclass AS r, c.relreplident
+				  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+				 WHERE i.inhparent = rel ORDER BY c.oid LOOP
+		IF want_full AND part.relreplident <> 'f' THEN
+			EXECUTE format('ALTER TABLE %s REPLICA IDENTITY FULL', part.r);
+		ELSIF NOT want_full AND part.relreplident = 'f' THEN
+			EXECUTE format('ALTER TABLE %s REPLICA IDENTITY DEFAULT', part.r);
+		END IF;
+	END LOOP;
+	PERFORM partkv.stream_invalidate(rel);
+END;
+$$;
+COMMENT ON FUNCTION partkv.apply_stream_replica_identity(name, text) IS
+'set the replica identity of a kv table''s partitions for its stream view type (FULL for old images)';
+
+-- Every write of a stream specification (create_table, update_table,
+-- pg_restore) sets the replica identity and invalidates decoding caches.
+CREATE FUNCTION partkv.stream_specification_changed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM partkv.apply_stream_replica_identity(NEW.schema_name, NEW.table_name);
+	RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION partkv.stream_specification_changed() IS
+'internal: trigger keeping replica identity and decoding caches in line with stream specifications';
+
+CREATE TRIGGER stream_specification_changed
+	AFTER INSERT OR UPDATE OF stream_specification ON partkv.tables
+	FOR EACH ROW EXECUTE FUNCTION partkv.stream_specification_changed();
+
+-- ===== query and scan (src/api/query.c) =====
+
+CREATE FUNCTION partkv.query(table_name text, key_condition text,
+							 attr_values jsonb DEFAULT NULL,
+							 attr_names jsonb DEFAULT NULL,
+							 filter text DEFAULT NULL,
+							 projection text DEFAULT NULL,
+							 index_name text DEFAULT NULL,
+							 scan_forward boolean DEFAULT true,
+							 item_limit int DEFAULT NULL,
+							 exclusive_start_key jsonb DEFAULT NULL,
+							 consistent_read boolean DEFAULT false)
+RETURNS SETOF jsonb
+AS 'MODULE_PATHNAME', 'partkv_query'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.query(text, text, jsonb, jsonb, text, text, text, boolean, int, jsonb, boolean) IS
+'Query: every item of one partition key matching the key condition and filter, in sort-key order (item_limit caps the items read)';
+
+CREATE FUNCTION partkv.query_page(table_name text, key_condition text,
+								  attr_values jsonb DEFAULT NULL,
+								  attr_names jsonb DEFAULT NULL,
+								  filter text DEFAULT NULL,
+								  projection text DEFAULT NULL,
+								  index_name text DEFAULT NULL,
+								  scan_forward boolean DEFAULT true,
+								  item_limit int DEFAULT NULL,
+								  exclusive_start_key jsonb DEFAULT NULL,
+								  consistent_read boolean DEFAULT false)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'partkv_query_page'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.query_page(text, text, jsonb, jsonb, text, text, text, boolean, int, jsonb, boolean) IS
+'Query: one page {Items, Count, ScannedCount, LastEvaluatedKey} (item_limit items read or 1 MB)';
+
+CREATE FUNCTION partkv.scan(table_name text,
+							filter text DEFAULT NULL,
+							attr_values jsonb DEFAULT NULL,
+							attr_names jsonb DEFAULT NULL,
+							projection text DEFAULT NULL,
+							index_name text DEFAULT NULL,
+							segment int DEFAULT NULL,
+							total_segments int DEFAULT NULL,
+							item_limit int DEFAULT NULL,
+							exclusive_start_key jsonb DEFAULT NULL)
+RETURNS SETOF jsonb
+AS 'MODULE_PATHNAME', 'partkv_scan'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.scan(text, text, jsonb, jsonb, text, text, int, int, int, jsonb) IS
+'Scan: every item of the table (or of one parallel-scan segment) matching the filter (item_limit caps the items read)';
+
+CREATE FUNCTION partkv.scan_page(table_name text,
+								 filter text DEFAULT NULL,
+								 attr_values jsonb DEFAULT NULL,
+								 attr_names jsonb DEFAULT NULL,
+								 projection text DEFAULT NULL,
+								 index_name text DEFAULT NULL,
+								 segment int DEFAULT NULL,
+								 total_segments int DEFAULT NULL,
+								 item_limit int DEFAULT NULL,
+								 exclusive_start_key jsonb DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'partkv_scan_page'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.scan_page(text, text, jsonb, jsonb, text, text, int, int, int, jsonb) IS
+'Scan: one page {Items, Count, ScannedCount, LastEvaluatedKey} (item_limit items read or 1 MB)';

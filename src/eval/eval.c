@@ -13,7 +13,10 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "common/hashfn.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
@@ -164,17 +167,180 @@ KvCollectValueKeys(Jsonb *values, int *count)
 	return out;
 }
 
+/*
+ * Parsed expressions are cached per backend, keyed by everything their
+ * validation depends on: the texts, the names, and the placeholders of the
+ * values with their types (and the strings themselves when attribute_type
+ * may read them).  A cache hit skips parsing and validation; only the
+ * values are checked again.
+ */
+#define KV_EXPR_CACHE_MAX 512
+
+typedef struct KvExprCacheEntry
+{
+	uint32		hash;			/* hash key */
+	char	   *key;			/* the full key, to rule out collisions */
+	MemoryContext cxt;			/* holds key and AST */
+	KvExprRequestResult parsed;
+} KvExprCacheEntry;
+
+static HTAB *kv_expr_cache = NULL;
+static MemoryContext kv_expr_cache_cxt = NULL;
+
+/* KvExprCacheKey builds the cache key of a request. */
+static char *
+KvExprCacheKey(const KvExprTexts *texts, Jsonb *names, Jsonb *values)
+{
+	StringInfoData buf;
+	bool		reads_strings = false;
+
+	initStringInfo(&buf);
+	for (int k = 0; k < KVEXPR_NKINDS; k++)
+	{
+		const char *t = texts->text[k];
+
+		if (t == NULL)
+		{
+			appendStringInfoString(&buf, "-\x1f");
+			continue;
+		}
+		appendStringInfo(&buf, "%zu:%s\x1f", strlen(t), t);
+		if (strstr(t, "attribute_type") != NULL)
+			reads_strings = true;
+	}
+	if (names != NULL)
+		appendStringInfoString(&buf, JsonbToCString(NULL, &names->root, VARSIZE(names)));
+	appendStringInfoChar(&buf, '\x1f');
+	if (values != NULL)
+	{
+		JsonbIterator *it = JsonbIteratorInit(&values->root);
+		JsonbValue	v;
+		JsonbIteratorToken tok;
+
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			if (tok == WJB_KEY)
+				appendBinaryStringInfo(&buf, v.val.string.val, v.val.string.len);
+			else if (tok == WJB_VALUE)
+			{
+				KvType		t = KvJsonbValueType(&v);
+
+				appendStringInfo(&buf, "=%s", KvTypeName(t));
+				if (reads_strings && t == KV_TYPE_S)
+					appendBinaryStringInfo(&buf, v.val.string.val, v.val.string.len);
+				appendStringInfoChar(&buf, '\x1e');
+			}
+		}
+	}
+	return buf.data;
+}
+
+/* KvExprCacheReset forgets every cached expression. */
+static void
+KvExprCacheReset(void)
+{
+	HASH_SEQ_STATUS status;
+	KvExprCacheEntry *e;
+
+	hash_seq_init(&status, kv_expr_cache);
+	while ((e = hash_seq_search(&status)) != NULL)
+	{
+		MemoryContextDelete(e->cxt);
+		hash_search(kv_expr_cache, &e->hash, HASH_REMOVE, NULL);
+	}
+}
+
+/* KvExprCacheLookup finds the parsed request for a key; NULL on a miss. */
+static KvExprCacheEntry *
+KvExprCacheLookup(const char *key, uint32 hash)
+{
+	KvExprCacheEntry *e;
+
+	if (kv_expr_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		kv_expr_cache_cxt = AllocSetContextCreate(CacheMemoryContext,
+												  "partkv expression cache",
+												  ALLOCSET_SMALL_SIZES);
+		ctl.keysize = sizeof(uint32);
+		ctl.entrysize = sizeof(KvExprCacheEntry);
+		ctl.hcxt = kv_expr_cache_cxt;
+		kv_expr_cache = hash_create("partkv expressions", 128, &ctl,
+									HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	e = hash_search(kv_expr_cache, &hash, HASH_FIND, NULL);
+	if (e != NULL && strcmp(e->key, key) == 0)
+		return e;
+	return NULL;
+}
+
+/* KvExprCacheStore keeps a successfully validated request. */
+static void
+KvExprCacheStore(const char *key, uint32 hash, MemoryContext cxt,
+				 const KvExprRequestResult *parsed)
+{
+	KvExprCacheEntry *e;
+	bool		found;
+
+	if (hash_get_num_entries(kv_expr_cache) >= KV_EXPR_CACHE_MAX)
+		KvExprCacheReset();
+	e = hash_search(kv_expr_cache, &hash, HASH_ENTER, &found);
+	if (found)
+		MemoryContextDelete(e->cxt);	/* a colliding key: replace it */
+	MemoryContextSetParent(cxt, kv_expr_cache_cxt);
+	e->cxt = cxt;
+	e->key = MemoryContextStrdup(cxt, key);
+	e->parsed = *parsed;
+}
+
 KvExprSet *
 KvExprCompile(const KvExprTexts *texts, Jsonb *names, Jsonb *values)
 {
 	KvExprSet  *set = palloc0(sizeof(KvExprSet));
 	KvExprAllocator allocator;
 	KvExprRequest req;
+	char	   *key;
+	uint32		hash;
+	KvExprCacheEntry *cached;
+	MemoryContext cxt;
+	MemoryContext oldcxt;
 
+	if (values != NULL)
+	{
+		if (!JB_ROOT_IS_OBJECT(values) || JB_ROOT_IS_SCALAR(values))
+			ereport(ERROR,
+					(errcode(KV_ERRCODE_VALIDATION),
+					 errmsg("ExpressionAttributeValues must be a JSON object mapping :values to values")));
+		/* the values obey the item model: check and canonicalise them */
+		set->values = KvItemCheck(values, KV_WRITE_PUT, NULL);
+	}
+	if (names != NULL && (!JB_ROOT_IS_OBJECT(names) || JB_ROOT_IS_SCALAR(names)))
+		ereport(ERROR,
+				(errcode(KV_ERRCODE_VALIDATION),
+				 errmsg("ExpressionAttributeNames must be a JSON object mapping #names to attribute names")));
+
+	key = KvExprCacheKey(texts, names, set->values);
+	hash = DatumGetUInt32(hash_any((const unsigned char *) key, strlen(key)));
+	cached = KvExprCacheLookup(key, hash);
+	if (cached != NULL)
+	{
+		set->parsed = cached->parsed;
+		return set;
+	}
+
+	/*
+	 * Parse in a context of its own, kept in the cache on success and freed
+	 * with the call otherwise.  The AST points into its inputs, so they are
+	 * copied there too.
+	 */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "partkv expression",
+								ALLOCSET_SMALL_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
 	memset(&req, 0, sizeof(req));
 	for (int k = 0; k < KVEXPR_NKINDS; k++)
 	{
-		req.text[k] = texts->text[k];
+		req.text[k] = texts->text[k] ? pstrdup(texts->text[k]) : NULL;
 		req.text_len[k] = texts->text[k] ? strlen(texts->text[k]) : 0;
 	}
 	if (names != NULL)
@@ -185,29 +351,25 @@ KvExprCompile(const KvExprTexts *texts, Jsonb *names, Jsonb *values)
 		req.names = KvCollectNames(names, &nnames);
 		req.nnames = nnames;
 	}
-	if (values != NULL)
+	if (set->values != NULL)
 	{
 		int			nvalues;
 
-		if (!JB_ROOT_IS_OBJECT(values) || JB_ROOT_IS_SCALAR(values))
-			ereport(ERROR,
-					(errcode(KV_ERRCODE_VALIDATION),
-					 errmsg("ExpressionAttributeValues must be a JSON object mapping :values to values")));
-		/* the values obey the item model: check and canonicalise them */
-		set->values = KvItemCheck(values, KV_WRITE_PUT, NULL);
 		req.has_values = true;
 		req.values = KvCollectValueKeys(set->values, &nvalues);
 		req.nvalues = nvalues;
 	}
+	MemoryContextSwitchTo(oldcxt);
 	req.value_type = KvValueTypeCallback;
 	req.value_type_arg = set;
 
 	allocator.alloc = KvArenaAlloc;
 	allocator.free = NULL;
-	allocator.ctx = CurrentMemoryContext;
+	allocator.ctx = cxt;
 	KvExprArenaInit(&set->arena, &allocator);
 	if (KvExprValidateRequest(&set->arena, &req, &set->parsed) != KVEXPR_OK)
 		KvRaiseExprError(&set->parsed.error);
+	KvExprCacheStore(key, hash, cxt, &set->parsed);
 	return set;
 }
 

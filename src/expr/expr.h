@@ -41,11 +41,14 @@
  * only when the caller supplies a KvExprValueTypeFn (value_type in
  * KvExprRequest): operand types of comparators, functions, +/-, ADD and
  * DELETE, and attribute_type's type-name string.  What remains for the
- * server, because it needs value comparison: BETWEEN with two constant
- * bounds (same type, lower <= upper; messages in SPEC §4.6), number range
- * of arithmetic results, and everything that depends on the table schema
- * (key attributes, index keys, FilterExpression on key attributes in a
- * Query).
+ * server, because it needs value comparison, the operation or the table:
+ * BETWEEN with two constant bounds (same type, lower <= upper; messages in
+ * SPEC §4.6), number range of arithmetic results, "ExpressionAttributeValues
+ * can only be specified when using expressions: <list> is null" (the list
+ * depends on the operation), invalid values in ExpressionAttributeValues,
+ * the 2 MB total of names + values, and everything that depends on the
+ * table schema (key attributes, index keys, "Filter Expression can only
+ * contain non-primary key attributes" in a Query).
  *
  * What the evaluator must do (server side, SPEC §4.5-§4.10):
  *

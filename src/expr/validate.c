@@ -1526,6 +1526,20 @@ KvExprValidateRequest(KvExprArena *arena, const KvExprRequest *req,
 	memset(result, 0, sizeof(*result));
 	result->error.expr = -1;
 
+	if (req->has_names)
+	{
+		bool		any = false;
+
+		for (int i = 0; i < KVEXPR_NKINDS; i++)
+			any |= req->text[i] != NULL;
+		if (!any)
+		{
+			result->error.kind = KVEXPR_ERROR_VALIDATION;
+			result->error.message = "ExpressionAttributeNames can only be specified when using expressions";
+			goto fail;
+		}
+	}
+
 	if (!BuildKeySet(arena, &names, req->has_names, req->nnames, NULL, req->names, result) ||
 		!BuildKeySet(arena, &values, req->has_values, req->nvalues, req->values, NULL, result))
 		goto fail;

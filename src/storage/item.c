@@ -1430,6 +1430,23 @@ KvRequestKeyDatums(Jsonb *key, const KvKeySchema *schema, Datum *values)
 }
 
 /*
+ * KvKeyDatumFromValue converts a request value meant for a key attribute,
+ * leaving a type mismatch for the caller to report in its own words.
+ */
+Datum
+KvKeyDatumFromValue(const JsonbValue *v, const KvKeyAttr *attr, bool is_sort_key,
+					bool *type_ok)
+{
+	if (KvJsonbValueType(v) != attr->type)
+	{
+		*type_ok = false;
+		return (Datum) 0;
+	}
+	*type_ok = true;
+	return KeyValueDatum(v, attr, is_sort_key, true);
+}
+
+/*
  * KvKeyDatumToJsonbValue gives the JSON value of a key column Datum:
  * jbvString for S, jbvNumeric for N, and for B a jbvBinary holding the
  * object {"$B": base64} (a binary container, unlike an in-memory

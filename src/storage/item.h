@@ -137,6 +137,16 @@ extern Datum KvItemKeyDatum(Jsonb *item, const KvKeyAttr *attr, bool is_sort_key
  */
 extern void KvRequestKeyDatums(Jsonb *key, const KvKeySchema *schema, Datum *values);
 
+/*
+ * A value given in a request for a key attribute (an
+ * ExpressionAttributeValues entry of a KeyConditionExpression) as the key
+ * column's Datum.  When the value is not of attr's type, *type_ok is false
+ * and (Datum) 0 is returned, so the caller words the error; otherwise the
+ * emptiness and size checks and errors are KvItemKeyDatum's.
+ */
+extern Datum KvKeyDatumFromValue(const JsonbValue *v, const KvKeyAttr *attr,
+								 bool is_sort_key, bool *type_ok);
+
 /* the JSON value of a key column Datum: string, number or {"$B": base64} */
 extern void KvKeyDatumToJsonbValue(Datum value, KvType type, JsonbValue *out);
 

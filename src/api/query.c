@@ -1,0 +1,1393 @@
+/*-------------------------------------------------------------------------
+ *
+ * query.c
+ *	  SQL entry points of Query and Scan (DESIGN §2, SPEC-dynamodb.md §5):
+ *	  partkv.query, partkv.query_page, partkv.scan and partkv.scan_page.
+ *
+ * Reading is done below the planner, on the partitions' primary key
+ * indexes:
+ *
+ * - A Query routes its partition key to one partition and runs ONE btree
+ *	 index scan on it: the partition key equality and the sort-key bounds
+ *	 are scan keys (BETWEEN is two bounds; begins_with is the range
+ *	 [prefix, successor of prefix)), walked forward or backward.  An
+ *	 ExclusiveStartKey adds one more bound on the sort key.
+ *
+ * - A Scan reads the partitions in a fixed order (by hash remainder), each
+ *	 in primary key order, with a full index scan.  Resuming after a key k
+ *	 is two index scans on k's partition (pk = k.pk AND sk > k.sk, then
+ *	 pk > k.pk) followed by the partitions after it.
+ *
+ * - A parallel Scan maps segments onto partitions.  With TotalSegments <=
+ *	 partitions, segment s reads the partitions of rank r = s (mod
+ *	 TotalSegments).  With more segments than partitions, the segments
+ *	 s = r (mod partitions) share partition r and split it by ranges of
+ *	 the partition-key hash; each of them then reads the whole partition
+ *	 and keeps its own rows, so such a scan costs k full reads of a
+ *	 partition shared by k segments.  Use TotalSegments <= partitions when
+ *	 reading cost matters.
+ *
+ * Pages follow DynamoDB (SPEC §5.2): Limit counts the items read, before
+ * the FilterExpression; a page also stops after the item whose cumulative
+ * size (KvItemSize) reaches 1 MB; LastEvaluatedKey is returned exactly
+ * when one of those stopped the page.  partkv.query and partkv.scan return
+ * every matching item, one at a time (value-per-call, per-row memory
+ * context), as if paging until the end: the 1 MB rule is invisible there,
+ * and item_limit caps the total number of items read.
+ *
+ * All reads of one call use one snapshot taken at its start (the latest
+ * committed data and the transaction's own writes), so ConsistentRead is
+ * always honoured.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/partition.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+
+#include "../catalog/tablecache.h"
+#include "../common/errors.h"
+#include "../eval/eval.h"
+#include "../storage/hashops.h"
+#include "../storage/item.h"
+#include "../storage/rowops.h"
+#include "api.h"
+
+PG_FUNCTION_INFO_V1(partkv_query);
+PG_FUNCTION_INFO_V1(partkv_query_page);
+PG_FUNCTION_INFO_V1(partkv_scan);
+PG_FUNCTION_INFO_V1(partkv_scan_page);
+
+/* a page stops after the item that brings the data read to 1 MB */
+#define KV_PAGE_BYTES			(1024 * 1024)
+#define KV_MAX_TOTAL_SEGMENTS	1000000
+
+/* argument positions of partkv.query / query_page */
+#define QA_TABLE		0
+#define QA_KEYCOND		1
+#define QA_VALUES		2
+#define QA_NAMES		3
+#define QA_FILTER		4
+#define QA_PROJECTION	5
+#define QA_INDEX		6
+#define QA_FORWARD		7
+#define QA_LIMIT		8
+#define QA_START		9
+#define QA_CONSISTENT	10
+
+/* argument positions of partkv.scan / scan_page */
+#define SA_TABLE		0
+#define SA_FILTER		1
+#define SA_VALUES		2
+#define SA_NAMES		3
+#define SA_PROJECTION	4
+#define SA_INDEX		5
+#define SA_SEGMENT		6
+#define SA_TOTAL		7
+#define SA_LIMIT		8
+#define SA_START		9
+
+/* one partition to read */
+typedef struct KvReadUnit
+{
+	Oid			relid;
+	Oid			pkindex;
+	int			rank;			/* smallest hash remainder it holds */
+} KvReadUnit;
+
+/*
+ * What a request reads and where it stands: a sequence of index scans
+ * ("steps") over a list of partitions.  Everything here is copied out of
+ * the table cache, whose entries may be rebuilt between two calls of a
+ * set-returning function.
+ */
+typedef struct KvReader
+{
+	MemoryContext mcxt;			/* outlives the rows: scans, relations */
+	KvKeySchema key;
+	Oid			key_typid[2];
+	Snapshot	snapshot;
+	ResourceOwner owner;		/* the snapshot is registered there */
+	ScanDirection dir;
+
+	int			nunits;
+	KvReadUnit *units;
+
+	/* Query: the keys of its one index scan */
+	bool		is_query;
+	int			nqkeys;
+	ScanKeyData qkeys[4];
+
+	/* Scan: resume strictly after this key, which is in units[0] */
+	bool		has_start;
+	Datum		start[2];
+
+	/* a segment sharing its partition keeps hash range split_j of split_k */
+	int			split_k;
+	int			split_j;
+
+	/* position */
+	int			step;
+	int			open_unit;		/* unit whose relations are open, or -1 */
+	Relation	rel;
+	Relation	index;
+	KvRowLayout layout;
+	TupleTableSlot *slot;
+	IndexScanDesc scan;
+	bool		closed;
+} KvReader;
+
+/* one Query or Scan request being executed */
+typedef struct KvReadState
+{
+	KvReader	reader;
+	KvExprSet  *set;
+	MemoryContext rowctx;		/* reset for every item read */
+	int64		limit;			/* items to read at most; 0: no limit */
+	int64		scanned;
+	ReturnSetInfo *rsinfo;		/* set-returning calls: shutdown callback */
+} KvReadState;
+
+/* DynamoDB's shape-validation errors of a request, reported together */
+typedef struct KvShapeErrors
+{
+	int			n;
+	char	   *msg[4];
+} KvShapeErrors;
+
+/* ----------------------------------------------------------------
+ * Errors and small helpers
+ * ----------------------------------------------------------------
+ */
+
+static void KvValidationError(const char *msg) pg_attribute_noreturn();
+
+/* KvValidationError raises a DynamoDB ValidationException (22023). */
+static void
+KvValidationError(const char *msg)
+{
+	ereport(ERROR,
+			(errcode(KV_ERRCODE_VALIDATION),
+			 errmsg("%s", msg)));
+	pg_unreachable();
+}
+
+/* KvShapeAdd records one "Value ... failed to satisfy constraint" error. */
+static void
+KvShapeAdd(KvShapeErrors *errs, char *msg)
+{
+	if (errs->n < lengthof(errs->msg))
+		errs->msg[errs->n++] = msg;
+}
+
+/* KvShapeCheck raises the recorded shape errors, worded as DynamoDB joins them. */
+static void
+KvShapeCheck(const KvShapeErrors *errs)
+{
+	StringInfoData buf;
+
+	if (errs->n == 0)
+		return;
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%d validation error%s detected: ", errs->n,
+					 errs->n == 1 ? "" : "s");
+	for (int i = 0; i < errs->n; i++)
+		appendStringInfo(&buf, "%s%s", i > 0 ? "; " : "", errs->msg[i]);
+	KvValidationError(buf.data);
+}
+
+/* KvCheckLimit validates item_limit (DynamoDB's Limit, at least 1). */
+static int64
+KvCheckLimit(FunctionCallInfo fcinfo, int argno, KvShapeErrors *errs)
+{
+	int32		limit;
+
+	if (PG_ARGISNULL(argno))
+		return 0;
+	limit = PG_GETARG_INT32(argno);
+	if (limit < 1)
+		KvShapeAdd(errs, psprintf("Value '%d' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1",
+								  limit));
+	return limit;
+}
+
+/* KvCheckIndexName validates the shape of index_name; NULL when absent. */
+static char *
+KvCheckIndexName(FunctionCallInfo fcinfo, int argno, KvShapeErrors *errs)
+{
+	char	   *name;
+	int			len;
+
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	name = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	len = strlen(name);
+	if (len < 3)
+		KvShapeAdd(errs, psprintf("Value '%s' at 'indexName' failed to satisfy constraint: Member must have length greater than or equal to 3",
+								  name));
+	else if (len > 255)
+		KvShapeAdd(errs, psprintf("Value '%s' at 'indexName' failed to satisfy constraint: Member must have length less than or equal to 255",
+								  name));
+	for (int i = 0; i < len; i++)
+	{
+		char		c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+		{
+			KvShapeAdd(errs, psprintf("Value '%s' at 'indexName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+									  name));
+			break;
+		}
+	}
+	return name;
+}
+
+/* KvOptionalText returns a text argument as a C string, or NULL. */
+static char *
+KvOptionalText(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/* KvOptionalJsonb returns a jsonb argument, or NULL. */
+static Jsonb *
+KvOptionalJsonb(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	return PG_GETARG_JSONB_P(argno);
+}
+
+/* KvKeyProc is the btree operator (or, for 0, comparison) function of a key type. */
+static RegProcedure
+KvKeyProc(Oid typid, StrategyNumber strategy)
+{
+	static const RegProcedure text_procs[] = {
+		F_BTTEXTCMP, F_TEXT_LT, F_TEXT_LE, F_TEXTEQ, F_TEXT_GE, F_TEXT_GT
+	};
+	static const RegProcedure numeric_procs[] = {
+		F_NUMERIC_CMP, F_NUMERIC_LT, F_NUMERIC_LE, F_NUMERIC_EQ, F_NUMERIC_GE, F_NUMERIC_GT
+	};
+	static const RegProcedure bytea_procs[] = {
+		F_BYTEACMP, F_BYTEALT, F_BYTEALE, F_BYTEAEQ, F_BYTEAGE, F_BYTEAGT
+	};
+
+	Assert(strategy <= BTMaxStrategyNumber);
+	switch (typid)
+	{
+		case NUMERICOID:
+			return numeric_procs[strategy];
+		case BYTEAOID:
+			return bytea_procs[strategy];
+		default:
+			return text_procs[strategy];
+	}
+}
+
+/* KvKeyCollation is the collation key comparisons use: "C" for strings. */
+static Oid
+KvKeyCollation(Oid typid)
+{
+	return typid == TEXTOID ? C_COLLATION_OID : InvalidOid;
+}
+
+/* KvKeyCompare orders two key column values as the primary key index does. */
+static int
+KvKeyCompare(Datum a, Datum b, Oid typid)
+{
+	return DatumGetInt32(OidFunctionCall2Coll(KvKeyProc(typid, 0),
+											  KvKeyCollation(typid), a, b));
+}
+
+/*
+ * KvKeyScanKey fills a scan key on index column attno (1: partition key,
+ * 2: sort key) in CurrentMemoryContext.
+ */
+static void
+KvKeyScanKey(ScanKey key, AttrNumber attno, Oid typid, StrategyNumber strategy,
+			 Datum arg)
+{
+	ScanKeyInit(key, attno, strategy, KvKeyProc(typid, strategy), arg);
+	key->sk_collation = KvKeyCollation(typid);
+}
+
+/*
+ * KvRenderKeyValue renders a key value as DynamoDB prints an AttributeValue
+ * in messages: {S:abc}, {N:5}, {B:<base64>}.
+ */
+static char *
+KvRenderKeyValue(Datum value, KvType type)
+{
+	switch (type)
+	{
+		case KV_TYPE_S:
+			return psprintf("{S:%s}", TextDatumGetCString(value));
+		case KV_TYPE_N:
+			return psprintf("{N:%s}", numeric_normalize(DatumGetNumeric(value)));
+		default:
+			{
+				bytea	   *b = DatumGetByteaPP(value);
+
+				return psprintf("{B:%s}", KvBase64Encode(VARDATA_ANY(b),
+														 VARSIZE_ANY_EXHDR(b)));
+			}
+	}
+}
+
+/*
+ * KvPrefixSuccessor gives the smallest byte string greater than every
+ * string starting with prefix (drop trailing 0xFF bytes, increment the
+ * last byte), as a text or bytea datum; false when there is none (all
+ * 0xFF).
+ * For text the result may not be valid UTF-8: it is only ever compared
+ * bytewise (collation "C") as a scan key bound.
+ */
+static bool
+KvPrefixSuccessor(Datum prefix, Datum *out)
+{
+	struct varlena *p = PG_DETOAST_DATUM_PACKED(prefix);
+	int			len = VARSIZE_ANY_EXHDR(p);
+	const unsigned char *data = (const unsigned char *) VARDATA_ANY(p);
+	struct varlena *s;
+
+	while (len > 0 && data[len - 1] == 0xFF)
+		len--;
+	if (len == 0)
+		return false;
+	s = palloc(VARHDRSZ + len);
+	SET_VARSIZE(s, VARHDRSZ + len);
+	memcpy(VARDATA(s), data, len);
+	((unsigned char *) VARDATA(s))[len - 1]++;
+	*out = PointerGetDatum(s);
+	return true;
+}
+
+/* KvHasPrefix tells whether key value v starts with prefix (S or B). */
+static bool
+KvHasPrefix(Datum v, Datum prefix)
+{
+	struct varlena *a = PG_DETOAST_DATUM_PACKED(v);
+	struct varlena *p = PG_DETOAST_DATUM_PACKED(prefix);
+
+	return VARSIZE_ANY_EXHDR(a) >= VARSIZE_ANY_EXHDR(p) &&
+		memcmp(VARDATA_ANY(a), VARDATA_ANY(p), VARSIZE_ANY_EXHDR(p)) == 0;
+}
+
+/* KvRowHash is the partition-key hash PostgreSQL's hash partitioning uses. */
+static uint64
+KvRowHash(Datum pk, Oid typid)
+{
+	return hash_combine64(0, KvHashKeyDatum(pk, typid, HASH_PARTITION_SEED));
+}
+
+/* KvSplitIndex maps a row hash to one of k equal ranges of its high 32 bits. */
+static int
+KvSplitIndex(uint64 rowhash, int k)
+{
+	return (int) (((rowhash >> 32) * (uint64) k) >> 32);
+}
+
+/* ----------------------------------------------------------------
+ * Reader: a sequence of index scans on partitions
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * KvReaderInit prepares a reader for a table: key schema copied out of the
+ * cache, and one snapshot for all its reads, registered with the current
+ * resource owner (the portal's, for every call of a set-returning
+ * function).
+ */
+static void
+KvReaderInit(KvReader *r, const KvTable *table, MemoryContext mcxt)
+{
+	memset(r, 0, sizeof(*r));
+	r->mcxt = mcxt;
+	r->key = table->key;
+	r->key_typid[0] = table->key_typid[0];
+	r->key_typid[1] = table->key_typid[1];
+	r->dir = ForwardScanDirection;
+	r->open_unit = -1;
+	r->split_k = 1;
+
+	/* see the latest committed state and this transaction's own writes */
+	PushCopiedSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	r->owner = CurrentResourceOwner;
+	r->snapshot = RegisterSnapshotOnOwner(GetActiveSnapshot(), r->owner);
+	PopActiveSnapshot();
+}
+
+/* KvReaderCloseUnit releases the open partition and its index. */
+static void
+KvReaderCloseUnit(KvReader *r)
+{
+	if (r->scan != NULL)
+	{
+		index_endscan(r->scan);
+		r->scan = NULL;
+	}
+	if (r->open_unit >= 0)
+	{
+		ExecDropSingleTupleTableSlot(r->slot);
+		index_close(r->index, NoLock);
+		table_close(r->rel, NoLock);
+		r->slot = NULL;
+		r->open_unit = -1;
+	}
+}
+
+/* KvReaderClose ends the reader's scans and releases its snapshot; idempotent. */
+static void
+KvReaderClose(KvReader *r)
+{
+	if (r->closed)
+		return;
+	KvReaderCloseUnit(r);
+	UnregisterSnapshotFromOwner(r->snapshot, r->owner);
+	r->closed = true;
+}
+
+/*
+ * KvReaderOpenUnit opens partition u and its primary key index; false when
+ * the partition has been dropped meanwhile (its rows went with it).
+ */
+static bool
+KvReaderOpenUnit(KvReader *r, int u)
+{
+	if (r->open_unit == u)
+		return true;
+	KvReaderCloseUnit(r);
+	r->rel = try_table_open(r->units[u].relid, AccessShareLock);
+	if (r->rel == NULL)
+		return false;
+	if (!OidIsValid(r->units[u].pkindex) ||
+		!KvRowLayoutOf(RelationGetDescr(r->rel), &r->layout))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("partition \"%s\" is not usable by partkv",
+						RelationGetRelationName(r->rel)),
+				 errdetail("It needs the table's key columns, an item column and a primary key.")));
+	r->index = index_open(r->units[u].pkindex, AccessShareLock);
+	r->slot = table_slot_create(r->rel, NULL);
+	r->open_unit = u;
+	return true;
+}
+
+/*
+ * KvReaderBeginStep starts the next index scan; false when there is none
+ * left.  Steps: a Query has one; a Scan has one per partition, and when it
+ * resumes after key k, two on k's partition first (pk = k.pk AND sk >
+ * k.sk; then pk > k.pk).  Runs in r->mcxt.
+ */
+static bool
+KvReaderBeginStep(KvReader *r)
+{
+	for (;;)
+	{
+		int			step = r->step++;
+		int			unit;
+		int			nkeys = 0;
+		ScanKeyData keys[4];
+
+		if (r->is_query)
+		{
+			if (step > 0 || r->nunits == 0)
+				return false;
+			unit = 0;
+			nkeys = r->nqkeys;
+			memcpy(keys, r->qkeys, sizeof(ScanKeyData) * nkeys);
+		}
+		else if (r->has_start && step < 2)
+		{
+			unit = 0;
+			if (step == 0)
+			{
+				if (r->key.nkeys < 2)
+					continue;
+				KvKeyScanKey(&keys[0], 1, r->key_typid[0], BTEqualStrategyNumber,
+							 r->start[0]);
+				KvKeyScanKey(&keys[1], 2, r->key_typid[1], BTGreaterStrategyNumber,
+							 r->start[1]);
+				nkeys = 2;
+			}
+			else
+			{
+				KvKeyScanKey(&keys[0], 1, r->key_typid[0], BTGreaterStrategyNumber,
+							 r->start[0]);
+				nkeys = 1;
+			}
+		}
+		else
+		{
+			unit = r->has_start ? step - 1 : step;
+			if (unit >= r->nunits)
+				return false;
+		}
+
+		if (!KvReaderOpenUnit(r, unit))
+			continue;
+		r->scan = index_beginscan(r->rel, r->index, r->snapshot, nkeys, 0);
+		index_rescan(r->scan, keys, nkeys, NULL, 0);
+		return true;
+	}
+}
+
+/*
+ * KvReaderNext returns the slot holding the next row, or NULL at the end
+ * (the reader is then closed).  Rows of a shared partition that belong to
+ * other segments are skipped here.  The index AM may allocate scan-lifetime
+ * state while fetching, so fetching runs in r->mcxt.
+ */
+static TupleTableSlot *
+KvReaderNext(KvReader *r)
+{
+	if (r->closed)
+		return NULL;
+	for (;;)
+	{
+		MemoryContext old;
+		bool		found;
+
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(r->mcxt);
+		if (r->scan == NULL && !KvReaderBeginStep(r))
+		{
+			MemoryContextSwitchTo(old);
+			KvReaderClose(r);
+			return NULL;
+		}
+		found = index_getnext_slot(r->scan, r->dir, r->slot);
+		if (!found)
+		{
+			index_endscan(r->scan);
+			r->scan = NULL;
+		}
+		MemoryContextSwitchTo(old);
+
+		if (!found)
+			continue;
+		if (r->split_k > 1)
+		{
+			bool		isnull;
+			Datum		pk = slot_getattr(r->slot, r->layout.key_attno[0], &isnull);
+
+			if (KvSplitIndex(KvRowHash(pk, r->key_typid[0]), r->split_k) != r->split_j)
+				continue;
+		}
+		return r->slot;
+	}
+}
+
+/* ----------------------------------------------------------------
+ * Request setup shared by Query and Scan
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * KvCheckIndex handles index_name: an index the table does not declare is
+ * DynamoDB's ValidationException; a declared one cannot be read yet,
+ * because partkv does not maintain secondary indexes so far.  The catalog
+ * row is read here only when an index is named, never on the table path.
+ */
+static void
+KvCheckIndex(const KvTable *table, const char *index_name, bool consistent_read)
+{
+	Oid			argtypes[3] = {NAMEOID, TEXTOID, TEXTOID};
+	Datum		args[3];
+	bool		is_local = false;
+	bool		is_global = false;
+
+	args[0] = CStringGetDatum(table->schema_name);
+	args[1] = CStringGetTextDatum(table->table_name);
+	args[2] = CStringGetTextDatum(index_name);
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(local_indexes) i "
+							  "WHERE i->>'IndexName' = $3), "
+							  "EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(global_indexes) i "
+							  "WHERE i->>'IndexName' = $3) "
+							  "FROM partkv.tables WHERE schema_name = $1 AND table_name = $2",
+							  3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read partkv.tables");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+
+		is_local = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+											  SPI_tuptable->tupdesc, 1, &isnull));
+		is_global = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	SPI_finish();
+
+	if (!is_local && !is_global)
+		KvValidationError(psprintf("The table does not have the specified index: %s",
+								   index_name));
+	if (is_global && consistent_read)
+		KvValidationError("Consistent reads are not supported on global secondary indexes");
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("reading secondary index \"%s\" of table \"%s\" is not supported yet",
+					index_name, table->table_name),
+			 errdetail("partkv does not maintain secondary indexes yet."),
+			 errhint("Query or scan the table itself.")));
+}
+
+/*
+ * KvStartKeyDatums reads an ExclusiveStartKey: exactly the table's key
+ * attributes ("The provided starting key is invalid" otherwise), each of
+ * its declared type ("The provided key element does not match the
+ * schema").
+ */
+static void
+KvStartKeyDatums(Jsonb *esk, const KvKeySchema *schema, Datum *values)
+{
+	if (!JB_ROOT_IS_OBJECT(esk) || JB_ROOT_COUNT(esk) != schema->nkeys)
+		KvValidationError("The provided starting key is invalid");
+	for (int k = 0; k < schema->nkeys; k++)
+	{
+		JsonbValue	v;
+
+		if (getKeyJsonValueFromContainer(&esk->root, schema->keys[k].name,
+										 strlen(schema->keys[k].name), &v) == NULL)
+			KvValidationError("The provided starting key is invalid");
+	}
+	KvRequestKeyDatums(esk, schema, values);
+}
+
+/* KvReadStateNew allocates the state of a request in mcxt. */
+static KvReadState *
+KvReadStateNew(MemoryContext mcxt, int64 limit)
+{
+	KvReadState *st = MemoryContextAllocZero(mcxt, sizeof(KvReadState));
+
+	st->limit = limit;
+	st->rowctx = AllocSetContextCreate(mcxt, "partkv read row",
+									   ALLOCSET_DEFAULT_SIZES);
+	return st;
+}
+
+/* ----------------------------------------------------------------
+ * Query
+ * ----------------------------------------------------------------
+ */
+
+/* KvNameIs tells whether an expression name (not NUL-terminated) is name. */
+static bool
+KvNameIs(const char *s, size_t len, const char *name)
+{
+	return strlen(name) == len && memcmp(s, name, len) == 0;
+}
+
+/* KvFilterKeyAttribute returns the first key attribute a condition reads, or NULL. */
+static const char *
+KvFilterKeyAttribute(const KvExprNode *n, const KvKeySchema *schema)
+{
+	if (n == NULL)
+		return NULL;
+	if (n->type == KVEXPR_NODE_PATH)
+	{
+		for (int k = 0; k < schema->nkeys; k++)
+		{
+			if (KvNameIs(n->path.elems[0].name, n->path.elems[0].name_len,
+						 schema->keys[k].name))
+				return schema->keys[k].name;
+		}
+		return NULL;
+	}
+	for (int i = 0; i < n->nargs; i++)
+	{
+		const char *found = KvFilterKeyAttribute(n->args[i], schema);
+
+		if (found != NULL)
+			return found;
+	}
+	return NULL;
+}
+
+/*
+ * KvConditionValue returns the key column Datum of a key condition's
+ * ":v", checked against the key schema.
+ */
+static Datum
+KvConditionValue(KvExprSet *set, const char *placeholder, const KvKeyAttr *attr,
+				 bool is_sort_key, KvExprKeyOp op)
+{
+	JsonbValue	v;
+	bool		type_ok;
+	Datum		d;
+
+	if (!KvExprLookupValue(set, placeholder, &v))
+		elog(ERROR, "expression attribute value %s is not defined", placeholder);
+	if (op == KVEXPR_KEY_BEGINS_WITH)
+	{
+		KvType		t = KvJsonbValueType(&v);
+
+		if (t != KV_TYPE_S && t != KV_TYPE_B)
+			KvValidationError(psprintf("Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: %s",
+									   KvTypeName(t)));
+	}
+	d = KvKeyDatumFromValue(&v, attr, is_sort_key, &type_ok);
+	if (!type_ok)
+		KvValidationError(KV_INVALID_PARAMS "Condition parameter type does not match schema type");
+	return d;
+}
+
+/*
+ * KvSortKeyMatches tells whether sort key value v satisfies the sort key
+ * condition (for ExclusiveStartKey checks).
+ */
+static bool
+KvSortKeyMatches(Datum v, Oid typid, KvExprKeyOp op, const Datum *vals)
+{
+	int			c = (op == KVEXPR_KEY_BEGINS_WITH) ? 0 : KvKeyCompare(v, vals[0], typid);
+
+	switch (op)
+	{
+		case KVEXPR_KEY_EQ:
+			return c == 0;
+		case KVEXPR_KEY_LT:
+			return c < 0;
+		case KVEXPR_KEY_LE:
+			return c <= 0;
+		case KVEXPR_KEY_GT:
+			return c > 0;
+		case KVEXPR_KEY_GE:
+			return c >= 0;
+		case KVEXPR_KEY_BETWEEN:
+			return c >= 0 && KvKeyCompare(v, vals[1], typid) <= 0;
+		case KVEXPR_KEY_BEGINS_WITH:
+			return KvHasPrefix(v, vals[0]);
+	}
+	return false;
+}
+
+/*
+ * KvPlanQuery matches the decomposed KeyConditionExpression with the key
+ * schema (SPEC §4.8), routes the partition key, and turns the conditions
+ * and the ExclusiveStartKey into the scan keys of one index scan.
+ */
+static void
+KvPlanQuery(KvReader *r, KvTable *table, KvExprSet *set, Jsonb *esk)
+{
+	const KvExprRequestResult *parsed = &set->parsed;
+	const KvKeySchema *schema = &table->key;
+	const KvExprKeyCondition *pkcond = NULL;
+	const KvExprKeyCondition *skcond = NULL;
+	Datum		pk;
+	Datum		skvals[2] = {0, 0};
+	const KvPartition *part;
+	ScanKey		keys = r->qkeys;
+	int			nkeys = 0;
+	Oid			sktyp = r->key_typid[1];
+
+	for (int i = 0; i < parsed->nkeyconds; i++)
+	{
+		const KvExprKeyCondition *kc = &parsed->keyconds[i];
+
+		if (KvNameIs(kc->attribute, kc->attribute_len, schema->keys[0].name))
+			pkcond = kc;
+	}
+	if (pkcond == NULL)
+		KvValidationError(psprintf("Query condition missed key schema element: %s",
+								   schema->keys[0].name));
+	if (pkcond->op != KVEXPR_KEY_EQ)
+		KvValidationError("Query key condition not supported");
+	for (int i = 0; i < parsed->nkeyconds; i++)
+	{
+		const KvExprKeyCondition *kc = &parsed->keyconds[i];
+
+		if (kc == pkcond)
+			continue;
+		if (schema->nkeys == 2 &&
+			KvNameIs(kc->attribute, kc->attribute_len, schema->keys[1].name))
+			skcond = kc;
+		else if (schema->nkeys == 2 && parsed->nkeyconds == 2)
+			KvValidationError(psprintf("Query condition missed key schema element: %s",
+									   schema->keys[1].name));
+		else
+			KvValidationError("Query key condition not supported");
+	}
+
+	pk = KvConditionValue(set, pkcond->values[0], &schema->keys[0], false, KVEXPR_KEY_EQ);
+	if (skcond != NULL)
+	{
+		for (int i = 0; i < skcond->nvalues; i++)
+			skvals[i] = KvConditionValue(set, skcond->values[i], &schema->keys[1],
+										 true, skcond->op);
+		if (skcond->op == KVEXPR_KEY_BETWEEN &&
+			KvKeyCompare(skvals[0], skvals[1], sktyp) > 0)
+			KvValidationError(psprintf("Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: %s, upper bound operand: AttributeValue: %s",
+									   KvRenderKeyValue(skvals[0], schema->keys[1].type),
+									   KvRenderKeyValue(skvals[1], schema->keys[1].type)));
+	}
+
+	KvKeyScanKey(&keys[nkeys++], 1, r->key_typid[0], BTEqualStrategyNumber, pk);
+	if (skcond != NULL)
+	{
+		switch (skcond->op)
+		{
+			case KVEXPR_KEY_EQ:
+				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTEqualStrategyNumber, skvals[0]);
+				break;
+			case KVEXPR_KEY_LT:
+				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessStrategyNumber, skvals[0]);
+				break;
+			case KVEXPR_KEY_LE:
+				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessEqualStrategyNumber, skvals[0]);
+				break;
+			case KVEXPR_KEY_GT:
+				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterStrategyNumber, skvals[0]);
+				break;
+			case KVEXPR_KEY_GE:
+				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterEqualStrategyNumber, skvals[0]);
+				break;
+			case KVEXPR_KEY_BETWEEN:
+				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterEqualStrategyNumber, skvals[0]);
+				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessEqualStrategyNumber, skvals[1]);
+				break;
+			case KVEXPR_KEY_BEGINS_WITH:
+				{
+					Datum		succ;
+
+					/* [prefix, successor): exactly the values with that prefix */
+					KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterEqualStrategyNumber, skvals[0]);
+					if (KvPrefixSuccessor(skvals[0], &succ))
+						KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessStrategyNumber, succ);
+					break;
+				}
+		}
+	}
+
+	if (esk != NULL)
+	{
+		Datum		start[2];
+
+		KvStartKeyDatums(esk, schema, start);
+		if (schema->nkeys == 1)
+			KvValidationError(psprintf("The provided exclusive start key is invalid: ExclusiveStartKey: {%s=AttributeValue: %s}",
+									   schema->keys[0].name,
+									   KvRenderKeyValue(start[0], schema->keys[0].type)));
+		if (KvKeyCompare(start[0], pk, r->key_typid[0]) != 0)
+			KvValidationError("The provided starting key is outside query boundaries based on provided conditions");
+		if (skcond != NULL && !KvSortKeyMatches(start[1], sktyp, skcond->op, skvals))
+			KvValidationError("The provided starting key does not match the range key predicate");
+		KvKeyScanKey(&keys[nkeys++], 2, sktyp,
+					 ScanDirectionIsForward(r->dir) ? BTGreaterStrategyNumber : BTLessStrategyNumber,
+					 start[1]);
+	}
+	r->nqkeys = nkeys;
+
+	part = KvRoutePartition(table, pk);
+	r->is_query = true;
+	r->nunits = 1;
+	r->units = palloc(sizeof(KvReadUnit));
+	r->units[0].relid = part->relid;
+	r->units[0].pkindex = part->pkindex;
+	r->units[0].rank = 0;
+}
+
+/*
+ * KvQueryBegin validates a Query request and prepares its reader, in mcxt
+ * (the current context).
+ */
+static KvReadState *
+KvQueryBegin(FunctionCallInfo fcinfo, MemoryContext mcxt)
+{
+	text	   *table_name = KvRequiredText(fcinfo, QA_TABLE, "tableName");
+	KvShapeErrors errs = {0};
+	char	   *index_name = KvCheckIndexName(fcinfo, QA_INDEX, &errs);
+	int64		limit = KvCheckLimit(fcinfo, QA_LIMIT, &errs);
+	bool		forward = PG_ARGISNULL(QA_FORWARD) || PG_GETARG_BOOL(QA_FORWARD);
+	bool		consistent = !PG_ARGISNULL(QA_CONSISTENT) && PG_GETARG_BOOL(QA_CONSISTENT);
+	Jsonb	   *esk = KvOptionalJsonb(fcinfo, QA_START);
+	KvExprTexts texts = {{0}};
+	KvTable    *table;
+	KvReadState *st;
+	const char *keyattr;
+
+	KvShapeCheck(&errs);
+	if (PG_ARGISNULL(QA_KEYCOND))
+		KvValidationError("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.");
+
+	table = KvLookupTable(table_name, ACL_SELECT, AccessShareLock);
+	if (index_name != NULL)
+		KvCheckIndex(table, index_name, consistent);
+
+	texts.text[KVEXPR_KEY_CONDITION] = KvOptionalText(fcinfo, QA_KEYCOND);
+	texts.text[KVEXPR_FILTER] = KvOptionalText(fcinfo, QA_FILTER);
+	texts.text[KVEXPR_PROJECTION] = KvOptionalText(fcinfo, QA_PROJECTION);
+
+	st = KvReadStateNew(mcxt, limit);
+	st->set = KvExprCompile(&texts, KvOptionalJsonb(fcinfo, QA_NAMES),
+							KvOptionalJsonb(fcinfo, QA_VALUES));
+
+	keyattr = KvExprHas(st->set, KVEXPR_FILTER) ?
+		KvFilterKeyAttribute(st->set->parsed.expr[KVEXPR_FILTER]->cond, &table->key) : NULL;
+	if (keyattr != NULL)
+		KvValidationError(psprintf("Filter Expression can only contain non-primary key attributes: Primary key attribute: %s",
+								   keyattr));
+
+	KvReaderInit(&st->reader, table, mcxt);
+	st->reader.dir = forward ? ForwardScanDirection : BackwardScanDirection;
+	KvPlanQuery(&st->reader, table, st->set, esk);
+	return st;
+}
+
+/* ----------------------------------------------------------------
+ * Scan
+ * ----------------------------------------------------------------
+ */
+
+/* KvUnitCmpRelid orders read units by relation, then rank. */
+static int
+KvUnitCmpRelid(const void *a, const void *b)
+{
+	const KvReadUnit *x = a;
+	const KvReadUnit *y = b;
+
+	if (x->relid != y->relid)
+		return x->relid < y->relid ? -1 : 1;
+	return x->rank - y->rank;
+}
+
+/* KvUnitCmpRank orders read units by rank. */
+static int
+KvUnitCmpRank(const void *a, const void *b)
+{
+	return ((const KvReadUnit *) a)->rank - ((const KvReadUnit *) b)->rank;
+}
+
+/*
+ * KvScanOrder lists the table's partitions in Scan order: by the smallest
+ * hash remainder each holds (with one modulus, simply by remainder).  A
+ * partition of a smaller modulus appears under several remainders of the
+ * greatest one; it is listed once.
+ */
+static int
+KvScanOrder(const KvTable *table, KvReadUnit **out)
+{
+	int			m = table->greatest_modulus;
+	KvReadUnit *units = palloc(sizeof(KvReadUnit) * Max(m, 1));
+	int			n = 0;
+	int			kept = 0;
+
+	for (int r = 0; r < m; r++)
+	{
+		if (!OidIsValid(table->by_remainder[r].relid))
+			continue;
+		units[n].relid = table->by_remainder[r].relid;
+		units[n].pkindex = table->by_remainder[r].pkindex;
+		units[n].rank = r;
+		n++;
+	}
+	qsort(units, n, sizeof(KvReadUnit), KvUnitCmpRelid);
+	for (int i = 0; i < n; i++)
+	{
+		if (kept == 0 || units[kept - 1].relid != units[i].relid)
+			units[kept++] = units[i];
+	}
+	qsort(units, kept, sizeof(KvReadUnit), KvUnitCmpRank);
+	*out = units;
+	return kept;
+}
+
+/*
+ * KvPlanScan lists the partitions a Scan (or one segment of a parallel
+ * Scan) reads, and where it resumes after an ExclusiveStartKey.
+ */
+static void
+KvPlanScan(KvReader *r, KvTable *table, bool segmented, int segment, int total,
+		   Jsonb *esk)
+{
+	KvReadUnit *all;
+	int			nall = KvScanOrder(table, &all);
+	int			first = 0;
+
+	if (!segmented || nall == 0)
+	{
+		r->units = all;
+		r->nunits = nall;
+	}
+	else if (total <= nall)
+	{
+		r->units = palloc(sizeof(KvReadUnit) * Max(nall, 1));
+		for (int i = segment; i < nall; i += total)
+			r->units[r->nunits++] = all[i];
+	}
+	else
+	{
+		int			base = segment % nall;
+
+		/* the segments = base (mod nall) share partition base by hash range */
+		r->units = palloc(sizeof(KvReadUnit));
+		r->units[0] = all[base];
+		r->nunits = 1;
+		r->split_k = (total - 1 - base) / nall + 1;
+		r->split_j = segment / nall;
+	}
+
+	if (esk != NULL)
+	{
+		Oid			relid;
+		bool		in_segment = false;
+
+		KvStartKeyDatums(esk, &table->key, r->start);
+		relid = KvRoutePartition(table, r->start[0])->relid;
+		for (int i = 0; i < r->nunits; i++)
+		{
+			if (r->units[i].relid == relid)
+			{
+				first = i;
+				in_segment = true;
+				break;
+			}
+		}
+		if (in_segment && r->split_k > 1)
+			in_segment = KvSplitIndex(KvRowHash(r->start[0], r->key_typid[0]),
+									  r->split_k) == r->split_j;
+		if (!in_segment)
+		{
+			if (segmented)
+				KvValidationError("The provided Exclusive start key does not map to the provided Segment and TotalSegments values.");
+			KvValidationError("The provided starting key is invalid");
+		}
+		r->has_start = true;
+		r->units += first;
+		r->nunits -= first;
+	}
+}
+
+/*
+ * KvScanBegin validates a Scan request and prepares its reader, in mcxt
+ * (the current context).
+ */
+static KvReadState *
+KvScanBegin(FunctionCallInfo fcinfo, MemoryContext mcxt)
+{
+	text	   *table_name = KvRequiredText(fcinfo, SA_TABLE, "tableName");
+	KvShapeErrors errs = {0};
+	char	   *index_name = KvCheckIndexName(fcinfo, SA_INDEX, &errs);
+	int64		limit = KvCheckLimit(fcinfo, SA_LIMIT, &errs);
+	bool		has_segment = !PG_ARGISNULL(SA_SEGMENT);
+	bool		has_total = !PG_ARGISNULL(SA_TOTAL);
+	int32		segment = has_segment ? PG_GETARG_INT32(SA_SEGMENT) : 0;
+	int32		total = has_total ? PG_GETARG_INT32(SA_TOTAL) : 0;
+	Jsonb	   *esk = KvOptionalJsonb(fcinfo, SA_START);
+	KvExprTexts texts = {{0}};
+	KvTable    *table;
+	KvReadState *st;
+
+	if (has_segment && segment < 0)
+		KvShapeAdd(&errs, psprintf("Value '%d' at 'segment' failed to satisfy constraint: Member must have value greater than or equal to 0",
+								   segment));
+	if (has_segment && segment > KV_MAX_TOTAL_SEGMENTS - 1)
+		KvShapeAdd(&errs, psprintf("Value '%d' at 'segment' failed to satisfy constraint: Member must have value less than or equal to %d",
+								   segment, KV_MAX_TOTAL_SEGMENTS - 1));
+	if (has_total && total < 1)
+		KvShapeAdd(&errs, psprintf("Value '%d' at 'totalSegments' failed to satisfy constraint: Member must have value greater than or equal to 1",
+								   total));
+	if (has_total && total > KV_MAX_TOTAL_SEGMENTS)
+		KvShapeAdd(&errs, psprintf("Value '%d' at 'totalSegments' failed to satisfy constraint: Member must have value less than or equal to %d",
+								   total, KV_MAX_TOTAL_SEGMENTS));
+	KvShapeCheck(&errs);
+	if (has_segment && !has_total)
+		KvValidationError("The TotalSegments parameter is required but was not present in the request when Segment parameter is present");
+	if (has_total && !has_segment)
+		KvValidationError("The Segment parameter is required but was not present in the request when parameter TotalSegments is present");
+	if (has_segment && segment >= total)
+		KvValidationError(psprintf("The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: %d is not less than TotalSegments: %d",
+								   segment, total));
+
+	table = KvLookupTable(table_name, ACL_SELECT, AccessShareLock);
+	if (index_name != NULL)
+		KvCheckIndex(table, index_name, false);
+
+	texts.text[KVEXPR_FILTER] = KvOptionalText(fcinfo, SA_FILTER);
+	texts.text[KVEXPR_PROJECTION] = KvOptionalText(fcinfo, SA_PROJECTION);
+
+	st = KvReadStateNew(mcxt, limit);
+	st->set = KvExprCompile(&texts, KvOptionalJsonb(fcinfo, SA_NAMES),
+							KvOptionalJsonb(fcinfo, SA_VALUES));
+
+	KvReaderInit(&st->reader, table, mcxt);
+	KvPlanScan(&st->reader, table, has_segment, segment, total, esk);
+	return st;
+}
+
+/* ----------------------------------------------------------------
+ * Reading items: one at a time, or one page
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * KvReadNextItem returns the next item that passes the filter, projected,
+ * in st->rowctx (valid until the next call); NULL when the items or
+ * item_limit are exhausted.
+ */
+static Jsonb *
+KvReadNextItem(KvReadState *st)
+{
+	for (;;)
+	{
+		MemoryContext old;
+		TupleTableSlot *slot;
+		Jsonb	   *item;
+		Jsonb	   *out = NULL;
+
+		if (st->limit > 0 && st->scanned >= st->limit)
+		{
+			KvReaderClose(&st->reader);
+			return NULL;
+		}
+		MemoryContextReset(st->rowctx);
+		old = MemoryContextSwitchTo(st->rowctx);
+		slot = KvReaderNext(&st->reader);
+		if (slot != NULL)
+		{
+			item = KvSlotItem(slot, &st->reader.layout);
+			st->scanned++;
+			if (KvExprTest(st->set, KVEXPR_FILTER, item))
+				out = KvExprProject(st->set, item);
+		}
+		MemoryContextSwitchTo(old);
+		if (slot == NULL)
+			return NULL;
+		if (out != NULL)
+			return out;
+	}
+}
+
+/* KvPushKey pushes an object key. */
+static void
+KvPushKey(JsonbParseState **ps, const char *key)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(ps, WJB_KEY, &k);
+}
+
+/* KvPushCount pushes "key": n. */
+static void
+KvPushCount(JsonbParseState **ps, const char *key, int64 n)
+{
+	JsonbValue	v;
+
+	KvPushKey(ps, key);
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(n);
+	pushJsonbValue(ps, WJB_VALUE, &v);
+}
+
+/*
+ * KvReadPage reads one DynamoDB page: items until item_limit items have
+ * been read or the data read reaches 1 MB, filtered and projected, as
+ * {"Items", "Count", "ScannedCount"[, "LastEvaluatedKey"]}.  The page is
+ * built in the current context; per-item work in st->rowctx.
+ */
+static Jsonb *
+KvReadPage(KvReadState *st)
+{
+	KvReader   *r = &st->reader;
+	MemoryContext pagectx = CurrentMemoryContext;
+	JsonbParseState *ps = NULL;
+	JsonbValue *res;
+	Jsonb	   *page;
+	int64		count = 0;
+	int64		bytes = 0;
+	bool		stopped = false;
+
+	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	KvPushKey(&ps, "Items");
+	pushJsonbValue(&ps, WJB_BEGIN_ARRAY, NULL);
+	for (;;)
+	{
+		TupleTableSlot *slot;
+		Jsonb	   *item;
+		Jsonb	   *out = NULL;
+
+		MemoryContextReset(st->rowctx);
+		MemoryContextSwitchTo(st->rowctx);
+		slot = KvReaderNext(r);
+		if (slot != NULL)
+		{
+			item = KvSlotItem(slot, &r->layout);
+			st->scanned++;
+			bytes += KvItemSize(item);
+			if (KvExprTest(st->set, KVEXPR_FILTER, item))
+				out = KvExprProject(st->set, item);
+		}
+		MemoryContextSwitchTo(pagectx);
+		if (slot == NULL)
+			break;
+		if (out != NULL)
+		{
+			Jsonb	   *copy = palloc(VARSIZE(out));
+			JsonbValue	v;
+
+			memcpy(copy, out, VARSIZE(out));
+			v.type = jbvBinary;
+			v.val.binary.data = &copy->root;
+			v.val.binary.len = VARSIZE(copy) - VARHDRSZ;
+			pushJsonbValue(&ps, WJB_ELEM, &v);
+			count++;
+		}
+		if ((st->limit > 0 && st->scanned >= st->limit) || bytes >= KV_PAGE_BYTES)
+		{
+			stopped = true;
+			break;
+		}
+	}
+	pushJsonbValue(&ps, WJB_END_ARRAY, NULL);
+	KvPushCount(&ps, "Count", count);
+	KvPushCount(&ps, "ScannedCount", st->scanned);
+	if (stopped)
+	{
+		/* the key of the last item read; the slot still holds its row */
+		KvPushKey(&ps, "LastEvaluatedKey");
+		pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+		for (int k = 0; k < r->key.nkeys; k++)
+		{
+			bool		isnull;
+			Datum		d = slot_getattr(r->slot, r->layout.key_attno[k], &isnull);
+			JsonbValue	v;
+
+			KvPushKey(&ps, r->key.keys[k].name);
+			KvKeyDatumToJsonbValue(d, r->key.keys[k].type, &v);
+			pushJsonbValue(&ps, WJB_VALUE, &v);
+		}
+		pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	}
+	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	page = JsonbValueToJsonb(res);
+	KvReaderClose(r);
+	return page;
+}
+
+/* KvReadShutdown releases a set-returning call's scans when it ends early. */
+static void
+KvReadShutdown(Datum arg)
+{
+	KvReadState *st = (KvReadState *) DatumGetPointer(arg);
+
+	KvReaderClose(&st->reader);
+}
+
+/*
+ * KvReadSRF runs partkv.query or partkv.scan as a value-per-call
+ * set-returning function: one item per call, memory reset per item.
+ */
+static Datum
+KvReadSRF(FunctionCallInfo fcinfo,
+		  KvReadState *(*begin) (FunctionCallInfo, MemoryContext))
+{
+	FuncCallContext *funcctx;
+	KvReadState *st;
+	Jsonb	   *item;
+
+	if (SRF_IS_FIRSTCALL())
+	{
+		MemoryContext old;
+		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+		funcctx = SRF_FIRSTCALL_INIT();
+		old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
+		st = begin(fcinfo, funcctx->multi_call_memory_ctx);
+		MemoryContextSwitchTo(old);
+		funcctx->user_fctx = st;
+		/* registered after funcapi's own, so it runs before the memory goes */
+		if (rsinfo != NULL && IsA(rsinfo, ReturnSetInfo) && rsinfo->econtext != NULL)
+		{
+			st->rsinfo = rsinfo;
+			RegisterExprContextCallback(rsinfo->econtext, KvReadShutdown,
+										PointerGetDatum(st));
+		}
+	}
+	funcctx = SRF_PERCALL_SETUP();
+	st = funcctx->user_fctx;
+
+	item = KvReadNextItem(st);
+	if (item == NULL)
+	{
+		KvReaderClose(&st->reader);
+		if (st->rsinfo != NULL)
+			UnregisterExprContextCallback(st->rsinfo->econtext, KvReadShutdown,
+										  PointerGetDatum(st));
+		SRF_RETURN_DONE(funcctx);
+	}
+	SRF_RETURN_NEXT(funcctx, JsonbPGetDatum(item));
+}
+
+/* ----------------------------------------------------------------
+ * SQL entry points
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * partkv_query returns every item of a Query (paging internally).
+ * Arguments: table_name, key_condition, attr_values, attr_names, filter,
+ * projection, index_name, scan_forward, item_limit, exclusive_start_key,
+ * consistent_read.
+ */
+Datum
+partkv_query(PG_FUNCTION_ARGS)
+{
+	return KvReadSRF(fcinfo, KvQueryBegin);
+}
+
+/* partkv_query_page returns one page of a Query; arguments as partkv_query. */
+Datum
+partkv_query_page(PG_FUNCTION_ARGS)
+{
+	KvReadState *st = KvQueryBegin(fcinfo, CurrentMemoryContext);
+
+	PG_RETURN_JSONB_P(KvReadPage(st));
+}
+
+/*
+ * partkv_scan returns every item of a Scan or of one parallel-scan segment.
+ * Arguments: table_name, filter, attr_values, attr_names, projection,
+ * index_name, segment, total_segments, item_limit, exclusive_start_key.
+ */
+Datum
+partkv_scan(PG_FUNCTION_ARGS)
+{
+	return KvReadSRF(fcinfo, KvScanBegin);
+}
+
+/* partkv_scan_page returns one page of a Scan; arguments as partkv_scan. */
+Datum
+partkv_scan_page(PG_FUNCTION_ARGS)
+{
+	KvReadState *st = KvScanBegin(fcinfo, CurrentMemoryContext);
+
+	PG_RETURN_JSONB_P(KvReadPage(st));
+}

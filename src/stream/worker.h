@@ -1,0 +1,44 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.h
+ *	  The change stream's background workers: a launcher that keeps one
+ *	  worker per database having the extension, and the worker that
+ *	  materialises the stream of its database from its logical slot.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PARTKV_STREAM_WORKER_H
+#define PARTKV_STREAM_WORKER_H
+
+#include "postgres.h"
+#include "access/xlogdefs.h"
+#include "datatype/timestamp.h"
+
+/* settings (partkv.naptime etc.) */
+extern int	kv_stream_naptime_ms;
+extern int	kv_stream_batch_size;
+extern int	kv_stream_retention_s;
+extern int	kv_stream_max_workers;
+
+/* _PG_init's part: settings, shared memory, launcher, utility hook */
+extern void KvStreamInit(void);
+
+/* what a database's worker reports to SQL (partkv.stream_wait and status) */
+typedef struct KvStreamWorkerInfo
+{
+	pid_t		pid;
+	XLogRecPtr	reached;		/* WAL decoded and its records committed */
+	TimestampTz last_batch;
+	int64		records;		/* records materialised since start */
+} KvStreamWorkerInfo;
+
+/* the worker of the current database; false if none runs */
+extern bool KvStreamWorkerOf(Oid dboid, KvStreamWorkerInfo *info);
+
+/* ask the worker of a database to look for new WAL now */
+extern void KvStreamWakeWorker(Oid dboid);
+
+/* name of a database's logical slot and replication origin */
+extern void KvStreamSlotName(Oid dboid, char *out);
+
+#endif							/* PARTKV_STREAM_WORKER_H */
