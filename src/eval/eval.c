@@ -29,6 +29,8 @@
  * ----------------------------------------------------------------
  */
 
+static void KvCheckConstantBounds(KvExprSet *set);
+
 /* KvArenaAlloc routes the expression front end's allocations to palloc. */
 static void *
 KvArenaAlloc(void *ctx, size_t size)
@@ -326,6 +328,7 @@ KvExprCompile(const KvExprTexts *texts, Jsonb *names, Jsonb *values)
 	if (cached != NULL)
 	{
 		set->parsed = cached->parsed;
+		KvCheckConstantBounds(set);
 		return set;
 	}
 
@@ -370,6 +373,7 @@ KvExprCompile(const KvExprTexts *texts, Jsonb *names, Jsonb *values)
 	if (KvExprValidateRequest(&set->arena, &req, &set->parsed) != KVEXPR_OK)
 		KvRaiseExprError(&set->parsed.error);
 	KvExprCacheStore(key, hash, cxt, &set->parsed);
+	KvCheckConstantBounds(set);
 	return set;
 }
 
@@ -990,7 +994,7 @@ KvDescribeValue(const JsonbValue *v)
  * bounds are :values (the front end leaves them to us: they need values).
  */
 static void
-KvCheckBetweenConstants(KvExprSet *set, const KvExprNode *node)
+KvCheckBetweenConstants(KvExprSet *set, const KvExprNode *node, const char *param)
 {
 	if (node == NULL)
 		return;
@@ -1009,19 +1013,32 @@ KvCheckBetweenConstants(KvExprSet *set, const KvExprNode *node)
 			if (KvJsonbValueType(&lo) != KvJsonbValueType(&hi))
 				ereport(ERROR,
 						(errcode(KV_ERRCODE_VALIDATION),
-						 errmsg("Invalid ConditionExpression: The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: %s, upper bound operand: %s",
-								KvDescribeValue(&lo), KvDescribeValue(&hi))));
+						 errmsg("Invalid %s: The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: %s, upper bound operand: %s",
+								param, KvDescribeValue(&lo), KvDescribeValue(&hi))));
 			if (comparable && c > 0)
 				ereport(ERROR,
 						(errcode(KV_ERRCODE_VALIDATION),
-						 errmsg("Invalid ConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: %s, upper bound operand: %s",
-								KvDescribeValue(&lo), KvDescribeValue(&hi))));
+						 errmsg("Invalid %s: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: %s, upper bound operand: %s",
+								param, KvDescribeValue(&lo), KvDescribeValue(&hi))));
 		}
 	}
 	for (int i = 0; i < node->nargs; i++)
 		if (node->type == KVEXPR_NODE_AND || node->type == KVEXPR_NODE_OR ||
 			node->type == KVEXPR_NODE_NOT)
-			KvCheckBetweenConstants(set, node->args[i]);
+			KvCheckBetweenConstants(set, node->args[i], param);
+}
+
+/*
+ * KvCheckConstantBounds applies the BETWEEN rules that need the values, once
+ * per call (the values change from call to call, the cached AST does not).
+ */
+static void
+KvCheckConstantBounds(KvExprSet *set)
+{
+	if (set->parsed.expr[KVEXPR_CONDITION] != NULL)
+		KvCheckBetweenConstants(set, set->parsed.expr[KVEXPR_CONDITION]->cond, "ConditionExpression");
+	if (set->parsed.expr[KVEXPR_FILTER] != NULL)
+		KvCheckBetweenConstants(set, set->parsed.expr[KVEXPR_FILTER]->cond, "FilterExpression");
 }
 
 bool
@@ -1033,7 +1050,6 @@ KvExprTest(KvExprSet *set, KvExprKind kind, Jsonb *item)
 	if (!KvExprHas(set, kind))
 		return true;
 	expr = set->parsed.expr[kind];
-	KvCheckBetweenConstants(set, expr->cond);
 	cx.set = set;
 	cx.item = item;
 	return KvEvalCondition(&cx, expr->cond);
