@@ -28,12 +28,13 @@ ISOLATION_OPTS = --inputdir=test --outputdir=output_iso --temp-instance=tmp_chec
 
 TAP_TESTS = 1
 PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
-PROVE_FLAGS = -I $(srcdir)/test/t
 
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(PGXS),)
 include $(PGXS)
+# after PGXS, which resets it
+PROVE_FLAGS = -I $(srcdir)/test/t
 endif
 
 -include mk/targets.mk
