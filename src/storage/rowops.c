@@ -25,12 +25,16 @@
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
 #include "storage/lmgr.h"
+#include "storage/procarray.h"
+#include "utils/lsyscache.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "rowops.h"
+
+static RegProcedure KvKeyEqualityProc(Oid typid);
 
 /*
  * KvRowWriterOpen opens a partition and its indexes for one write.  The
@@ -106,13 +110,88 @@ KvRowSetNew(KvRowWriter *w, const Datum *keys, Jsonb *item)
 	ExecStoreVirtualTuple(slot);
 }
 
+/* KvKeyScanKeys builds the equality scan keys of a key on the primary key index. */
+static void
+KvKeyScanKeys(const KvKeySchema *schema, const Datum *keys, ScanKey skey)
+{
+	for (int k = 0; k < schema->nkeys; k++)
+	{
+		Oid			typid = KvKeyTypeOid(schema->keys[k].type);
+
+		ScanKeyInit(&skey[k], k + 1, BTEqualStrategyNumber,
+					KvKeyEqualityProc(typid), keys[k]);
+		skey[k].sk_collation = (typid == TEXTOID) ? C_COLLATION_OID : InvalidOid;
+	}
+}
+
+/* KvWriterPkIndex finds the primary key index among the indexes opened for writing. */
+static Relation
+KvWriterPkIndex(KvRowWriter *w)
+{
+	for (int i = 0; i < w->rri->ri_NumIndices; i++)
+		if (RelationGetRelid(w->rri->ri_IndexRelationDescs[i]) == w->pkindex)
+			return w->rri->ri_IndexRelationDescs[i];
+	elog(ERROR, "primary key index %u of \"%s\" is not open",
+		 w->pkindex, RelationGetRelationName(w->part));
+	return NULL;
+}
+
+/*
+ * KvRowLock looks the key up with a dirty snapshot, so rows of in-progress
+ * transactions are seen (and waited for), then locks the row found.  A row
+ * updated or deleted while we waited sends us back to the lookup.
+ */
 bool
 KvRowLock(KvRowWriter *w)
 {
+	TupleTableSlot *slot = w->newslot;
+	Datum		keys[2];
+	ScanKeyData skey[2];
+	SnapshotData dirty;
+	IndexScanDesc scan;
 	bool		found;
 
-	found = RelationFindReplTupleByIndex(w->part, w->pkindex, LockTupleExclusive,
-										 w->newslot, w->oldslot);
+	slot_getallattrs(slot);
+	for (int k = 0; k < w->layout.schema.nkeys; k++)
+		keys[k] = slot->tts_values[w->layout.key_attno[k] - 1];
+	KvKeyScanKeys(&w->layout.schema, keys, skey);
+
+	InitDirtySnapshot(dirty);
+	scan = index_beginscan(w->part, KvWriterPkIndex(w), &dirty, w->layout.schema.nkeys, 0);
+	for (;;)
+	{
+		TransactionId xwait;
+		TM_FailureData tmfd;
+		TM_Result	res;
+		Snapshot	latest;
+
+		found = false;
+		index_rescan(scan, skey, w->layout.schema.nkeys, NULL, 0);
+		if (!index_getnext_slot(scan, ForwardScanDirection, w->oldslot))
+			break;
+		found = true;
+		ExecMaterializeSlot(w->oldslot);
+		xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
+		if (TransactionIdIsValid(xwait))
+		{
+			XactLockTableWait(xwait, NULL, NULL, XLTW_None);
+			continue;
+		}
+		latest = GetLatestSnapshot();
+		PushActiveSnapshot(latest);
+		res = table_tuple_lock(w->part, &w->oldslot->tts_tid, latest, w->oldslot,
+							   GetCurrentCommandId(false), LockTupleExclusive,
+							   LockWaitBlock, 0, &tmfd);
+		PopActiveSnapshot();
+		if (res == TM_Ok)
+			break;
+		if (res != TM_Updated && res != TM_Deleted)
+			elog(ERROR, "unexpected result %d locking an item of \"%s\"",
+				 (int) res, RelationGetRelationName(w->part));
+		/* changed while we waited for its lock: look again */
+	}
+	index_endscan(scan);
+
 	if (found && IsolationUsesXactSnapshot() &&
 		!table_tuple_satisfies_snapshot(w->part, w->oldslot, GetTransactionSnapshot()))
 		ereport(ERROR,
@@ -230,12 +309,7 @@ KvRowFetchSnapshot(const KvTable *table, const KvPartition *part, const Datum *k
 		elog(ERROR, "partition \"%s\" is not shaped like a partkv table",
 			 RelationGetRelationName(rel));
 
-	for (int k = 0; k < table->key.nkeys; k++)
-	{
-		ScanKeyInit(&skey[k], k + 1, BTEqualStrategyNumber,
-					KvKeyEqualityProc(table->key_typid[k]), keys[k]);
-		skey[k].sk_collation = (table->key_typid[k] == TEXTOID) ? C_COLLATION_OID : InvalidOid;
-	}
+	KvKeyScanKeys(&table->key, keys, skey);
 
 	/* see the latest committed state (and this transaction's own writes) */
 	PushCopiedSnapshot(given ? given : GetTransactionSnapshot());
