@@ -337,6 +337,10 @@ DECLARE
 	items bigint := 0;
 	bytes bigint := 0;
 	d jsonb;
+	lsis jsonb := '[]';
+	lsi jsonb;
+	lsi_items bigint;
+	lsi_bytes bigint;
 BEGIN
 	IF status <> 'DELETING' THEN
 		EXECUTE format('SELECT count(*) FROM %s', rel) INTO items;
@@ -359,9 +363,26 @@ BEGIN
 		'SchemaName', t.schema_name,
 		'Partitions', t.partitions);
 	IF jsonb_array_length(t.local_indexes) > 0 THEN
-		d := d || jsonb_build_object('LocalSecondaryIndexes',
-			(SELECT jsonb_agg(i || jsonb_build_object('IndexSizeBytes', 0, 'ItemCount', 0))
-			   FROM jsonb_array_elements(t.local_indexes) i));
+		-- an LSI's size is that of its index <table>_lsi<n> on every
+		-- partition; its items are those that have its sort key
+		FOR n IN 0 .. jsonb_array_length(t.local_indexes) - 1 LOOP
+			lsi := t.local_indexes->n;
+			lsi_items := 0;
+			lsi_bytes := 0;
+			IF status <> 'DELETING' THEN
+				SELECT coalesce(sum(pg_relation_size(p.relid)), 0) INTO lsi_bytes
+				  FROM pg_partition_tree(to_regclass(format('%I.%I', t.schema_name,
+															t.table_name || '_lsi' || n))) p;
+				EXECUTE format('SELECT count(*) FROM %s WHERE %s IS NOT NULL', rel,
+							   partkv.lsi_key_expression(lsi->'KeySchema'->1->>'AttributeName',
+								   (SELECT x->>'AttributeType' FROM jsonb_array_elements(t.attribute_definitions) x
+									 WHERE x->>'AttributeName' = lsi->'KeySchema'->1->>'AttributeName')))
+					INTO lsi_items;
+			END IF;
+			lsis := lsis || jsonb_build_array(lsi || jsonb_build_object('IndexSizeBytes', lsi_bytes,
+																		'ItemCount', lsi_items));
+		END LOOP;
+		d := d || jsonb_build_object('LocalSecondaryIndexes', lsis);
 	END IF;
 	IF jsonb_array_length(t.global_indexes) > 0 THEN
 		-- Index maintenance is not built yet: the indexes are declared but
@@ -403,6 +424,8 @@ DECLARE
 	opclass text;
 	entry partkv.tables;
 	a jsonb;
+	lsi_type text;
+	lsi_expr text;
 BEGIN
 	IF definition IS NULL OR jsonb_typeof(definition) <> 'object' THEN
 		PERFORM partkv.raise_validation('The CreateTable request must be a JSON object');
@@ -516,6 +539,18 @@ BEGIN
 	FOR i IN 0 .. nparts - 1 LOOP
 		EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES WITH (MODULUS %s, REMAINDER %s) USING partkv',
 					   r.schema_name, r.table_name || '_p' || i, r.schema_name, r.table_name, nparts, i);
+	END LOOP;
+	-- Local secondary indexes (src/index/lsi.c): B-tree (pk, LSI key, sk)
+	-- over the items that have the LSI key, named <table>_lsi<n>; the table
+	-- sort key makes their order total (LastEvaluatedKey resumes after it).
+	FOR i IN 0 .. jsonb_array_length(lsis) - 1 LOOP
+		a := lsis->i->'KeySchema'->1;
+		SELECT x->>'AttributeType' INTO lsi_type FROM jsonb_array_elements(attrdefs) x
+		 WHERE x->>'AttributeName' = a->>'AttributeName';
+		lsi_expr := partkv.lsi_key_expression(a->>'AttributeName', lsi_type);
+		EXECUTE format('CREATE INDEX %I ON %I.%I (%I, (%s)%s, %I) WHERE %s IS NOT NULL',
+					   r.table_name || '_lsi' || i, r.schema_name, r.table_name, pk, lsi_expr,
+					   CASE WHEN lsi_type = 'S' THEN ' COLLATE "C"' ELSE '' END, sk, lsi_expr);
 	END LOOP;
 	EXECUTE format('COMMENT ON TABLE %I.%I IS %L', r.schema_name, r.table_name,
 				   'partkv table: use the partkv.* functions, or SQL on the item column');
@@ -662,21 +697,23 @@ CREATE FUNCTION partkv.put_item(table_name text, item jsonb,
 								attr_values jsonb DEFAULT NULL,
 								attr_names jsonb DEFAULT NULL,
 								return_values text DEFAULT 'NONE',
-								return_values_on_condition_check_failure text DEFAULT 'NONE')
+								return_values_on_condition_check_failure text DEFAULT 'NONE',
+								return_consumed_capacity text DEFAULT 'NONE')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'partkv_put_item'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION partkv.put_item(text, jsonb, text, jsonb, jsonb, text, text) IS
+COMMENT ON FUNCTION partkv.put_item(text, jsonb, text, jsonb, jsonb, text, text, text) IS
 'PutItem: create or replace an item, optionally under a condition';
 
 CREATE FUNCTION partkv.get_item(table_name text, key jsonb,
 								projection text DEFAULT NULL,
 								attr_names jsonb DEFAULT NULL,
-								consistent_read boolean DEFAULT false)
+								consistent_read boolean DEFAULT false,
+								return_consumed_capacity text DEFAULT 'NONE')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'partkv_get_item'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION partkv.get_item(text, jsonb, text, jsonb, boolean) IS
+COMMENT ON FUNCTION partkv.get_item(text, jsonb, text, jsonb, boolean, text) IS
 'GetItem: the item with this key, or NULL';
 
 CREATE FUNCTION partkv.delete_item(table_name text, key jsonb,
@@ -684,11 +721,12 @@ CREATE FUNCTION partkv.delete_item(table_name text, key jsonb,
 								   attr_values jsonb DEFAULT NULL,
 								   attr_names jsonb DEFAULT NULL,
 								   return_values text DEFAULT 'NONE',
-								   return_values_on_condition_check_failure text DEFAULT 'NONE')
+								   return_values_on_condition_check_failure text DEFAULT 'NONE',
+								   return_consumed_capacity text DEFAULT 'NONE')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'partkv_delete_item'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION partkv.delete_item(text, jsonb, text, jsonb, jsonb, text, text) IS
+COMMENT ON FUNCTION partkv.delete_item(text, jsonb, text, jsonb, jsonb, text, text, text) IS
 'DeleteItem: delete the item with this key, optionally under a condition';
 
 CREATE FUNCTION partkv.update_item(table_name text, key jsonb,
@@ -697,43 +735,48 @@ CREATE FUNCTION partkv.update_item(table_name text, key jsonb,
 								   attr_names jsonb DEFAULT NULL,
 								   condition text DEFAULT NULL,
 								   return_values text DEFAULT 'NONE',
-								   return_values_on_condition_check_failure text DEFAULT 'NONE')
+								   return_values_on_condition_check_failure text DEFAULT 'NONE',
+								   return_consumed_capacity text DEFAULT 'NONE')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'partkv_update_item'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION partkv.update_item(text, jsonb, text, jsonb, jsonb, text, text, text) IS
+COMMENT ON FUNCTION partkv.update_item(text, jsonb, text, jsonb, jsonb, text, text, text, text) IS
 'UpdateItem: edit (or create) an item with an update expression';
 
 -------------------------------------------------------------------------------
 -- Batches and transactions
 -------------------------------------------------------------------------------
 
-CREATE FUNCTION partkv.batch_get_item(request jsonb)
+CREATE FUNCTION partkv.batch_get_item(request jsonb,
+		return_consumed_capacity text DEFAULT 'NONE')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'partkv_batch_get_item'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION partkv.batch_get_item(jsonb) IS
+COMMENT ON FUNCTION partkv.batch_get_item(jsonb, text) IS
 'BatchGetItem: up to 100 keys from one or more tables';
 
-CREATE FUNCTION partkv.batch_write_item(request jsonb)
+CREATE FUNCTION partkv.batch_write_item(request jsonb,
+		return_consumed_capacity text DEFAULT 'NONE')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'partkv_batch_write_item'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION partkv.batch_write_item(jsonb) IS
+COMMENT ON FUNCTION partkv.batch_write_item(jsonb, text) IS
 'BatchWriteItem: up to 25 puts and deletes in one or more tables';
 
-CREATE FUNCTION partkv.transact_write_items(request jsonb)
+CREATE FUNCTION partkv.transact_write_items(request jsonb,
+		return_consumed_capacity text DEFAULT 'NONE')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'partkv_transact_write_items'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION partkv.transact_write_items(jsonb) IS
+COMMENT ON FUNCTION partkv.transact_write_items(jsonb, text) IS
 'TransactWriteItems: up to 100 conditional writes, all or nothing';
 
-CREATE FUNCTION partkv.transact_get_items(request jsonb)
+CREATE FUNCTION partkv.transact_get_items(request jsonb,
+		return_consumed_capacity text DEFAULT 'NONE')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'partkv_transact_get_items'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION partkv.transact_get_items(jsonb) IS
+COMMENT ON FUNCTION partkv.transact_get_items(jsonb, text) IS
 'TransactGetItems: up to 100 items read as of one snapshot';
 
 -- ClientRequestToken of TransactWriteItems: remembered for 10 minutes.
@@ -848,23 +891,664 @@ COMMENT ON FUNCTION partkv.apply_stream_replica_identity(name, text) IS
 'set the replica identity of a kv table''s partitions for its stream view type (FULL for old images)';
 
 -- Every write of a stream specification (create_table, update_table,
--- pg_restore) sets the replica identity and invalidates decoding caches.
+-- pg_restore) opens or closes the table's stream in partkv.streams, sets
+-- the partitions' replica identity and invalidates decoding caches;
+-- deleting the table's row closes its stream.  Runs as the caller, the
+-- table's owner (only an owner may write its partkv.tables row).
 CREATE FUNCTION partkv.stream_specification_changed()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	enabled boolean;
+	open_id bigint;
+	open_view text;
+	label_at timestamptz := clock_timestamp();
 BEGIN
+	IF TG_OP = 'DELETE' THEN
+		UPDATE partkv.streams s SET disabled_at = now(), disabled_lsn = pg_current_wal_insert_lsn()
+		 WHERE s.table_id = OLD.table_id AND s.disabled_at IS NULL;
+		RETURN NULL;
+	END IF;
+	enabled := coalesce(jsonb_typeof(NEW.stream_specification->'StreamEnabled') = 'boolean'
+						AND (NEW.stream_specification->>'StreamEnabled')::boolean, false);
+	SELECT s.stream_id, s.view_type INTO open_id, open_view
+	  FROM partkv.streams s WHERE s.table_id = NEW.table_id AND s.disabled_at IS NULL;
+	IF open_id IS NOT NULL
+	   AND (NOT enabled OR open_view IS DISTINCT FROM NEW.stream_specification->>'StreamViewType') THEN
+		UPDATE partkv.streams s SET disabled_at = now(), disabled_lsn = pg_current_wal_insert_lsn()
+		 WHERE s.stream_id = open_id;
+		open_id := NULL;
+	END IF;
+	IF enabled AND open_id IS NULL THEN
+		-- the label is the creation time, as DynamoDB's; unique per table
+		WHILE EXISTS (SELECT 1 FROM partkv.streams s
+					   WHERE s.table_id = NEW.table_id
+						 AND s.label = to_char(label_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS')) LOOP
+			label_at := label_at + interval '1 millisecond';
+		END LOOP;
+		INSERT INTO partkv.streams (schema_name, table_name, table_id, view_type, label, created_lsn)
+		VALUES (NEW.schema_name, NEW.table_name, NEW.table_id,
+				NEW.stream_specification->>'StreamViewType',
+				to_char(label_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS'),
+				pg_current_wal_insert_lsn());
+	END IF;
 	PERFORM partkv.apply_stream_replica_identity(NEW.schema_name, NEW.table_name);
 	RETURN NULL;
 END;
 $$;
 COMMENT ON FUNCTION partkv.stream_specification_changed() IS
-'internal: trigger keeping replica identity and decoding caches in line with stream specifications';
+'internal: trigger keeping streams, replica identity and decoding caches in line with stream specifications';
 
 CREATE TRIGGER stream_specification_changed
-	AFTER INSERT OR UPDATE OF stream_specification ON partkv.tables
+	AFTER INSERT OR UPDATE OF stream_specification OR DELETE ON partkv.tables
 	FOR EACH ROW EXECUTE FUNCTION partkv.stream_specification_changed();
+
+-- One row per stream: enabling a table's stream starts a new stream (new
+-- label and ARN); disabling or deleting the table closes it, and its
+-- records stay readable for partkv.stream_retention.  Maintained by the
+-- trigger on partkv.tables below; a user catalog table too, so that the
+-- output plugin can tell which stream a change belongs to.
+CREATE TABLE partkv.streams (
+	stream_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	schema_name name NOT NULL,
+	table_name text NOT NULL,
+	table_id uuid NOT NULL,
+	view_type text NOT NULL,
+	label text NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	created_lsn pg_lsn NOT NULL,
+	disabled_at timestamptz,
+	disabled_lsn pg_lsn,
+	trimmed_upto text COLLATE "C"	-- records up to here may have been trimmed
+);
+ALTER TABLE partkv.streams SET (user_catalog_table = true);
+CREATE UNIQUE INDEX streams_open ON partkv.streams (table_id) WHERE disabled_at IS NULL;
+ALTER TABLE partkv.streams ENABLE ROW LEVEL SECURITY;
+CREATE POLICY streams_read ON partkv.streams FOR SELECT USING (true);
+CREATE POLICY streams_write ON partkv.streams FOR ALL
+	USING (partkv.owns_table(schema_name, table_name))
+	WITH CHECK (partkv.owns_table(schema_name, table_name));
+GRANT SELECT, INSERT, UPDATE ON partkv.streams TO PUBLIC;
+
+-- The materialised stream, written by the stream worker: partitioned by
+-- write time so that retention drops whole partitions.  A shard is a hash
+-- partition of the kv table ("shardId-<modulus>-<remainder>").  Rows are
+-- visible to the roles that may SELECT the kv table.
+CREATE TABLE partkv.stream_log (
+	stream_id bigint NOT NULL,
+	shard_id text COLLATE "C" NOT NULL,
+	sequence_number text COLLATE "C" NOT NULL,
+	event_name text NOT NULL,
+	size_bytes int NOT NULL,
+	record jsonb NOT NULL,
+	written_at timestamptz NOT NULL
+) PARTITION BY RANGE (written_at);
+CREATE INDEX stream_log_shard ON partkv.stream_log (stream_id, shard_id, sequence_number);
+CREATE INDEX stream_log_sequence ON partkv.stream_log (stream_id, sequence_number);
+
+-- Partitions of partkv.stream_log and their ranges.
+CREATE TABLE partkv.stream_partitions (
+	partition_name name PRIMARY KEY,
+	lo timestamptz NOT NULL,
+	hi timestamptz NOT NULL
+);
+
+-- Streams whose kv table the current role may SELECT.
+CREATE FUNCTION partkv.readable_streams()
+RETURNS bigint[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(array_agg(s.stream_id), '{}')
+	  FROM partkv.streams s
+	  JOIN partkv.tables t ON t.table_id = s.table_id
+	  JOIN pg_namespace n ON n.nspname = t.schema_name
+	  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.table_name AND c.relkind = 'p'
+	 WHERE has_table_privilege(c.oid, 'SELECT')
+$$;
+COMMENT ON FUNCTION partkv.readable_streams() IS
+'internal: ids of the streams whose table the current role may read';
+
+ALTER TABLE partkv.stream_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY stream_log_read ON partkv.stream_log FOR SELECT
+	USING (stream_id = ANY ((SELECT partkv.readable_streams())::bigint[]));
+GRANT SELECT ON partkv.stream_log TO PUBLIC;
+
+-- Creates the partition of partkv.stream_log holding time "at" (width
+-- wide, aligned, never overlapping an existing one).  Partitions belong
+-- to the extension, so pg_dump leaves stream data out.
+CREATE FUNCTION partkv.stream_ensure_partition(at timestamptz, width interval)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	lo timestamptz;
+	hi timestamptz;
+	pname text;
+BEGIN
+	IF EXISTS (SELECT 1 FROM partkv.stream_partitions p WHERE p.lo <= at AND at < p.hi) THEN
+		RETURN;
+	END IF;
+	lo := date_bin(width, at, timestamptz '1970-01-01 00:00:00+00');
+	hi := lo + width;
+	lo := greatest(lo, (SELECT max(p.hi) FROM partkv.stream_partitions p WHERE p.hi <= at));
+	hi := least(hi, (SELECT min(p.lo) FROM partkv.stream_partitions p WHERE p.lo > at));
+	pname := 'stream_log_' || to_char(lo AT TIME ZONE 'UTC', 'YYYYMMDD_HH24MISS_US');
+	EXECUTE format('CREATE TABLE partkv.%I PARTITION OF partkv.stream_log FOR VALUES FROM (%L) TO (%L)',
+				   pname, lo, hi);
+	EXECUTE format('ALTER EXTENSION partkv ADD TABLE partkv.%I', pname);
+	INSERT INTO partkv.stream_partitions VALUES (pname, lo, hi);
+END;
+$$;
+REVOKE ALL ON FUNCTION partkv.stream_ensure_partition(timestamptz, interval) FROM PUBLIC;
+COMMENT ON FUNCTION partkv.stream_ensure_partition(timestamptz, interval) IS
+'internal: create the stream partition holding a point in time';
+
+-- The stream worker's housekeeping: partitions for now and the next
+-- period, and retention: partitions entirely older than the retention
+-- period are dropped whole (their streams remember the trim point), then
+-- closed streams without records are forgotten.  The DDL waits at most
+-- 100 ms for its locks and otherwise gives way to readers until next time.
+CREATE FUNCTION partkv.stream_maintain(retention interval, width interval)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p record;
+BEGIN
+	PERFORM set_config('lock_timeout', '100ms', true);
+	BEGIN
+		PERFORM partkv.stream_ensure_partition(now(), width);
+		PERFORM partkv.stream_ensure_partition(now() + width, width);
+	EXCEPTION WHEN lock_not_available THEN
+		NULL;
+	END;
+	FOR p IN SELECT * FROM partkv.stream_partitions sp
+			  WHERE sp.hi <= now() - retention ORDER BY sp.lo LOOP
+		BEGIN
+			EXECUTE format('UPDATE partkv.streams s SET trimmed_upto = greatest(s.trimmed_upto, m.last)'
+						   '  FROM (SELECT stream_id, max(sequence_number) AS last FROM partkv.%I GROUP BY stream_id) m'
+						   ' WHERE m.stream_id = s.stream_id', p.partition_name);
+			EXECUTE format('ALTER EXTENSION partkv DROP TABLE partkv.%I', p.partition_name);
+			EXECUTE format('DROP TABLE partkv.%I', p.partition_name);
+			DELETE FROM partkv.stream_partitions sp WHERE sp.partition_name = p.partition_name;
+		EXCEPTION WHEN lock_not_available THEN
+			EXIT;
+		END;
+	END LOOP;
+	DELETE FROM partkv.streams s
+	 WHERE s.disabled_at < now() - retention
+	   AND NOT EXISTS (SELECT 1 FROM partkv.stream_log l WHERE l.stream_id = s.stream_id);
+END;
+$$;
+REVOKE ALL ON FUNCTION partkv.stream_maintain(interval, interval) FROM PUBLIC;
+COMMENT ON FUNCTION partkv.stream_maintain(interval, interval) IS
+'internal: create upcoming stream partitions and drop those past retention';
+
+CREATE FUNCTION partkv.stream_channel(table_name text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'partkv_stream_channel'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION partkv.stream_channel(text) IS
+'the NOTIFY channel announcing new stream records of a table: LISTEN on it';
+
+CREATE FUNCTION partkv.stream_wait(timeout interval DEFAULT '30s')
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'partkv_stream_wait'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION partkv.stream_wait(interval) IS
+'wait until the stream holds every change committed before the call; false on timeout';
+
+CREATE FUNCTION partkv.stream_worker_status()
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'partkv_stream_worker_status'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.stream_worker_status() IS
+'the stream worker of this database: pid, WAL position reached, records written; NULL if none runs';
+
+-- The sequence number of position 0 at an LSN (where a stream starts).
+CREATE FUNCTION partkv.lsn_sequence_number(lsn pg_lsn)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT lpad((lsn - '0/0'::pg_lsn)::text, 20, '0') || '0000000000'
+$$;
+COMMENT ON FUNCTION partkv.lsn_sequence_number(pg_lsn) IS
+'internal: the first sequence number at a WAL position';
+
+-- A sequence number given by a caller, as partkv writes them (30 digits).
+CREATE FUNCTION partkv.check_sequence_number(seq text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	digits text := ltrim(seq, '0');
+BEGIN
+	IF seq IS NULL OR seq !~ '^[0-9]{1,40}$' OR length(digits) > 30 THEN
+		PERFORM partkv.raise_validation(format('Invalid SequenceNumber: %s', seq));
+	END IF;
+	RETURN lpad(digits, 30, '0');
+END;
+$$;
+COMMENT ON FUNCTION partkv.check_sequence_number(text) IS
+'internal: validate and normalise a stream sequence number';
+
+-- The latest stream of a kv table (open or closed), or NULL.
+CREATE FUNCTION partkv.latest_stream(t partkv.tables)
+RETURNS partkv.streams
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT s.* FROM partkv.streams s WHERE s.table_id = t.table_id ORDER BY s.stream_id DESC LIMIT 1
+$$;
+COMMENT ON FUNCTION partkv.latest_stream(partkv.tables) IS
+'internal: the latest stream of a kv table';
+
+-- ARN of a stream: the table's ARN followed by /stream/<label>.
+CREATE FUNCTION partkv.stream_arn(s partkv.streams)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT format('arn:partkv:%s:%s:table/%s/stream/%s', current_database(), s.schema_name,
+				  s.table_name, s.label)
+$$;
+COMMENT ON FUNCTION partkv.stream_arn(partkv.streams) IS
+'internal: the ARN of a stream';
+
+-- LatestStreamArn and LatestStreamLabel of a table description ({} when
+-- the table never had a stream): CreateTable, DescribeTable and
+-- UpdateTable return them.
+CREATE FUNCTION partkv.stream_description_fields(t partkv.tables)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT coalesce((SELECT jsonb_build_object('LatestStreamArn', partkv.stream_arn(s),
+											   'LatestStreamLabel', s.label)
+					   FROM partkv.latest_stream(t) s WHERE s.stream_id IS NOT NULL), '{}')
+$$;
+COMMENT ON FUNCTION partkv.stream_description_fields(partkv.tables) IS
+'LatestStreamArn and LatestStreamLabel of a kv table, for its TableDescription';
+
+-- Raises 42501 unless the current role may read the kv table.
+CREATE FUNCTION partkv.check_stream_read(t partkv.tables)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT has_table_privilege(format('%I.%I', t.schema_name, t.table_name), 'SELECT') THEN
+		RAISE EXCEPTION 'permission denied for table %', t.table_name
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+END;
+$$;
+COMMENT ON FUNCTION partkv.check_stream_read(partkv.tables) IS
+'internal: the stream of a table is readable by the roles that may SELECT it';
+
+-- Shard iterators are opaque text: a stream, a shard, a position and the
+-- time of issue, base64-encoded.  They carry no privilege: get_records
+-- checks the reader's.
+CREATE FUNCTION partkv.encode_shard_iterator(stream_id bigint, shard_id text,
+											 after text, inclusive boolean)
+RETURNS text
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT 'partkv-iterator:' ||
+		   translate(encode(convert_to(jsonb_build_object(
+					's', stream_id, 'h', shard_id, 'a', after, 'i', inclusive,
+					't', extract(epoch FROM clock_timestamp()))::text, 'UTF8'), 'base64'),
+					 E'\n', '')
+$$;
+COMMENT ON FUNCTION partkv.encode_shard_iterator(bigint, text, text, boolean) IS
+'internal: build a shard iterator';
+
+-- Decodes a shard iterator; ExpiredIteratorException (KV006) after 15 min.
+CREATE FUNCTION partkv.decode_shard_iterator(iterator text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	j jsonb;
+	issued numeric;
+	now_epoch numeric := extract(epoch FROM clock_timestamp());
+BEGIN
+	IF iterator IS NULL OR left(iterator, 16) <> 'partkv-iterator:' THEN
+		PERFORM partkv.raise_validation('Invalid ShardIterator');
+	END IF;
+	BEGIN
+		j := convert_from(decode(substr(iterator, 17), 'base64'), 'UTF8')::jsonb;
+		issued := (j->>'t')::numeric;
+		IF jsonb_typeof(j->'s') <> 'number' OR jsonb_typeof(j->'h') <> 'string' OR issued IS NULL THEN
+			RAISE EXCEPTION USING ERRCODE = 'data_exception';
+		END IF;
+	EXCEPTION WHEN OTHERS THEN
+		PERFORM partkv.raise_validation('Invalid ShardIterator');
+	END;
+	IF now_epoch - issued > 900 THEN
+		RAISE EXCEPTION 'Iterator expired. The iterator was created at time % while right now it''s % which is further in the future than the tolerated delay of 900000 milliseconds.',
+			to_timestamp(issued), to_timestamp(now_epoch)
+			USING ERRCODE = 'KV006', HINT = 'Get a new iterator with partkv.get_shard_iterator().';
+	END IF;
+	RETURN j;
+END;
+$$;
+COMMENT ON FUNCTION partkv.decode_shard_iterator(text) IS
+'internal: read a shard iterator, refusing expired ones';
+
+-- TrimmedDataAccessException (KV005) when a position lies before the trim point.
+CREATE FUNCTION partkv.check_not_trimmed(s partkv.streams, after text, inclusive boolean)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF after IS NOT NULL AND s.trimmed_upto IS NOT NULL
+	   AND (after < s.trimmed_upto OR (inclusive AND after = s.trimmed_upto)) THEN
+		RAISE EXCEPTION 'The operation attempted to read past the oldest stream record in a shard.'
+			USING ERRCODE = 'KV005',
+				  DETAIL = format('Records up to sequence number %s have been trimmed (partkv.stream_retention).', s.trimmed_upto),
+				  HINT = 'Start again from TRIM_HORIZON.';
+	END IF;
+END;
+$$;
+COMMENT ON FUNCTION partkv.check_not_trimmed(partkv.streams, text, boolean) IS
+'internal: refuse stream positions older than the trim point';
+
+CREATE FUNCTION partkv.describe_stream(table_name text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+-- no fixed search_path: the caller's names the schema
+AS $$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	s partkv.streams;
+	start_seq text;
+	is_open boolean;
+	shards jsonb;
+	keys jsonb;
+BEGIN
+	PERFORM partkv.check_stream_read(t);
+	s := partkv.latest_stream(t);
+	IF s.stream_id IS NULL THEN
+		RAISE EXCEPTION 'Requested resource not found: Table: % has no stream', t.table_name
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	start_seq := partkv.lsn_sequence_number(s.created_lsn);
+	is_open := s.disabled_at IS NULL;
+	SELECT jsonb_agg(jsonb_build_object('ShardId', x.shard_id,
+			'SequenceNumberRange',
+			jsonb_build_object('StartingSequenceNumber', coalesce(x.first, start_seq)) ||
+			CASE WHEN is_open THEN '{}'::jsonb
+				 ELSE jsonb_build_object('EndingSequenceNumber', coalesce(x.last, start_seq)) END)
+			ORDER BY x.shard_id)
+	  INTO shards
+	  FROM (SELECT sh.shard_id,
+				   (SELECT min(l.sequence_number) FROM partkv.stream_log l
+					 WHERE l.stream_id = s.stream_id AND l.shard_id = sh.shard_id) AS first,
+				   (SELECT max(l.sequence_number) FROM partkv.stream_log l
+					 WHERE l.stream_id = s.stream_id AND l.shard_id = sh.shard_id) AS last
+			  FROM (SELECT partkv.stream_shard_id(i.inhrelid::regclass) AS shard_id
+					  FROM pg_catalog.pg_inherits i
+					 WHERE i.inhparent = format('%I.%I', t.schema_name, t.table_name)::regclass) sh) x;
+	keys := jsonb_build_array(jsonb_build_object('AttributeName', t.partition_key, 'KeyType', 'HASH'));
+	IF t.sort_key IS NOT NULL THEN
+		keys := keys || jsonb_build_array(jsonb_build_object('AttributeName', t.sort_key, 'KeyType', 'RANGE'));
+	END IF;
+	RETURN jsonb_build_object(
+		'StreamArn', partkv.stream_arn(s),
+		'StreamLabel', s.label,
+		'StreamStatus', CASE WHEN is_open THEN 'ENABLED' ELSE 'DISABLED' END,
+		'StreamViewType', s.view_type,
+		'CreationRequestDateTime', extract(epoch FROM s.created_at),
+		'TableName', t.table_name,
+		'KeySchema', keys,
+		'Shards', coalesce(shards, '[]'));
+END;
+$$;
+COMMENT ON FUNCTION partkv.describe_stream(text) IS
+'DescribeStream: the latest stream of a table and its shards (one per hash partition)';
+
+CREATE FUNCTION partkv.get_shard_iterator(table_name text, shard_id text, iterator_type text,
+										  sequence_number text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+-- no fixed search_path: the caller's names the schema
+AS $$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	s partkv.streams;
+	after text;
+	inclusive boolean := false;
+BEGIN
+	PERFORM partkv.check_stream_read(t);
+	s := partkv.latest_stream(t);
+	IF s.stream_id IS NULL THEN
+		RAISE EXCEPTION 'Requested resource not found: Table: % has no stream', t.table_name
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	IF iterator_type IS NULL OR iterator_type NOT IN ('TRIM_HORIZON', 'LATEST', 'AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER') THEN
+		PERFORM partkv.raise_validation(format('1 validation error detected: Value ''%s'' at ''shardIteratorType'' failed to satisfy constraint: Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_SEQUENCE_NUMBER, TRIM_HORIZON]', iterator_type));
+	END IF;
+	IF iterator_type IN ('AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER') THEN
+		IF sequence_number IS NULL THEN
+			PERFORM partkv.raise_validation(format('SequenceNumber is required for ShardIteratorType %s', iterator_type));
+		END IF;
+		after := partkv.check_sequence_number(sequence_number);
+		inclusive := iterator_type = 'AT_SEQUENCE_NUMBER';
+	ELSIF sequence_number IS NOT NULL THEN
+		PERFORM partkv.raise_validation(format('SequenceNumber must not be given for ShardIteratorType %s', iterator_type));
+	END IF;
+	IF shard_id IS NULL OR NOT EXISTS (
+			SELECT 1 FROM pg_catalog.pg_inherits i
+			 WHERE i.inhparent = format('%I.%I', t.schema_name, t.table_name)::regclass
+			   AND partkv.stream_shard_id(i.inhrelid::regclass) = shard_id)
+	   AND NOT EXISTS (SELECT 1 FROM partkv.stream_log l
+						WHERE l.stream_id = s.stream_id AND l.shard_id = get_shard_iterator.shard_id) THEN
+		RAISE EXCEPTION 'Requested resource not found: Shard does not exist: %', shard_id
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	IF iterator_type = 'LATEST' THEN
+		SELECT max(l.sequence_number) INTO after FROM partkv.stream_log l
+		 WHERE l.stream_id = s.stream_id AND l.shard_id = get_shard_iterator.shard_id;
+	END IF;
+	IF iterator_type IN ('AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER') THEN
+		PERFORM partkv.check_not_trimmed(s, after, inclusive);
+	END IF;
+	RETURN partkv.encode_shard_iterator(s.stream_id, shard_id, after, inclusive);
+END;
+$$;
+COMMENT ON FUNCTION partkv.get_shard_iterator(text, text, text, text) IS
+'GetShardIterator: TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER; valid 15 minutes';
+
+CREATE FUNCTION partkv.get_records(shard_iterator text, item_limit int DEFAULT 1000)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	it jsonb := partkv.decode_shard_iterator(shard_iterator);
+	s partkv.streams;
+	shard text := it->>'h';
+	after text := it->>'a';
+	inclusive boolean := coalesce((it->>'i')::boolean, false);
+	recs jsonb;
+	last text;
+	n int;
+	reached pg_lsn;
+	closed boolean;
+BEGIN
+	IF item_limit IS NULL OR item_limit < 1 OR item_limit > 1000 THEN
+		PERFORM partkv.raise_validation(format('1 validation error detected: Value ''%s'' at ''limit'' failed to satisfy constraint: Member must have value %s',
+			item_limit, CASE WHEN item_limit < 1 THEN 'greater than or equal to 1' ELSE 'less than or equal to 1000' END));
+	END IF;
+	SELECT * INTO s FROM partkv.streams WHERE stream_id = (it->>'s')::bigint;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'Requested resource not found: Stream % not found', it->>'s'
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	IF NOT s.stream_id = ANY (partkv.readable_streams()) THEN
+		RAISE EXCEPTION 'permission denied for table %', s.table_name
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	PERFORM partkv.check_not_trimmed(s, after, inclusive);
+
+	-- at most item_limit records, and no more once 1 MB is reached
+	SELECT coalesce(jsonb_agg(x.record ORDER BY x.sequence_number), '[]'),
+		   max(x.sequence_number), count(*)
+	  INTO recs, last, n
+	  FROM (SELECT l.record, l.sequence_number,
+				   sum(l.size_bytes) OVER (ORDER BY l.sequence_number) - l.size_bytes AS before
+			  FROM partkv.stream_log l
+			 WHERE l.stream_id = s.stream_id AND l.shard_id = shard
+			   AND (after IS NULL OR l.sequence_number > after
+					OR (inclusive AND l.sequence_number = after))
+			 ORDER BY l.sequence_number
+			 LIMIT item_limit) x
+	 WHERE x.before < 1048576;
+	IF n > 0 THEN
+		after := last;
+		inclusive := false;
+	END IF;
+
+	-- a closed stream's shard ends once the worker has passed the closing
+	-- point and nothing is left after the position
+	closed := false;
+	IF s.disabled_lsn IS NOT NULL THEN
+		reached := (partkv.stream_worker_status()->>'reachedLsn')::pg_lsn;
+		closed := reached >= s.disabled_lsn
+			AND NOT EXISTS (SELECT 1 FROM partkv.stream_log l
+							 WHERE l.stream_id = s.stream_id AND l.shard_id = shard
+							   AND (after IS NULL OR l.sequence_number > after
+									OR (inclusive AND l.sequence_number = after)));
+	END IF;
+	IF closed THEN
+		RETURN jsonb_build_object('Records', recs);
+	END IF;
+	RETURN jsonb_build_object('Records', recs,
+							  'NextShardIterator', partkv.encode_shard_iterator(s.stream_id, shard, after, inclusive));
+END;
+$$;
+COMMENT ON FUNCTION partkv.get_records(text, int) IS
+'GetRecords: up to item_limit (1..1000) records of a shard, at most 1 MB, and the next iterator';
+
+CREATE FUNCTION partkv.stream_records(table_name text, after_sequence_number text DEFAULT NULL,
+									  item_limit int DEFAULT 1000)
+RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE
+-- no fixed search_path: the caller's names the schema
+AS $$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	after text;
+BEGIN
+	PERFORM partkv.check_stream_read(t);
+	IF after_sequence_number IS NOT NULL THEN
+		after := partkv.check_sequence_number(after_sequence_number);
+	END IF;
+	IF item_limit IS NOT NULL AND item_limit < 0 THEN
+		PERFORM partkv.raise_validation('item_limit must not be negative');
+	END IF;
+	RETURN QUERY
+		SELECT l.record
+		  FROM partkv.stream_log l
+		 WHERE l.stream_id IN (SELECT s.stream_id FROM partkv.streams s WHERE s.table_id = t.table_id)
+		   AND (after IS NULL OR l.sequence_number > after)
+		 ORDER BY l.sequence_number
+		 LIMIT item_limit;
+END;
+$$;
+COMMENT ON FUNCTION partkv.stream_records(text, text, int) IS
+'the stream records of a table, all shards merged in sequence number order (NULL item_limit: all)';
+
+CREATE FUNCTION partkv.update_table(table_name text, changes jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+-- no fixed search_path: the caller's names the schema
+AS $$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	member text;
+	spec jsonb;
+	view_type text;
+	enabled_now boolean;
+	new_spec jsonb;
+BEGIN
+	IF changes IS NULL OR jsonb_typeof(changes) <> 'object' THEN
+		PERFORM partkv.raise_validation('The UpdateTable request must be a JSON object');
+	END IF;
+	IF NOT (changes ? 'StreamSpecification' OR changes ? 'GlobalSecondaryIndexUpdates'
+			OR changes ? 'ProvisionedThroughput' OR changes ? 'BillingMode'
+			OR changes ? 'SSESpecification' OR changes ? 'ReplicaUpdates') THEN
+		PERFORM partkv.raise_validation('At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required');
+	END IF;
+	FOR member IN SELECT jsonb_object_keys(changes) LOOP
+		IF member IN ('StreamSpecification', 'TableName') THEN
+			CONTINUE;
+		ELSIF member IN ('GlobalSecondaryIndexUpdates', 'AttributeDefinitions') THEN
+			-- GlobalSecondaryIndexUpdates (Create/Update/Delete, one create or
+			-- delete per call, AttributeDefinitions for new index keys) go
+			-- here once global secondary indexes are maintained.
+			RAISE EXCEPTION 'partkv does not support % in UpdateTable yet', member
+				USING ERRCODE = 'feature_not_supported';
+		ELSIF member IN ('ProvisionedThroughput', 'BillingMode', 'SSESpecification', 'ReplicaUpdates',
+						 'TableClass', 'DeletionProtectionEnabled', 'OnDemandThroughput', 'WarmThroughput') THEN
+			RAISE EXCEPTION 'partkv does not support % in UpdateTable', member
+				USING ERRCODE = 'feature_not_supported';
+		ELSE
+			PERFORM partkv.raise_validation(format('Unexpected UpdateTable member: %s', member));
+		END IF;
+	END LOOP;
+	IF NOT partkv.owns_table(t.schema_name, t.table_name) THEN
+		RAISE EXCEPTION 'must be owner of table %', t.table_name
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+
+	IF changes ? 'StreamSpecification' THEN
+		spec := changes->'StreamSpecification';
+		IF jsonb_typeof(spec) IS DISTINCT FROM 'object'
+		   OR jsonb_typeof(spec->'StreamEnabled') IS DISTINCT FROM 'boolean' THEN
+			PERFORM partkv.raise_validation('One or more parameter values were invalid: StreamSpecification requires StreamEnabled (true or false)');
+		END IF;
+		enabled_now := coalesce((t.stream_specification->>'StreamEnabled')::boolean, false);
+		IF (spec->>'StreamEnabled')::boolean THEN
+			view_type := spec->>'StreamViewType';
+			IF view_type IS NULL OR view_type NOT IN ('KEYS_ONLY', 'NEW_IMAGE', 'OLD_IMAGE', 'NEW_AND_OLD_IMAGES') THEN
+				PERFORM partkv.raise_validation('One or more parameter values were invalid: Enabled stream must have a valid StreamViewType (KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES)');
+			END IF;
+			IF enabled_now THEN
+				PERFORM partkv.raise_validation(format('Table already has an enabled stream: TableName: %s', t.table_name));
+			END IF;
+			new_spec := jsonb_build_object('StreamEnabled', true, 'StreamViewType', view_type);
+		ELSE
+			IF spec ? 'StreamViewType' THEN
+				PERFORM partkv.raise_validation('One or more parameter values were invalid: StreamViewType cannot be specified when StreamEnabled is false');
+			END IF;
+			IF NOT enabled_now THEN
+				PERFORM partkv.raise_validation(format('Table does not have an enabled stream to disable: TableName: %s', t.table_name));
+			END IF;
+			new_spec := NULL;
+		END IF;
+		-- the trigger on partkv.tables opens or closes the stream and sets
+		-- the partitions' replica identity
+		UPDATE partkv.tables SET stream_specification = new_spec
+		 WHERE partkv.tables.schema_name = t.schema_name AND partkv.tables.table_name = t.table_name;
+		t.stream_specification := new_spec;
+	END IF;
+	RETURN partkv.table_description(t, 'ACTIVE') || partkv.stream_description_fields(t);
+END;
+$$;
+COMMENT ON FUNCTION partkv.update_table(text, jsonb) IS
+'UpdateTable: StreamSpecification (enable with a view type, or disable); GlobalSecondaryIndexUpdates not yet';
 
 -- ===== query and scan (src/api/query.c) =====
 
@@ -893,11 +1577,12 @@ CREATE FUNCTION partkv.query_page(table_name text, key_condition text,
 								  scan_forward boolean DEFAULT true,
 								  item_limit int DEFAULT NULL,
 								  exclusive_start_key jsonb DEFAULT NULL,
-								  consistent_read boolean DEFAULT false)
+								  consistent_read boolean DEFAULT false,
+								  return_consumed_capacity text DEFAULT 'NONE')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'partkv_query_page'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION partkv.query_page(text, text, jsonb, jsonb, text, text, text, boolean, int, jsonb, boolean) IS
+COMMENT ON FUNCTION partkv.query_page(text, text, jsonb, jsonb, text, text, text, boolean, int, jsonb, boolean, text) IS
 'Query: one page {Items, Count, ScannedCount, LastEvaluatedKey} (item_limit items read or 1 MB)';
 
 CREATE FUNCTION partkv.scan(table_name text,
@@ -925,9 +1610,149 @@ CREATE FUNCTION partkv.scan_page(table_name text,
 								 segment int DEFAULT NULL,
 								 total_segments int DEFAULT NULL,
 								 item_limit int DEFAULT NULL,
-								 exclusive_start_key jsonb DEFAULT NULL)
+								 exclusive_start_key jsonb DEFAULT NULL,
+								 return_consumed_capacity text DEFAULT 'NONE')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'partkv_scan_page'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION partkv.scan_page(text, text, jsonb, jsonb, text, text, int, int, int, jsonb) IS
+COMMENT ON FUNCTION partkv.scan_page(text, text, jsonb, jsonb, text, text, int, int, int, jsonb, text) IS
 'Scan: one page {Items, Count, ScannedCount, LastEvaluatedKey} (item_limit items read or 1 MB)';
+
+-- ===== statistics and capacity (src/stats) =====
+--
+-- Per-partition counters kept in shared memory by every partkv read and
+-- write (partkv.track_stats, partkv.stats_max_partitions): since the server
+-- started or the last reset_stats(), lost at restart, not transactional.
+-- Capacity units follow DynamoDB (SPEC-dynamodb.md §8): reads in 4 KB
+-- units (halved when eventually consistent), writes in 1 KB units,
+-- doubled in transactions.
+
+CREATE FUNCTION partkv.stats_counters(
+	OUT relid oid, OUT table_relid oid,
+	OUT reads bigint, OUT items_read bigint, OUT bytes_read bigint,
+	OUT read_units double precision,
+	OUT writes bigint, OUT items_written bigint, OUT items_deleted bigint,
+	OUT bytes_written bigint, OUT write_units double precision,
+	OUT condition_check_failures bigint, OUT ttl_deletes bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'partkv_stats_counters'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.stats_counters() IS
+'Raw shared-memory counters of the kv table partitions of this database (read them through partkv.partition_stats)';
+
+CREATE VIEW partkv.partition_stats AS
+SELECT schema_name, table_name, partition, modulus, remainder, items, bytes,
+	   reads, items_read, bytes_read, read_units,
+	   writes, items_written, items_deleted, bytes_written, write_units,
+	   ttl_deletes, condition_check_failures,
+	   (read_units + write_units) /
+		   nullif(sum(read_units + write_units) OVER (PARTITION BY schema_name, table_name), 0)
+		   AS traffic_share
+  FROM (SELECT t.schema_name, t.table_name, p.relname AS partition,
+			   b.bound[1]::int AS modulus, b.bound[2]::int AS remainder,
+			   CASE WHEN p.reltuples >= 0 THEN p.reltuples::bigint END AS items,
+			   pg_catalog.pg_table_size(p.oid) AS bytes,
+			   coalesce(s.reads, 0) AS reads,
+			   coalesce(s.items_read, 0) AS items_read,
+			   coalesce(s.bytes_read, 0) AS bytes_read,
+			   coalesce(s.read_units, 0) AS read_units,
+			   coalesce(s.writes, 0) AS writes,
+			   coalesce(s.items_written, 0) AS items_written,
+			   coalesce(s.items_deleted, 0) AS items_deleted,
+			   coalesce(s.bytes_written, 0) AS bytes_written,
+			   coalesce(s.write_units, 0) AS write_units,
+			   coalesce(s.ttl_deletes, 0) AS ttl_deletes,
+			   coalesce(s.condition_check_failures, 0) AS condition_check_failures
+		  FROM partkv.tables t
+		  JOIN pg_catalog.pg_namespace n ON n.nspname = t.schema_name
+		  JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
+			   AND c.relname = t.table_name AND c.relkind = 'p'
+		  JOIN pg_catalog.pg_inherits i ON i.inhparent = c.oid
+		  JOIN pg_catalog.pg_class p ON p.oid = i.inhrelid
+		  CROSS JOIN LATERAL pg_catalog.regexp_match(pg_catalog.pg_get_expr(p.relpartbound, p.oid),
+													 'modulus (\d+), remainder (\d+)') AS b(bound)
+		  LEFT JOIN partkv.stats_counters() s ON s.relid = p.oid) AS ps;
+COMMENT ON VIEW partkv.partition_stats IS
+'Per partition of every kv table: size (items is the planner''s estimate, NULL before the first VACUUM/ANALYZE), requests, items, bytes and capacity units read and written, and traffic_share, the partition''s fraction (0..1) of its table''s capacity units: a hot partition stands out';
+GRANT SELECT ON partkv.partition_stats TO PUBLIC;
+
+CREATE VIEW partkv.table_stats AS
+SELECT schema_name, table_name,
+	   count(*)::int AS partitions,
+	   sum(items)::bigint AS items,
+	   sum(bytes)::bigint AS bytes,
+	   sum(reads)::bigint AS reads,
+	   sum(writes)::bigint AS writes,
+	   sum(read_units) AS read_units,
+	   sum(write_units) AS write_units,
+	   sum(ttl_deletes)::bigint AS ttl_deletes,
+	   sum(condition_check_failures)::bigint AS condition_check_failures,
+	   NULL::bigint AS stream_backlog,
+	   NULL::bigint AS gsi_backlog,
+	   sum(items_read)::bigint AS items_read,
+	   sum(bytes_read)::bigint AS bytes_read,
+	   sum(items_written)::bigint AS items_written,
+	   sum(items_deleted)::bigint AS items_deleted,
+	   sum(bytes_written)::bigint AS bytes_written,
+	   max(traffic_share) AS hottest_partition_share
+  FROM partkv.partition_stats
+ GROUP BY schema_name, table_name;
+COMMENT ON VIEW partkv.table_stats IS
+'Per kv table: partitions, estimated items, bytes on disk, requests and capacity units read and written, TTL deletes, conditional check failures, and the traffic share of its hottest partition; stream_backlog and gsi_backlog are NULL until those features exist';
+GRANT SELECT ON partkv.table_stats TO PUBLIC;
+
+CREATE FUNCTION partkv.reset_stats(table_name text DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'partkv_reset_stats'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.reset_stats(text) IS
+'Forget the statistics of one kv table (its owner), or of every kv table of this database, dropped ones included (NULL: superuser)';
+
+-- ===== local secondary indexes (src/index/lsi.c) =====
+--
+-- An LSI is a partial B-tree expression index on the kv table (so on every
+-- partition): (pk, partkv.key_<type>(item, 'attr'), sk) WHERE
+-- partkv.key_<type>(item, 'attr') IS NOT NULL, named <table>_lsi<n> after
+-- its position in partkv.tables.local_indexes.
+
+-- The attribute-name parameter of the key extractors: text with collation
+-- "C", so that partkv.key_text(item, 'a') has collation "C" (DynamoDB's
+-- bytewise string order) and plain SQL conditions on it use the LSI index
+-- without a COLLATE clause.
+CREATE DOMAIN partkv.attribute_name AS text COLLATE "C";
+
+CREATE FUNCTION partkv.key_text(item jsonb, attribute partkv.attribute_name)
+RETURNS text
+AS 'MODULE_PATHNAME', 'partkv_key_text'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION partkv.key_text(jsonb, partkv.attribute_name) IS
+'The string (S) value of a top-level attribute of an item; NULL when absent or of another type (LSI index expressions)';
+
+CREATE FUNCTION partkv.key_numeric(item jsonb, attribute partkv.attribute_name)
+RETURNS numeric
+AS 'MODULE_PATHNAME', 'partkv_key_numeric'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION partkv.key_numeric(jsonb, partkv.attribute_name) IS
+'The number (N) value of a top-level attribute of an item; NULL when absent or of another type (LSI index expressions)';
+
+CREATE FUNCTION partkv.key_bytea(item jsonb, attribute partkv.attribute_name)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'partkv_key_bytea'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION partkv.key_bytea(jsonb, partkv.attribute_name) IS
+'The bytes of a binary (B) top-level attribute {"$B": base64} of an item; NULL when absent or of another type (LSI index expressions)';
+
+-- The SQL expression of an LSI key over the "item" column.
+CREATE FUNCTION partkv.lsi_key_expression(attribute text, attribute_type text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT format('partkv.%s(item, %L)',
+				  CASE attribute_type WHEN 'S' THEN 'key_text'
+									  WHEN 'N' THEN 'key_numeric'
+									  ELSE 'key_bytea' END,
+				  attribute)
+$$;
+COMMENT ON FUNCTION partkv.lsi_key_expression(text, text) IS
+'The SQL expression of a local secondary index key over a kv table''s item column';

@@ -13,6 +13,8 @@
 #include "utils/guc.h"
 
 #include "partkv.h"
+#include "stats/stats.h"
+#include "stream/worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -35,5 +37,7 @@ _PG_init(void)
 	if (IsBinaryUpgrade)
 		return;
 
+	KvStatsInit();				/* GUCs and shared memory too */
+	KvStreamInit();				/* before the prefix is reserved: it defines GUCs */
 	MarkGUCPrefixReserved("partkv");
 }

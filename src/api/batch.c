@@ -25,6 +25,8 @@
 #include "../catalog/tablecache.h"
 #include "../common/errors.h"
 #include "../eval/eval.h"
+#include "../stats/capacity.h"
+#include "../stats/stats.h"
 #include "../storage/item.h"
 #include "../storage/rowops.h"
 #include "../storage/tableam.h"
@@ -196,6 +198,38 @@ KvRequestItems(Jsonb *request, JsonbValue *root)
 	return items;
 }
 
+/*
+ * KvRequestCapacity reads ReturnConsumedCapacity: the
+ * return_consumed_capacity argument, or when that is NONE the request
+ * body's member of that name.
+ */
+static KvReturnCapacity
+KvRequestCapacity(FunctionCallInfo fcinfo, JsonbValue *root)
+{
+	KvReturnCapacity mode = KvReturnCapacityArg(fcinfo, 1);
+	KvReturnCapacity body = KvParseReturnCapacity(KvMemberText(root, "ReturnConsumedCapacity"));
+
+	return (mode != KV_CAPACITY_NONE) ? mode : body;
+}
+
+/*
+ * KvAccountRead charges one item read of a batch or a transaction (each
+ * item rounded up on its own, SPEC §6.1): to the partition's statistics
+ * and to the request's ConsumedCapacity.
+ */
+static void
+KvAccountRead(KvCapacity *cap, const KvTable *table, const KvPartition *part,
+			  const char *name, Jsonb *item, bool consistent, bool transactional)
+{
+	int64		halves;
+
+	if (!kv_track_stats && cap->mode == KV_CAPACITY_NONE)
+		return;
+	halves = KvReadHalves(KvCapacitySize(item, KV_READ_UNIT_BYTES), consistent, transactional);
+	KvStatsReportRead(part->relid, table->relid, item != NULL, KvStoredSize(item), halves);
+	KvCapacityAdd(cap, table->relid, name, halves, 0);
+}
+
 /* ----------------------------------------------------------------
  * Response building
  * ----------------------------------------------------------------
@@ -232,6 +266,7 @@ KvPushJsonb(JsonbParseState **state, JsonbIteratorToken as, Jsonb *j)
  * partkv_batch_get_item reads up to 100 keys from one or more tables.
  * Missing items are left out; a table whose keys all miss still appears
  * with an empty list; past 16 MB the rest goes to UnprocessedKeys.
+ * Arguments: request, return_consumed_capacity.
  */
 Datum
 partkv_batch_get_item(PG_FUNCTION_ARGS)
@@ -248,6 +283,9 @@ partkv_batch_get_item(PG_FUNCTION_ARGS)
 	int			total_keys = 0;
 	int64		total_bytes = 0;
 	bool		any_unprocessed = false;
+	KvCapacity	cap;
+
+	KvCapacityInit(&cap, KvRequestCapacity(fcinfo, &root));
 
 	/* validate the whole request first */
 	it = JsonbIteratorInit(items->val.binary.data);
@@ -281,6 +319,7 @@ partkv_batch_get_item(PG_FUNCTION_ARGS)
 		char	  **identities;
 		Datum	   *keyvalues;
 		JsonbValue *cr;
+		bool		consistent;
 		bool		table_unprocessed = false;
 
 		if (tok != WJB_KEY)
@@ -292,6 +331,7 @@ partkv_batch_get_item(PG_FUNCTION_ARGS)
 		cr = KvMember(&spec, "ConsistentRead");
 		if (cr != NULL && cr->type != jbvBool)
 			KvValidation("ConsistentRead must be true or false");
+		consistent = (cr != NULL && cr->val.boolean);
 		if (KvMember(&spec, "ProjectionExpression") || KvMember(&spec, "ExpressionAttributeNames"))
 		{
 			KvExprTexts texts = {{0}};
@@ -320,12 +360,13 @@ partkv_batch_get_item(PG_FUNCTION_ARGS)
 		for (int i = 0; i < nkeys; i++)
 		{
 			Jsonb	   *item = NULL;
+			const KvPartition *part = NULL;
 			int64		size = 0;
 
 			if (total_bytes < KV_BATCH_GET_MAX_BYTES)
 			{
-				item = KvRowFetch(table, KvRoutePartition(table, keyvalues[2 * i]),
-								  &keyvalues[2 * i]);
+				part = KvRoutePartition(table, keyvalues[2 * i]);
+				item = KvRowFetch(table, part, &keyvalues[2 * i]);
 				size = item ? KvItemSize(item) : 0;
 			}
 			/* the response stays within 16 MB: what does not fit is left for a retry */
@@ -344,6 +385,7 @@ partkv_batch_get_item(PG_FUNCTION_ARGS)
 							   getIthJsonbValueFromContainer(keys->val.binary.data, i));
 				continue;
 			}
+			KvAccountRead(&cap, table, part, table_name, item, consistent, false);
 			if (item == NULL)
 				continue;
 			total_bytes += size;
@@ -378,7 +420,8 @@ partkv_batch_get_item(PG_FUNCTION_ARGS)
 		(void) any_unprocessed;
 		KvPushJsonb(&state, WJB_VALUE, u);
 	}
-	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
+	PG_RETURN_JSONB_P(KvCapacityAppend(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)),
+									   &cap, true));
 }
 
 /* ----------------------------------------------------------------
@@ -389,6 +432,7 @@ partkv_batch_get_item(PG_FUNCTION_ARGS)
 /*
  * partkv_batch_write_item puts and deletes up to 25 items in one or more
  * tables.  The whole batch is validated before anything is written.
+ * Arguments: request, return_consumed_capacity.
  */
 Datum
 partkv_batch_write_item(PG_FUNCTION_ARGS)
@@ -402,7 +446,11 @@ partkv_batch_write_item(PG_FUNCTION_ARGS)
 	JsonbIteratorToken tok;
 	KvItemOp   *ops = palloc0(sizeof(KvItemOp) * KV_BATCH_WRITE_MAX_REQUESTS);
 	char	  **identities = palloc(sizeof(char *) * KV_BATCH_WRITE_MAX_REQUESTS);
+	char	  **names = palloc(sizeof(char *) * KV_BATCH_WRITE_MAX_REQUESTS);
 	int			nops = 0;
+	KvCapacity	cap;
+
+	KvCapacityInit(&cap, KvRequestCapacity(fcinfo, &root));
 
 	it = JsonbIteratorInit(items->val.binary.data);
 	while ((tok = JsonbIteratorNext(&it, &name, true)) != WJB_DONE)
@@ -450,16 +498,22 @@ partkv_batch_write_item(PG_FUNCTION_ARGS)
 				KvRequestKeyDatums(KvAsJsonb(key), &op->table->key, op->keys);
 			}
 			identities[nops] = KvKeyIdentity(op->table, op->keys);
+			names[nops] = table_name;
+			op->measure = (cap.mode != KV_CAPACITY_NONE);
 			nops++;
 		}
 	}
 	KvCheckDistinct(identities, nops, "Provided list of item keys contains duplicates");
 
 	for (int i = 0; i < nops; i++)
+	{
 		KvOpRun(&ops[i], false);
+		KvCapacityAdd(&cap, ops[i].table->relid, names[i], 0, ops[i].write_units);
+	}
 
-	PG_RETURN_JSONB_P(DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-														 CStringGetDatum("{\"UnprocessedItems\": {}}"))));
+	PG_RETURN_JSONB_P(KvCapacityAppend(DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+																		  CStringGetDatum("{\"UnprocessedItems\": {}}"))),
+									   &cap, true));
 }
 
 /* ----------------------------------------------------------------
@@ -472,6 +526,7 @@ typedef struct KvTransactAction
 {
 	KvItemOp	op;
 	bool		return_item_on_failure;
+	char	   *table_name;		/* as the request named it */
 	char	   *identity;
 	const char *code;			/* cancellation reason code, "None" when fine */
 } KvTransactAction;
@@ -544,6 +599,8 @@ KvParseAction(JsonbValue *entry, KvTransactAction *action)
 		required |= ACL_SELECT;
 	table_name = KvMemberText(body, "TableName");
 	op->table = KvTableByName(table_name, required);
+	op->transactional = true;
+	action->table_name = table_name;
 
 	if (op->kind == KV_OP_PUT)
 	{
@@ -683,7 +740,10 @@ KvRecordRequestToken(const char *token, Jsonb *response)
  * ConditionCheck actions on distinct items, all or nothing.  Every
  * condition is evaluated (under the items' row locks, taken in a fixed
  * order) before anything is written; any failure cancels the whole request
- * with KV002 and CancellationReasons in DETAIL.
+ * with KV002 and CancellationReasons in DETAIL.  In a cancelled request
+ * the actions whose condition failed still consume units (statistics
+ * only).
+ * Arguments: request, return_consumed_capacity.
  */
 Datum
 partkv_transact_write_items(PG_FUNCTION_ARGS)
@@ -697,8 +757,10 @@ partkv_transact_write_items(PG_FUNCTION_ARGS)
 	KvTransactAction **order;
 	bool		failed = false;
 	Jsonb	   *response;
+	KvCapacity	cap;
 
 	KvRootValue(request, &root);
+	KvCapacityInit(&cap, KvRequestCapacity(fcinfo, &root));
 	list = KvMember(&root, "TransactItems");
 	if (!KvIsArray(list))
 		KvValidation("1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null");
@@ -726,6 +788,7 @@ partkv_transact_write_items(PG_FUNCTION_ARGS)
 	for (int i = 0; i < n; i++)
 	{
 		KvParseAction(getIthJsonbValueFromContainer(list->val.binary.data, i), &actions[i]);
+		actions[i].op.measure = (cap.mode != KV_CAPACITY_NONE);
 		order[i] = &actions[i];
 	}
 	qsort(order, n, sizeof(KvTransactAction *), KvActionOrder);
@@ -744,7 +807,13 @@ partkv_transact_write_items(PG_FUNCTION_ARGS)
 		}
 	}
 	if (failed)
+	{
+		/* the failed actions consumed their units; the others wrote nothing */
+		for (int i = 0; i < n; i++)
+			if (strcmp(actions[i].code, "None") != 0)
+				KvOpAccount(&actions[i].op, true);
 		KvCancelTransaction(actions, n);
+	}
 
 	for (int i = 0; i < n; i++)
 	{
@@ -756,12 +825,17 @@ partkv_transact_write_items(PG_FUNCTION_ARGS)
 		}
 	}
 	for (int i = 0; i < n; i++)
+	{
+		KvOpAccount(&actions[i].op, false);
+		KvCapacityAdd(&cap, actions[i].op.table->relid, actions[i].table_name, 0,
+					  actions[i].op.write_units);
 		KvOpClose(&actions[i].op);
+	}
 
 	response = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
 	if (token != NULL)
 		KvRecordRequestToken(token, response);
-	PG_RETURN_JSONB_P(response);
+	PG_RETURN_JSONB_P(KvCapacityAppend(response, &cap, true));
 }
 
 /* ----------------------------------------------------------------
@@ -772,6 +846,7 @@ partkv_transact_write_items(PG_FUNCTION_ARGS)
 /*
  * partkv_transact_get_items reads up to 100 items as of one snapshot;
  * Responses are aligned with the request ({} for a missing item).
+ * Arguments: request, return_consumed_capacity.
  */
 Datum
 partkv_transact_get_items(PG_FUNCTION_ARGS)
@@ -785,8 +860,11 @@ partkv_transact_get_items(PG_FUNCTION_ARGS)
 	Datum	   *keys;
 	JsonbParseState *state = NULL;
 	Snapshot	snapshot;
+	char	  **names;
+	KvCapacity	cap;
 
 	KvRootValue(request, &root);
+	KvCapacityInit(&cap, KvRequestCapacity(fcinfo, &root));
 	list = KvMember(&root, "TransactItems");
 	if (!KvIsArray(list))
 		KvValidation("1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null");
@@ -797,6 +875,7 @@ partkv_transact_get_items(PG_FUNCTION_ARGS)
 	tables = palloc0(sizeof(KvTable *) * n);
 	exprs = palloc0(sizeof(KvExprSet *) * n);
 	keys = palloc0(sizeof(Datum) * 2 * n);
+	names = palloc0(sizeof(char *) * n);
 	for (int i = 0; i < n; i++)
 	{
 		JsonbValue *entry = getIthJsonbValueFromContainer(list->val.binary.data, i);
@@ -805,8 +884,8 @@ partkv_transact_get_items(PG_FUNCTION_ARGS)
 
 		if (!KvIsObject(get))
 			KvValidation("TransactItems of TransactGetItems can only contain Get");
-		tables[i] = KvLookupTable(cstring_to_text(KvMemberText(get, "TableName") ? KvMemberText(get, "TableName") : ""),
-								  ACL_SELECT, AccessShareLock);
+		names[i] = KvMemberText(get, "TableName") ? KvMemberText(get, "TableName") : "";
+		tables[i] = KvLookupTable(cstring_to_text(names[i]), ACL_SELECT, AccessShareLock);
 		key = KvMember(get, "Key");
 		if (!KvIsObject(key))
 			KvValidation("The provided key element does not match the schema");
@@ -827,8 +906,10 @@ partkv_transact_get_items(PG_FUNCTION_ARGS)
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
 	for (int i = 0; i < n; i++)
 	{
-		Jsonb	   *item = KvRowFetchSnapshot(tables[i], KvRoutePartition(tables[i], keys[2 * i]),
-											  &keys[2 * i], snapshot);
+		const KvPartition *part = KvRoutePartition(tables[i], keys[2 * i]);
+		Jsonb	   *item = KvRowFetchSnapshot(tables[i], part, &keys[2 * i], snapshot);
+
+		KvAccountRead(&cap, tables[i], part, names[i], item, true, true);
 
 		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 		if (item != NULL)
@@ -840,5 +921,6 @@ partkv_transact_get_items(PG_FUNCTION_ARGS)
 	}
 	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
 	UnregisterSnapshot(snapshot);
-	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
+	PG_RETURN_JSONB_P(KvCapacityAppend(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)),
+									   &cap, true));
 }

@@ -17,6 +17,8 @@
 #include "utils/jsonb.h"
 
 #include "../common/errors.h"
+#include "../stats/capacity.h"
+#include "../stats/stats.h"
 #include "itemops.h"
 
 void
@@ -88,6 +90,61 @@ KvOpClose(KvItemOp *op)
 	op->writer = NULL;
 }
 
+/*
+ * KvOpAccount charges the op's write units.  A failed condition still
+ * consumes (SPEC §3.8): the new item's size when the item exists (for an
+ * update, whose new image was not computed, and a delete: the existing
+ * item's), one unit when it does not.  Sizes are measured only when
+ * statistics or ConsumedCapacity need them, and only exactly for items
+ * over 1 KB (KvCapacitySize).
+ */
+void
+KvOpAccount(KvItemOp *op, bool failed)
+{
+	KvStatsCounters d = {0};
+	Jsonb	   *written = NULL;
+	int64		old_size;
+	int64		new_size = 0;
+	int64		charged;
+
+	if (!kv_track_stats && !op->measure)
+		return;
+	old_size = KvCapacitySize(op->exists ? op->old : NULL, KV_WRITE_UNIT_BYTES);
+	if (failed)
+	{
+		d.condition_failures = 1;
+		charged = (op->exists && op->kind == KV_OP_PUT) ?
+			KvCapacitySize(op->item, KV_WRITE_UNIT_BYTES) : old_size;
+	}
+	else
+	{
+		switch (op->kind)
+		{
+			case KV_OP_PUT:
+				written = op->item;
+				break;
+			case KV_OP_UPDATE:
+				written = op->update.new_item;
+				break;
+			case KV_OP_DELETE:
+				d.items_deleted = op->exists ? 1 : 0;
+				break;
+			case KV_OP_CHECK:
+				break;
+		}
+		if (written != NULL)
+		{
+			new_size = KvCapacitySize(written, KV_WRITE_UNIT_BYTES);
+			d.items_written = 1;
+			d.bytes_written = KvStoredSize(written);
+		}
+		charged = Max(old_size, new_size);
+	}
+	d.writes = 1;
+	d.write_units = op->write_units = KvWriteUnits(charged, op->transactional);
+	KvStatsReport(op->partition->relid, op->table->relid, &d);
+}
+
 void
 KvOpRun(KvItemOp *op, bool return_item_on_failure)
 {
@@ -95,10 +152,14 @@ KvOpRun(KvItemOp *op, bool return_item_on_failure)
 	for (;;)
 	{
 		if (!KvOpLockAndCheck(op))
+		{
+			KvOpAccount(op, true);
 			KvConditionFailed(op->old, return_item_on_failure);
+		}
 		if (KvOpApply(op))
 			break;
 	}
+	KvOpAccount(op, false);
 	KvOpClose(op);
 }
 

@@ -40,6 +40,11 @@ typedef struct KvItemOp
 	bool		exists;			/* the item existed when locked */
 	Jsonb	   *old;			/* its value then */
 	KvUpdateResult update;		/* UPDATE: what the expression produced */
+
+	/* capacity units (src/stats) */
+	bool		transactional;	/* TransactWriteItems: units count twice */
+	bool		measure;		/* ConsumedCapacity asked: size it even without stats */
+	int64		write_units;	/* what the op consumed, set by KvOpAccount */
 } KvItemOp;
 
 /* Route the op's key and open its partition for writing. */
@@ -59,6 +64,14 @@ extern bool KvOpApply(KvItemOp *op);
 
 /* Release the partition (locks stay until the end of the transaction). */
 extern void KvOpClose(KvItemOp *op);
+
+/*
+ * Charge the op's write units (SPEC §8.2: the larger of the old and new
+ * item, a failed condition too) into op->write_units and report it to the
+ * partition's statistics.  Call once, after the op applied or failed,
+ * before KvOpClose.
+ */
+extern void KvOpAccount(KvItemOp *op, bool failed);
 
 /* Run one op to completion; raises ConditionalCheckFailed (KV001). */
 extern void KvOpRun(KvItemOp *op, bool return_item_on_failure);

@@ -19,6 +19,8 @@
 #include "../catalog/tablecache.h"
 #include "../common/errors.h"
 #include "../eval/eval.h"
+#include "../stats/capacity.h"
+#include "../stats/stats.h"
 #include "../storage/item.h"
 #include "../storage/rowops.h"
 #include "api.h"
@@ -128,9 +130,27 @@ KvOptionalJsonb(FunctionCallInfo fcinfo, int argno)
 }
 
 /*
+ * KvWithCapacity adds the ConsumedCapacity of a single-item write to its
+ * response when return_consumed_capacity asked for it.
+ */
+static Jsonb *
+KvWithCapacity(Jsonb *response, const KvItemOp *op, KvReturnCapacity mode,
+			   text *table_name)
+{
+	KvCapacity	cap;
+
+	if (mode == KV_CAPACITY_NONE)
+		return response;
+	KvCapacityInit(&cap, mode);
+	KvCapacityAdd(&cap, op->table->relid, text_to_cstring(table_name), 0, op->write_units);
+	return KvCapacityAppend(response, &cap, false);
+}
+
+/*
  * partkv_put_item creates or replaces an item (PutItem).
  * Arguments: table_name, item, condition, attr_values, attr_names,
- * return_values, return_values_on_condition_check_failure.
+ * return_values, return_values_on_condition_check_failure,
+ * return_consumed_capacity.
  */
 Datum
 partkv_put_item(PG_FUNCTION_ARGS)
@@ -139,6 +159,7 @@ partkv_put_item(PG_FUNCTION_ARGS)
 	Jsonb	   *item = KvRequiredJsonb(fcinfo, 1, "item");
 	KvReturnValues return_values = KvParseReturnValues(fcinfo, 5, false);
 	bool		return_on_failure = KvParseReturnOnFailure(fcinfo, 6);
+	KvReturnCapacity capacity = KvReturnCapacityArg(fcinfo, 7);
 	KvExprSet  *exprs = NULL;
 	AclMode		required = ACL_INSERT | ACL_UPDATE;
 	KvTable    *table;
@@ -160,27 +181,36 @@ partkv_put_item(PG_FUNCTION_ARGS)
 	op.table = table;
 	op.item = KvItemCheck(item, KV_WRITE_PUT, NULL);
 	op.exprs = exprs;
+	op.measure = (capacity != KV_CAPACITY_NONE);
 	KvItemKeys(op.item, &table->key, op.keys);
 	KvOpRun(&op, return_on_failure);
 
-	PG_RETURN_JSONB_P(KvAttributesResponse(return_values == KV_RETURN_ALL_OLD ? op.old : NULL));
+	PG_RETURN_JSONB_P(KvWithCapacity(KvAttributesResponse(return_values == KV_RETURN_ALL_OLD ? op.old : NULL),
+									 &op, capacity, table_name));
 }
 
 /*
  * partkv_get_item returns the item with the given key, or NULL (GetItem).
- * Arguments: table_name, key, projection, attr_names, consistent_read.
+ * Arguments: table_name, key, projection, attr_names, consistent_read,
+ * return_consumed_capacity.
  * Reads always see the latest committed data, so consistent_read is
- * accepted and needs nothing more.
+ * accepted and needs nothing more, but for the capacity it is charged.
+ * GetItem's result is the item itself: a return_consumed_capacity other
+ * than NONE is validated, and the units show only in the statistics.
  */
 Datum
 partkv_get_item(PG_FUNCTION_ARGS)
 {
 	text	   *table_name = KvRequiredText(fcinfo, 0, "tableName");
 	Jsonb	   *key = KvRequiredJsonb(fcinfo, 1, "key");
+	bool		consistent = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
 	KvExprSet  *exprs = NULL;
 	KvTable    *table;
+	const KvPartition *part;
 	Datum		keys[2];
 	Jsonb	   *item;
+
+	(void) KvReturnCapacityArg(fcinfo, 5);
 
 	if (!PG_ARGISNULL(2) || !PG_ARGISNULL(3))
 	{
@@ -192,7 +222,12 @@ partkv_get_item(PG_FUNCTION_ARGS)
 	table = KvLookupTable(table_name, ACL_SELECT, AccessShareLock);
 	KvRequestKeyDatums(key, &table->key, keys);
 
-	item = KvRowFetch(table, KvRoutePartition(table, keys[0]), keys);
+	part = KvRoutePartition(table, keys[0]);
+	item = KvRowFetch(table, part, keys);
+	if (kv_track_stats)
+		KvStatsReportRead(part->relid, table->relid, item != NULL, KvStoredSize(item),
+						  KvReadHalves(KvCapacitySize(item, KV_READ_UNIT_BYTES),
+									   consistent, false));
 	if (item == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_JSONB_P(KvExprProject(exprs, item));
@@ -202,7 +237,8 @@ partkv_get_item(PG_FUNCTION_ARGS)
  * partkv_delete_item deletes the item with the given key (DeleteItem);
  * deleting a missing item succeeds and writes nothing.
  * Arguments: table_name, key, condition, attr_values, attr_names,
- * return_values, return_values_on_condition_check_failure.
+ * return_values, return_values_on_condition_check_failure,
+ * return_consumed_capacity.
  */
 Datum
 partkv_delete_item(PG_FUNCTION_ARGS)
@@ -211,6 +247,7 @@ partkv_delete_item(PG_FUNCTION_ARGS)
 	Jsonb	   *key = KvRequiredJsonb(fcinfo, 1, "key");
 	KvReturnValues return_values = KvParseReturnValues(fcinfo, 5, false);
 	bool		return_on_failure = KvParseReturnOnFailure(fcinfo, 6);
+	KvReturnCapacity capacity = KvReturnCapacityArg(fcinfo, 7);
 	KvExprSet  *exprs = NULL;
 	AclMode		required = ACL_DELETE;
 	KvTable    *table;
@@ -231,10 +268,12 @@ partkv_delete_item(PG_FUNCTION_ARGS)
 	op.kind = KV_OP_DELETE;
 	op.table = table;
 	op.exprs = exprs;
+	op.measure = (capacity != KV_CAPACITY_NONE);
 	KvRequestKeyDatums(key, &table->key, op.keys);
 	KvOpRun(&op, return_on_failure);
 
-	PG_RETURN_JSONB_P(KvAttributesResponse(return_values == KV_RETURN_ALL_OLD ? op.old : NULL));
+	PG_RETURN_JSONB_P(KvWithCapacity(KvAttributesResponse(return_values == KV_RETURN_ALL_OLD ? op.old : NULL),
+									 &op, capacity, table_name));
 }
 
 /* KvWithoutKeys drops the key attributes from an UPDATED_NEW result. */
@@ -255,7 +294,8 @@ KvWithoutKeys(Jsonb *attrs, const KvKeySchema *schema)
  * partkv_update_item edits an item with an UpdateExpression, creating it
  * when missing unless the update only removes (UpdateItem).
  * Arguments: table_name, key, update, attr_values, attr_names, condition,
- * return_values, return_values_on_condition_check_failure.
+ * return_values, return_values_on_condition_check_failure,
+ * return_consumed_capacity.
  */
 Datum
 partkv_update_item(PG_FUNCTION_ARGS)
@@ -264,6 +304,7 @@ partkv_update_item(PG_FUNCTION_ARGS)
 	Jsonb	   *key = KvRequiredJsonb(fcinfo, 1, "key");
 	KvReturnValues return_values = KvParseReturnValues(fcinfo, 6, true);
 	bool		return_on_failure = KvParseReturnOnFailure(fcinfo, 7);
+	KvReturnCapacity capacity = KvReturnCapacityArg(fcinfo, 8);
 	KvExprTexts texts = {{0}};
 	KvExprSet  *exprs;
 	KvTable    *table;
@@ -281,6 +322,7 @@ partkv_update_item(PG_FUNCTION_ARGS)
 	op.kind = KV_OP_UPDATE;
 	op.table = table;
 	op.exprs = exprs;
+	op.measure = (capacity != KV_CAPACITY_NONE);
 	KvRequestKeyDatums(key, &table->key, op.keys);
 	op.item = KvItemCheck(key, KV_WRITE_UPDATE, NULL);
 	KvOpRun(&op, return_on_failure);
@@ -304,5 +346,5 @@ partkv_update_item(PG_FUNCTION_ARGS)
 		default:
 			break;
 	}
-	PG_RETURN_JSONB_P(KvAttributesResponse(attributes));
+	PG_RETURN_JSONB_P(KvWithCapacity(KvAttributesResponse(attributes), &op, capacity, table_name));
 }

@@ -18,6 +18,19 @@
  *	 is two index scans on k's partition (pk = k.pk AND sk > k.sk, then
  *	 pk > k.pk) followed by the partitions after it.
  *
+ * - With index_name naming a local secondary index, the same steps run on
+ *	 the partitions' LSI indexes (pk, LSI key, sk) instead (src/index/lsi.c):
+ *	 the key condition names the LSI sort key, only items having it are
+ *	 read (an IS NOT NULL scan key), and resuming after an ExclusiveStartKey
+ *	 (table keys + LSI key) is the row comparison (lsi, sk) > (k.lsi, k.sk),
+ *	 so equal LSI keys come in table sort key order.  Without a
+ *	 ProjectionExpression, an LSI returns what its ProjectionType holds
+ *	 (KEYS_ONLY: table and index keys; INCLUDE: and NonKeyAttributes; ALL:
+ *	 whole items); a ProjectionExpression or a FilterExpression may use any
+ *	 attribute, as DynamoDB fetches those from the base table -- here the
+ *	 whole item is in the row anyway.  The 1 MB page size counts whole
+ *	 items.  GSIs cannot be read yet (0A000).
+ *
  * - A parallel Scan maps segments onto partitions.  With TotalSegments <=
  *	 partitions, segment s reads the partitions of rank r = s (mod
  *	 TotalSegments).  With more segments than partitions, the segments
@@ -69,6 +82,9 @@
 #include "../catalog/tablecache.h"
 #include "../common/errors.h"
 #include "../eval/eval.h"
+#include "../index/lsi.h"
+#include "../stats/capacity.h"
+#include "../stats/stats.h"
 #include "../storage/hashops.h"
 #include "../storage/item.h"
 #include "../storage/rowops.h"
@@ -95,6 +111,7 @@ PG_FUNCTION_INFO_V1(partkv_scan_page);
 #define QA_LIMIT		8
 #define QA_START		9
 #define QA_CONSISTENT	10
+#define QA_CAPACITY		11		/* query_page only */
 
 /* argument positions of partkv.scan / scan_page */
 #define SA_TABLE		0
@@ -107,12 +124,13 @@ PG_FUNCTION_INFO_V1(partkv_scan_page);
 #define SA_TOTAL		7
 #define SA_LIMIT		8
 #define SA_START		9
+#define SA_CAPACITY		10		/* scan_page only */
 
 /* one partition to read */
 typedef struct KvReadUnit
 {
 	Oid			relid;
-	Oid			pkindex;
+	Oid			index;			/* the index read: primary key or LSI */
 	int			rank;			/* smallest hash remainder it holds */
 } KvReadUnit;
 
@@ -134,14 +152,23 @@ typedef struct KvReader
 	int			nunits;
 	KvReadUnit *units;
 
+	/*
+	 * Reading a local secondary index: its index is (pk, lsi key, sk), the
+	 * LSI sort key being column 2.
+	 */
+	bool		lsi;
+	KvKeyAttr	lsi_key;
+	Oid			lsi_typid;
+
 	/* Query: the keys of its one index scan */
 	bool		is_query;
 	int			nqkeys;
-	ScanKeyData qkeys[4];
+	ScanKeyData qkeys[6];
 
-	/* Scan: resume strictly after this key, which is in units[0] */
+	/* Scan: resume strictly after this key (and LSI key), which is in units[0] */
 	bool		has_start;
 	Datum		start[2];
+	Datum		start_lsi;
 
 	/* a segment sharing its partition keeps hash range split_j of split_k */
 	int			split_k;
@@ -156,6 +183,8 @@ typedef struct KvReader
 	TupleTableSlot *slot;
 	IndexScanDesc scan;
 	bool		closed;
+
+	KvReadTally tally;			/* statistics and capacity (src/stats) */
 } KvReader;
 
 /* one Query or Scan request being executed */
@@ -163,6 +192,8 @@ typedef struct KvReadState
 {
 	KvReader	reader;
 	KvExprSet  *set;
+	int			nproject;		/* an index's KEYS_ONLY/INCLUDE projection: */
+	char	  **project;		/* the attributes kept; NULL: whole items */
 	MemoryContext rowctx;		/* reset for every item read */
 	int64		limit;			/* items to read at most; 0: no limit */
 	int64		scanned;
@@ -336,6 +367,40 @@ KvKeyScanKey(ScanKey key, AttrNumber attno, Oid typid, StrategyNumber strategy,
 }
 
 /*
+ * KvNotNullScanKey fills an IS NOT NULL scan key on index column attno: an
+ * LSI read never returns entries lacking the LSI key, even from an index
+ * built without the partial predicate.
+ */
+static void
+KvNotNullScanKey(ScanKey key, AttrNumber attno)
+{
+	ScanKeyEntryInitialize(key, SK_ISNULL | SK_SEARCHNOTNULL, attno,
+						   InvalidStrategy, InvalidOid, InvalidOid, InvalidOid,
+						   (Datum) 0);
+}
+
+/*
+ * KvRowScanKey fills the row comparison (lsi key, sk) > (a, b) -- or < --
+ * on columns 2 and 3 of an LSI index: where a read resumes after an
+ * ExclusiveStartKey, inside one index scan.  The member keys are allocated
+ * in CurrentMemoryContext, which must outlive the scan; as nbtree expects
+ * of row members, they carry the types' three-way comparison functions.
+ */
+static void
+KvRowScanKey(ScanKey key, StrategyNumber strategy, Oid lsityp, Datum a,
+			 Oid sktyp, Datum b)
+{
+	ScanKey		sub = palloc0(sizeof(ScanKeyData) * 2);
+
+	ScanKeyEntryInitialize(&sub[0], SK_ROW_MEMBER, 2, strategy, InvalidOid,
+						   KvKeyCollation(lsityp), KvKeyProc(lsityp, 0), a);
+	ScanKeyEntryInitialize(&sub[1], SK_ROW_MEMBER | SK_ROW_END, 3, strategy,
+						   InvalidOid, KvKeyCollation(sktyp), KvKeyProc(sktyp, 0), b);
+	ScanKeyEntryInitialize(key, SK_ROW_HEADER, 2, strategy, InvalidOid,
+						   KvKeyCollation(lsityp), InvalidOid, PointerGetDatum(sub));
+}
+
+/*
  * KvRenderKeyValue renders a key value as DynamoDB prints an AttributeValue
  * in messages: {S:abc}, {N:5}, {B:<base64>}.
  */
@@ -433,6 +498,7 @@ KvReaderInit(KvReader *r, const KvTable *table, MemoryContext mcxt)
 	r->dir = ForwardScanDirection;
 	r->open_unit = -1;
 	r->split_k = 1;
+	KvReadTallyInit(&r->tally, table->relid, false);
 
 	/* see the latest committed state and this transaction's own writes */
 	PushCopiedSnapshot(GetTransactionSnapshot());
@@ -468,6 +534,7 @@ KvReaderClose(KvReader *r)
 	if (r->closed)
 		return;
 	KvReaderCloseUnit(r);
+	KvReadTallyEnd(&r->tally);
 	UnregisterSnapshotFromOwner(r->snapshot, r->owner);
 	r->closed = true;
 }
@@ -485,16 +552,17 @@ KvReaderOpenUnit(KvReader *r, int u)
 	r->rel = try_table_open(r->units[u].relid, AccessShareLock);
 	if (r->rel == NULL)
 		return false;
-	if (!OidIsValid(r->units[u].pkindex) ||
+	if (!OidIsValid(r->units[u].index) ||
 		!KvRowLayoutOf(RelationGetDescr(r->rel), &r->layout))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("partition \"%s\" is not usable by partkv",
 						RelationGetRelationName(r->rel)),
-				 errdetail("It needs the table's key columns, an item column and a primary key.")));
-	r->index = index_open(r->units[u].pkindex, AccessShareLock);
+				 errdetail("It needs the table's key columns, an item column, a primary key and an index for each local secondary index.")));
+	r->index = index_open(r->units[u].index, AccessShareLock);
 	r->slot = table_slot_create(r->rel, NULL);
 	r->open_unit = u;
+	KvReadTallyPartition(&r->tally, r->units[u].relid);
 	return true;
 }
 
@@ -502,7 +570,9 @@ KvReaderOpenUnit(KvReader *r, int u)
  * KvReaderBeginStep starts the next index scan; false when there is none
  * left.  Steps: a Query has one; a Scan has one per partition, and when it
  * resumes after key k, two on k's partition first (pk = k.pk AND sk >
- * k.sk; then pk > k.pk).  Runs in r->mcxt.
+ * k.sk, or on an LSI pk = k.pk AND (lsi, sk) > (k.lsi, k.sk); then pk >
+ * k.pk).  An LSI Scan also skips entries without the LSI key.  Runs in
+ * r->mcxt.
  */
 static bool
 KvReaderBeginStep(KvReader *r)
@@ -512,7 +582,7 @@ KvReaderBeginStep(KvReader *r)
 		int			step = r->step++;
 		int			unit;
 		int			nkeys = 0;
-		ScanKeyData keys[4];
+		ScanKeyData keys[lengthof(r->qkeys)];
 
 		if (r->is_query)
 		{
@@ -531,8 +601,12 @@ KvReaderBeginStep(KvReader *r)
 					continue;
 				KvKeyScanKey(&keys[0], 1, r->key_typid[0], BTEqualStrategyNumber,
 							 r->start[0]);
-				KvKeyScanKey(&keys[1], 2, r->key_typid[1], BTGreaterStrategyNumber,
-							 r->start[1]);
+				if (r->lsi)
+					KvRowScanKey(&keys[1], BTGreaterStrategyNumber, r->lsi_typid,
+								 r->start_lsi, r->key_typid[1], r->start[1]);
+				else
+					KvKeyScanKey(&keys[1], 2, r->key_typid[1], BTGreaterStrategyNumber,
+								 r->start[1]);
 				nkeys = 2;
 			}
 			else
@@ -548,6 +622,8 @@ KvReaderBeginStep(KvReader *r)
 			if (unit >= r->nunits)
 				return false;
 		}
+		if (r->lsi && !r->is_query)
+			KvNotNullScanKey(&keys[nkeys++], 2);
 
 		if (!KvReaderOpenUnit(r, unit))
 			continue;
@@ -609,53 +685,65 @@ KvReaderNext(KvReader *r)
  */
 
 /*
- * KvCheckIndex handles index_name: an index the table does not declare is
- * DynamoDB's ValidationException; a declared one cannot be read yet,
- * because partkv does not maintain secondary indexes so far.  The catalog
- * row is read here only when an index is named, never on the table path.
+ * KvCheckIndex resolves index_name among the indexes the table declares,
+ * loaded with its cached catalog row: the position of a local secondary
+ * index.  A name the table does not declare is DynamoDB's
+ * ValidationException; a global secondary index cannot be read yet (the
+ * background worker does not maintain GSIs so far).
  */
-static void
+static int
 KvCheckIndex(const KvTable *table, const char *index_name, bool consistent_read)
 {
-	Oid			argtypes[3] = {NAMEOID, TEXTOID, TEXTOID};
-	Datum		args[3];
-	bool		is_local = false;
-	bool		is_global = false;
-
-	args[0] = CStringGetDatum(table->schema_name);
-	args[1] = CStringGetTextDatum(table->table_name);
-	args[2] = CStringGetTextDatum(index_name);
-
-	SPI_connect();
-	if (SPI_execute_with_args("SELECT EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(local_indexes) i "
-							  "WHERE i->>'IndexName' = $3), "
-							  "EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(global_indexes) i "
-							  "WHERE i->>'IndexName' = $3) "
-							  "FROM partkv.tables WHERE schema_name = $1 AND table_name = $2",
-							  3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read partkv.tables");
-	if (SPI_processed == 1)
+	for (int i = 0; i < table->nlocal; i++)
 	{
-		bool		isnull;
-
-		is_local = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-											  SPI_tuptable->tupdesc, 1, &isnull));
-		is_global = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-											   SPI_tuptable->tupdesc, 2, &isnull));
+		if (strcmp(table->local[i].name, index_name) == 0)
+			return i;
 	}
-	SPI_finish();
+	for (int i = 0; i < table->nglobal; i++)
+	{
+		if (strcmp(table->global_names[i], index_name) != 0)
+			continue;
+		if (consistent_read)
+			KvValidationError("Consistent reads are not supported on global secondary indexes");
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("reading secondary index \"%s\" of table \"%s\" is not supported yet",
+						index_name, table->table_name),
+				 errdetail("partkv does not maintain global secondary indexes yet."),
+				 errhint("Query or scan the table itself.")));
+	}
+	KvValidationError(psprintf("The table does not have the specified index: %s",
+							   index_name));
+}
 
-	if (!is_local && !is_global)
-		KvValidationError(psprintf("The table does not have the specified index: %s",
-								   index_name));
-	if (is_global && consistent_read)
-		KvValidationError("Consistent reads are not supported on global secondary indexes");
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("reading secondary index \"%s\" of table \"%s\" is not supported yet",
-					index_name, table->table_name),
-			 errdetail("partkv does not maintain secondary indexes yet."),
-			 errhint("Query or scan the table itself.")));
+/*
+ * KvUseLocalIndex makes a reader read LSI number lsi of table: its sort
+ * key, and, when no ProjectionExpression is given, the attributes its
+ * projection type returns (KEYS_ONLY: table keys and index key; INCLUDE:
+ * those and NonKeyAttributes; ALL: whole items).  What it keeps is copied
+ * into the reader's context: the cache entry may be rebuilt between two
+ * calls of a set-returning function.
+ */
+static void
+KvUseLocalIndex(KvReadState *st, const KvTable *table, int lsi)
+{
+	const KvLocalIndex *index = &table->local[lsi];
+	KvReader   *r = &st->reader;
+	MemoryContext old = MemoryContextSwitchTo(r->mcxt);
+
+	r->lsi = true;
+	r->lsi_key = index->key;
+	r->lsi_typid = KvKeyTypeOid(index->key.type);
+	if (index->projection != KV_PROJECT_ALL && !KvExprHas(st->set, KVEXPR_PROJECTION))
+	{
+		st->project = palloc(sizeof(char *) * (table->key.nkeys + 1 + index->ninclude));
+		for (int k = 0; k < table->key.nkeys; k++)
+			st->project[st->nproject++] = pstrdup(table->key.keys[k].name);
+		st->project[st->nproject++] = pstrdup(index->key.name);
+		for (int i = 0; i < index->ninclude; i++)
+			st->project[st->nproject++] = pstrdup(index->include[i]);
+	}
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -678,6 +766,48 @@ KvStartKeyDatums(Jsonb *esk, const KvKeySchema *schema, Datum *values)
 			KvValidationError("The provided starting key is invalid");
 	}
 	KvRequestKeyDatums(esk, schema, values);
+}
+
+/*
+ * KvIndexStartKeyDatums reads the ExclusiveStartKey of an LSI read: the
+ * table's key attributes plus the index sort key (SPEC §5.3), no other,
+ * each of its declared type; errors as KvStartKeyDatums.
+ */
+static void
+KvIndexStartKeyDatums(Jsonb *esk, const KvKeySchema *schema, const KvKeyAttr *lsi_key,
+					  Datum *values, Datum *lsi_value)
+{
+	int			nattrs = schema->nkeys + 1;
+	JsonbValue	v[3];
+	bool		type_ok;
+
+	for (int k = 0; k < schema->nkeys; k++)
+	{
+		if (strcmp(schema->keys[k].name, lsi_key->name) == 0)
+			nattrs--;
+	}
+	if (!JB_ROOT_IS_OBJECT(esk) || JB_ROOT_COUNT(esk) != nattrs)
+		KvValidationError("The provided starting key is invalid");
+	for (int k = 0; k <= schema->nkeys; k++)
+	{
+		const KvKeyAttr *attr = (k < schema->nkeys) ? &schema->keys[k] : lsi_key;
+
+		if (getKeyJsonValueFromContainer(&esk->root, attr->name, strlen(attr->name),
+										 &v[k]) == NULL)
+			KvValidationError("The provided starting key is invalid");
+	}
+	for (int k = 0; k <= schema->nkeys; k++)
+	{
+		const KvKeyAttr *attr = (k < schema->nkeys) ? &schema->keys[k] : lsi_key;
+		Datum		d = KvKeyDatumFromValue(&v[k], attr, k > 0, &type_ok);
+
+		if (!type_ok)
+			KvValidationError("The provided key element does not match the schema");
+		if (k < schema->nkeys)
+			values[k] = d;
+		else
+			*lsi_value = d;
+	}
 }
 
 /* KvReadStateNew allocates the state of a request in mcxt. */
@@ -789,14 +919,18 @@ KvSortKeyMatches(Datum v, Oid typid, KvExprKeyOp op, const Datum *vals)
 
 /*
  * KvPlanQuery matches the decomposed KeyConditionExpression with the key
- * schema (SPEC §4.8), routes the partition key, and turns the conditions
- * and the ExclusiveStartKey into the scan keys of one index scan.
+ * schema of the table, or of LSI number lsi (SPEC §4.8), routes the
+ * partition key, and turns the conditions and the ExclusiveStartKey into
+ * the scan keys of one index scan: on the primary key index (pk, sk), or
+ * on the LSI's index (pk, lsi key, sk), where resuming after (lsi key, sk)
+ * is one row comparison.
  */
 static void
-KvPlanQuery(KvReader *r, KvTable *table, KvExprSet *set, Jsonb *esk)
+KvPlanQuery(KvReader *r, KvTable *table, KvExprSet *set, Jsonb *esk, int lsi)
 {
 	const KvExprRequestResult *parsed = &set->parsed;
-	const KvKeySchema *schema = &table->key;
+	KvKeySchema qschema = table->key;
+	const KvKeySchema *schema = &qschema;
 	const KvExprKeyCondition *pkcond = NULL;
 	const KvExprKeyCondition *skcond = NULL;
 	Datum		pk;
@@ -804,7 +938,10 @@ KvPlanQuery(KvReader *r, KvTable *table, KvExprSet *set, Jsonb *esk)
 	const KvPartition *part;
 	ScanKey		keys = r->qkeys;
 	int			nkeys = 0;
-	Oid			sktyp = r->key_typid[1];
+	Oid			sktyp = r->lsi ? r->lsi_typid : r->key_typid[1];
+
+	if (r->lsi)
+		qschema.keys[1] = r->lsi_key;	/* an LSI has the table's partition key */
 
 	for (int i = 0; i < parsed->nkeyconds; i++)
 	{
@@ -848,6 +985,8 @@ KvPlanQuery(KvReader *r, KvTable *table, KvExprSet *set, Jsonb *esk)
 	}
 
 	KvKeyScanKey(&keys[nkeys++], 1, r->key_typid[0], BTEqualStrategyNumber, pk);
+	if (r->lsi)
+		KvNotNullScanKey(&keys[nkeys++], 2);
 	if (skcond != NULL)
 	{
 		switch (skcond->op)
@@ -884,7 +1023,21 @@ KvPlanQuery(KvReader *r, KvTable *table, KvExprSet *set, Jsonb *esk)
 		}
 	}
 
-	if (esk != NULL)
+	if (esk != NULL && r->lsi)
+	{
+		Datum		start[2];
+		Datum		start_lsi;
+
+		KvIndexStartKeyDatums(esk, &table->key, &r->lsi_key, start, &start_lsi);
+		if (KvKeyCompare(start[0], pk, r->key_typid[0]) != 0)
+			KvValidationError("The provided starting key is outside query boundaries based on provided conditions");
+		if (skcond != NULL && !KvSortKeyMatches(start_lsi, sktyp, skcond->op, skvals))
+			KvValidationError("The provided starting key does not match the range key predicate");
+		KvRowScanKey(&keys[nkeys++],
+					 ScanDirectionIsForward(r->dir) ? BTGreaterStrategyNumber : BTLessStrategyNumber,
+					 sktyp, start_lsi, r->key_typid[1], start[1]);
+	}
+	else if (esk != NULL)
 	{
 		Datum		start[2];
 
@@ -908,7 +1061,7 @@ KvPlanQuery(KvReader *r, KvTable *table, KvExprSet *set, Jsonb *esk)
 	r->nunits = 1;
 	r->units = palloc(sizeof(KvReadUnit));
 	r->units[0].relid = part->relid;
-	r->units[0].pkindex = part->pkindex;
+	r->units[0].index = r->lsi ? part->lsiindex[lsi] : part->pkindex;
 	r->units[0].rank = 0;
 }
 
@@ -930,6 +1083,8 @@ KvQueryBegin(FunctionCallInfo fcinfo, MemoryContext mcxt)
 	KvTable    *table;
 	KvReadState *st;
 	const char *keyattr;
+	int			lsi = -1;
+	KvKeySchema lsikey;
 
 	KvShapeCheck(&errs);
 	if (PG_ARGISNULL(QA_KEYCOND))
@@ -937,7 +1092,7 @@ KvQueryBegin(FunctionCallInfo fcinfo, MemoryContext mcxt)
 
 	table = KvLookupTable(table_name, ACL_SELECT, AccessShareLock);
 	if (index_name != NULL)
-		KvCheckIndex(table, index_name, consistent);
+		lsi = KvCheckIndex(table, index_name, consistent);
 
 	texts.text[KVEXPR_KEY_CONDITION] = KvOptionalText(fcinfo, QA_KEYCOND);
 	texts.text[KVEXPR_FILTER] = KvOptionalText(fcinfo, QA_FILTER);
@@ -947,15 +1102,25 @@ KvQueryBegin(FunctionCallInfo fcinfo, MemoryContext mcxt)
 	st->set = KvExprCompile(&texts, KvOptionalJsonb(fcinfo, QA_NAMES),
 							KvOptionalJsonb(fcinfo, QA_VALUES));
 
+	/* a Query filter reads neither the table's keys nor the LSI's key */
 	keyattr = KvExprHas(st->set, KVEXPR_FILTER) ?
 		KvFilterKeyAttribute(st->set->parsed.expr[KVEXPR_FILTER]->cond, &table->key) : NULL;
+	if (keyattr == NULL && lsi >= 0 && KvExprHas(st->set, KVEXPR_FILTER))
+	{
+		lsikey.nkeys = 1;
+		lsikey.keys[0] = table->local[lsi].key;
+		keyattr = KvFilterKeyAttribute(st->set->parsed.expr[KVEXPR_FILTER]->cond, &lsikey);
+	}
 	if (keyattr != NULL)
 		KvValidationError(psprintf("Filter Expression can only contain non-primary key attributes: Primary key attribute: %s",
 								   keyattr));
 
 	KvReaderInit(&st->reader, table, mcxt);
+	st->reader.tally.consistent = consistent;
 	st->reader.dir = forward ? ForwardScanDirection : BackwardScanDirection;
-	KvPlanQuery(&st->reader, table, st->set, esk);
+	if (lsi >= 0)
+		KvUseLocalIndex(st, table, lsi);
+	KvPlanQuery(&st->reader, table, st->set, esk, lsi);
 	return st;
 }
 
@@ -987,10 +1152,11 @@ KvUnitCmpRank(const void *a, const void *b)
  * KvScanOrder lists the table's partitions in Scan order: by the smallest
  * hash remainder each holds (with one modulus, simply by remainder).  A
  * partition of a smaller modulus appears under several remainders of the
- * greatest one; it is listed once.
+ * greatest one; it is listed once.  Each is read through its primary key
+ * index, or its index of LSI number lsi (when lsi >= 0).
  */
 static int
-KvScanOrder(const KvTable *table, KvReadUnit **out)
+KvScanOrder(const KvTable *table, int lsi, KvReadUnit **out)
 {
 	int			m = table->greatest_modulus;
 	KvReadUnit *units = palloc(sizeof(KvReadUnit) * Max(m, 1));
@@ -1002,7 +1168,8 @@ KvScanOrder(const KvTable *table, KvReadUnit **out)
 		if (!OidIsValid(table->by_remainder[r].relid))
 			continue;
 		units[n].relid = table->by_remainder[r].relid;
-		units[n].pkindex = table->by_remainder[r].pkindex;
+		units[n].index = (lsi >= 0) ? table->by_remainder[r].lsiindex[lsi] :
+			table->by_remainder[r].pkindex;
 		units[n].rank = r;
 		n++;
 	}
@@ -1019,14 +1186,15 @@ KvScanOrder(const KvTable *table, KvReadUnit **out)
 
 /*
  * KvPlanScan lists the partitions a Scan (or one segment of a parallel
- * Scan) reads, and where it resumes after an ExclusiveStartKey.
+ * Scan) reads, through their primary key index or the index of LSI number
+ * lsi, and where it resumes after an ExclusiveStartKey.
  */
 static void
 KvPlanScan(KvReader *r, KvTable *table, bool segmented, int segment, int total,
-		   Jsonb *esk)
+		   Jsonb *esk, int lsi)
 {
 	KvReadUnit *all;
-	int			nall = KvScanOrder(table, &all);
+	int			nall = KvScanOrder(table, lsi, &all);
 	int			first = 0;
 
 	if (!segmented || nall == 0)
@@ -1057,7 +1225,10 @@ KvPlanScan(KvReader *r, KvTable *table, bool segmented, int segment, int total,
 		Oid			relid;
 		bool		in_segment = false;
 
-		KvStartKeyDatums(esk, &table->key, r->start);
+		if (r->lsi)
+			KvIndexStartKeyDatums(esk, &table->key, &r->lsi_key, r->start, &r->start_lsi);
+		else
+			KvStartKeyDatums(esk, &table->key, r->start);
 		relid = KvRoutePartition(table, r->start[0])->relid;
 		for (int i = 0; i < r->nunits; i++)
 		{
@@ -1102,6 +1273,7 @@ KvScanBegin(FunctionCallInfo fcinfo, MemoryContext mcxt)
 	KvExprTexts texts = {{0}};
 	KvTable    *table;
 	KvReadState *st;
+	int			lsi = -1;
 
 	if (has_segment && segment < 0)
 		KvShapeAdd(&errs, psprintf("Value '%d' at 'segment' failed to satisfy constraint: Member must have value greater than or equal to 0",
@@ -1126,7 +1298,7 @@ KvScanBegin(FunctionCallInfo fcinfo, MemoryContext mcxt)
 
 	table = KvLookupTable(table_name, ACL_SELECT, AccessShareLock);
 	if (index_name != NULL)
-		KvCheckIndex(table, index_name, false);
+		lsi = KvCheckIndex(table, index_name, false);
 
 	texts.text[KVEXPR_FILTER] = KvOptionalText(fcinfo, SA_FILTER);
 	texts.text[KVEXPR_PROJECTION] = KvOptionalText(fcinfo, SA_PROJECTION);
@@ -1136,7 +1308,9 @@ KvScanBegin(FunctionCallInfo fcinfo, MemoryContext mcxt)
 							KvOptionalJsonb(fcinfo, SA_VALUES));
 
 	KvReaderInit(&st->reader, table, mcxt);
-	KvPlanScan(&st->reader, table, has_segment, segment, total, esk);
+	if (lsi >= 0)
+		KvUseLocalIndex(st, table, lsi);
+	KvPlanScan(&st->reader, table, has_segment, segment, total, esk, lsi);
 	return st;
 }
 
@@ -1144,6 +1318,21 @@ KvScanBegin(FunctionCallInfo fcinfo, MemoryContext mcxt)
  * Reading items: one at a time, or one page
  * ----------------------------------------------------------------
  */
+
+/*
+ * KvProjectItem applies the request's ProjectionExpression to an item, or
+ * when there is none and an LSI with a KEYS_ONLY or INCLUDE projection is
+ * read, keeps the attributes that projection holds.  (On an LSI, DynamoDB
+ * fetches attributes a ProjectionExpression asks for from the base table;
+ * here the whole item is in the row, so they simply are there.)
+ */
+static Jsonb *
+KvProjectItem(KvReadState *st, Jsonb *item)
+{
+	if (st->project != NULL)
+		return KvProjectAttributes(item, st->project, st->nproject);
+	return KvExprProject(st->set, item);
+}
 
 /*
  * KvReadNextItem returns the next item that passes the filter, projected,
@@ -1172,8 +1361,10 @@ KvReadNextItem(KvReadState *st)
 		{
 			item = KvSlotItem(slot, &st->reader.layout);
 			st->scanned++;
+			if (st->reader.tally.measure)
+				KvReadTallyItem(&st->reader.tally, KvItemSize(item), KvStoredSize(item));
 			if (KvExprTest(st->set, KVEXPR_FILTER, item))
-				out = KvExprProject(st->set, item);
+				out = KvProjectItem(st, item);
 		}
 		MemoryContextSwitchTo(old);
 		if (slot == NULL)
@@ -1239,11 +1430,15 @@ KvReadPage(KvReadState *st)
 		slot = KvReaderNext(r);
 		if (slot != NULL)
 		{
+			int64		size;
+
 			item = KvSlotItem(slot, &r->layout);
 			st->scanned++;
-			bytes += KvItemSize(item);
+			size = KvItemSize(item);
+			bytes += size;
+			KvReadTallyItem(&r->tally, size, KvStoredSize(item));
 			if (KvExprTest(st->set, KVEXPR_FILTER, item))
-				out = KvExprProject(st->set, item);
+				out = KvProjectItem(st, item);
 		}
 		MemoryContextSwitchTo(pagectx);
 		if (slot == NULL)
@@ -1282,6 +1477,18 @@ KvReadPage(KvReadState *st)
 
 			KvPushKey(&ps, r->key.keys[k].name);
 			KvKeyDatumToJsonbValue(d, r->key.keys[k].type, &v);
+			pushJsonbValue(&ps, WJB_VALUE, &v);
+		}
+		if (r->lsi)
+		{
+			/* an LSI's LastEvaluatedKey also has the index key (SPEC §5.3) */
+			bool		found;
+			Datum		d = KvItemKeyDatum(KvSlotItem(r->slot, &r->layout),
+										   &r->lsi_key, true, &found);
+			JsonbValue	v;
+
+			KvPushKey(&ps, r->lsi_key.name);
+			KvKeyDatumToJsonbValue(d, r->lsi_key.type, &v);
 			pushJsonbValue(&ps, WJB_VALUE, &v);
 		}
 		pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
@@ -1363,13 +1570,37 @@ partkv_query(PG_FUNCTION_ARGS)
 	return KvReadSRF(fcinfo, KvQueryBegin);
 }
 
-/* partkv_query_page returns one page of a Query; arguments as partkv_query. */
+/*
+ * KvPageCapacity adds a page's ConsumedCapacity when asked: its items'
+ * sizes summed and rounded up once (SPEC §5.7), as the tally counted them.
+ */
+static Jsonb *
+KvPageCapacity(Jsonb *page, KvReadState *st, KvReturnCapacity mode,
+			   FunctionCallInfo fcinfo)
+{
+	KvReadTally *t = &st->reader.tally;
+	KvCapacity	cap;
+
+	if (mode == KV_CAPACITY_NONE)
+		return page;
+	KvCapacityInit(&cap, mode);
+	KvCapacityAdd(&cap, t->table, text_to_cstring(PG_GETARG_TEXT_PP(0)),
+				  Max(t->halves, KvReadHalves(0, t->consistent, false)), 0);
+	return KvCapacityAppend(page, &cap, false);
+}
+
+/*
+ * partkv_query_page returns one page of a Query; arguments as partkv_query,
+ * then return_consumed_capacity.
+ */
 Datum
 partkv_query_page(PG_FUNCTION_ARGS)
 {
+	KvReturnCapacity capacity = KvReturnCapacityArg(fcinfo, QA_CAPACITY);
 	KvReadState *st = KvQueryBegin(fcinfo, CurrentMemoryContext);
 
-	PG_RETURN_JSONB_P(KvReadPage(st));
+	st->reader.tally.measure |= (capacity != KV_CAPACITY_NONE);
+	PG_RETURN_JSONB_P(KvPageCapacity(KvReadPage(st), st, capacity, fcinfo));
 }
 
 /*
@@ -1383,11 +1614,17 @@ partkv_scan(PG_FUNCTION_ARGS)
 	return KvReadSRF(fcinfo, KvScanBegin);
 }
 
-/* partkv_scan_page returns one page of a Scan; arguments as partkv_scan. */
+/*
+ * partkv_scan_page returns one page of a Scan; arguments as partkv_scan,
+ * then return_consumed_capacity.  A Scan is charged as eventually
+ * consistent (it has no consistent_read argument).
+ */
 Datum
 partkv_scan_page(PG_FUNCTION_ARGS)
 {
+	KvReturnCapacity capacity = KvReturnCapacityArg(fcinfo, SA_CAPACITY);
 	KvReadState *st = KvScanBegin(fcinfo, CurrentMemoryContext);
 
-	PG_RETURN_JSONB_P(KvReadPage(st));
+	st->reader.tally.measure |= (capacity != KV_CAPACITY_NONE);
+	PG_RETURN_JSONB_P(KvPageCapacity(KvReadPage(st), st, capacity, fcinfo));
 }

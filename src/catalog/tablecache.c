@@ -18,6 +18,7 @@
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -29,6 +30,7 @@
 #include "storage/lmgr.h"
 
 #include "../common/errors.h"
+#include "../index/lsi.h"
 #include "../storage/hashops.h"
 #include "tablecache.h"
 
@@ -138,6 +140,101 @@ KvResolveRelid(const char *name)
 }
 
 /*
+ * KvLoadIndexes reads the secondary indexes a kv table declares (inside
+ * KvLoadCatalogRow's SPI connection): for each LSI its name, sort key and
+ * projection; for each GSI its name.  They are kept in entry->index_cxt,
+ * so reading an index costs no catalog query per call.
+ */
+static void
+KvLoadIndexes(KvTable *entry, Datum *args)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	MemoryContext cxt;
+	uint64		n;
+
+	if (entry->index_cxt != NULL)
+		MemoryContextDelete(entry->index_cxt);
+	entry->index_cxt = NULL;
+	entry->nlocal = 0;
+	entry->local = NULL;
+	entry->nglobal = 0;
+	entry->global_names = NULL;
+
+	if (SPI_execute_with_args("SELECT x.kind, x.name, x.attr, "
+							  "       (SELECT d->>'AttributeType' "
+							  "          FROM pg_catalog.jsonb_array_elements(t.attribute_definitions) d "
+							  "         WHERE d->>'AttributeName' = x.attr), "
+							  "       x.projection, x.include "
+							  "  FROM partkv.tables t, LATERAL ("
+							  "    SELECT 'L'::text AS kind, o AS ord, i->>'IndexName' AS name, "
+							  "           i->'KeySchema'->1->>'AttributeName' AS attr, "
+							  "           i->'Projection'->>'ProjectionType' AS projection, "
+							  "           ARRAY(SELECT pg_catalog.jsonb_array_elements_text("
+							  "                   CASE WHEN pg_catalog.jsonb_typeof(i->'Projection'->'NonKeyAttributes') = 'array' "
+							  "                        THEN i->'Projection'->'NonKeyAttributes' ELSE '[]' END)) AS include "
+							  "      FROM pg_catalog.jsonb_array_elements(t.local_indexes) WITH ORDINALITY AS l(i, o) "
+							  "    UNION ALL "
+							  "    SELECT 'G', o, i->>'IndexName', NULL, NULL, NULL "
+							  "      FROM pg_catalog.jsonb_array_elements(t.global_indexes) WITH ORDINALITY AS g(i, o)) x "
+							  " WHERE t.schema_name = $1 AND t.table_name = $2 "
+							  " ORDER BY x.kind DESC, x.ord",
+							  2, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the indexes of a partkv table");
+	n = SPI_processed;
+	if (n == 0)
+		return;
+
+	cxt = AllocSetContextCreate(CacheMemoryContext, "partkv table indexes",
+								ALLOCSET_SMALL_SIZES);
+	entry->index_cxt = cxt;
+	entry->local = MemoryContextAllocZero(cxt, sizeof(KvLocalIndex) * KV_MAX_LOCAL_INDEXES);
+	entry->global_names = MemoryContextAllocZero(cxt, sizeof(char *) * n);
+	for (uint64 i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *kind = SPI_getvalue(tup, desc, 1);
+		char	   *name = SPI_getvalue(tup, desc, 2);
+
+		if (kind[0] == 'G')
+		{
+			entry->global_names[entry->nglobal++] = MemoryContextStrdup(cxt, name);
+		}
+		else if (entry->nlocal < KV_MAX_LOCAL_INDEXES)
+		{
+			KvLocalIndex *lsi = &entry->local[entry->nlocal++];
+			char	   *attr = SPI_getvalue(tup, desc, 3);
+			char	   *type = SPI_getvalue(tup, desc, 4);
+			char	   *projection = SPI_getvalue(tup, desc, 5);
+			bool		isnull;
+			Datum		include = SPI_getbinval(tup, desc, 6, &isnull);
+
+			lsi->name = MemoryContextStrdup(cxt, name);
+			strlcpy(lsi->key.name, attr ? attr : "", sizeof(lsi->key.name));
+			lsi->key.type = type ? KvKeyTypeFromName(type) : KV_TYPE_INVALID;
+			if (projection != NULL && strcmp(projection, "KEYS_ONLY") == 0)
+				lsi->projection = KV_PROJECT_KEYS_ONLY;
+			else if (projection != NULL && strcmp(projection, "INCLUDE") == 0)
+				lsi->projection = KV_PROJECT_INCLUDE;
+			else
+				lsi->projection = KV_PROJECT_ALL;
+			if (!isnull)
+			{
+				Datum	   *elems;
+				int			nelems;
+
+				deconstruct_array(DatumGetArrayTypeP(include), TEXTOID, -1, false,
+								  TYPALIGN_INT, &elems, NULL, &nelems);
+				lsi->include = MemoryContextAllocZero(cxt, sizeof(char *) * Max(nelems, 1));
+				for (int e = 0; e < nelems; e++)
+					lsi->include[e] = MemoryContextStrdup(cxt, TextDatumGetCString(elems[e]));
+				lsi->ninclude = nelems;
+			}
+		}
+	}
+}
+
+/*
  * KvLoadCatalogRow reads the key schema of a kv table from partkv.tables;
  * false when the relation is not a kv table.
  */
@@ -179,6 +276,7 @@ KvLoadCatalogRow(KvTable *entry, Oid relid)
 			entry->key.keys[1].type = KvKeyTypeFromName(SPI_getvalue(tup, desc, 4));
 			entry->key.nkeys = 2;
 		}
+		KvLoadIndexes(entry, args);
 	}
 	SPI_finish();
 	return found;
@@ -196,6 +294,7 @@ KvLoadPartitions(KvTable *entry, Relation parent)
 	PartitionBoundInfo bounds = partdesc->boundinfo;
 	KvPartition *parts;
 	Oid		   *pkindexes;
+	Oid		   *lsiindexes;
 
 	if (entry->by_remainder != NULL)
 		pfree(entry->by_remainder);
@@ -206,12 +305,15 @@ KvLoadPartitions(KvTable *entry, Relation parent)
 		return;
 
 	pkindexes = palloc(sizeof(Oid) * partdesc->nparts);
+	lsiindexes = palloc0(sizeof(Oid) * KV_MAX_LOCAL_INDEXES * partdesc->nparts);
 	for (int i = 0; i < partdesc->nparts; i++)
 	{
 		Relation	part = table_open(partdesc->oids[i], AccessShareLock);
 		KvPartitionOwner *owner;
 
 		pkindexes[i] = RelationGetPrimaryKeyIndex(part);
+		if (entry->nlocal > 0)
+			KvLsiMapPartition(part, entry, &lsiindexes[i * KV_MAX_LOCAL_INDEXES]);
 		table_close(part, NoLock);
 		owner = hash_search(kv_partition_owner, &partdesc->oids[i], HASH_ENTER, NULL);
 		owner->parent = entry->relid;
@@ -227,9 +329,12 @@ KvLoadPartitions(KvTable *entry, Relation parent)
 		{
 			parts[r].relid = partdesc->oids[idx];
 			parts[r].pkindex = pkindexes[idx];
+			memcpy(parts[r].lsiindex, &lsiindexes[idx * KV_MAX_LOCAL_INDEXES],
+				   sizeof(parts[r].lsiindex));
 		}
 	}
 	pfree(pkindexes);
+	pfree(lsiindexes);
 	entry->by_remainder = parts;
 }
 
@@ -289,6 +394,7 @@ KvLookupTable(text *name, AclMode required, LOCKMODE lockmode)
 	if (!found)
 	{
 		entry->by_remainder = NULL;
+		entry->index_cxt = NULL;
 		entry->valid = false;
 	}
 	if (!entry->valid)
@@ -299,6 +405,8 @@ KvLookupTable(text *name, AclMode required, LOCKMODE lockmode)
 		{
 			if (entry->by_remainder != NULL)
 				pfree(entry->by_remainder);
+			if (entry->index_cxt != NULL)
+				MemoryContextDelete(entry->index_cxt);
 			hash_search(kv_tables, &relid, HASH_REMOVE, NULL);
 			ereport(ERROR,
 					(errcode(KV_ERRCODE_TABLE_NOT_FOUND),

@@ -17,12 +17,33 @@
 
 #include "../storage/item.h"
 
+#define KV_MAX_LOCAL_INDEXES	5	/* DynamoDB's per-table limit of LSIs */
+
 /* one partition of a kv table */
 typedef struct KvPartition
 {
 	Oid			relid;
 	Oid			pkindex;		/* its (pk[, sk]) primary key index */
+	Oid			lsiindex[KV_MAX_LOCAL_INDEXES]; /* its index of each LSI */
 } KvPartition;
+
+/* ProjectionType of a secondary index */
+typedef enum KvProjectionType
+{
+	KV_PROJECT_ALL,
+	KV_PROJECT_KEYS_ONLY,
+	KV_PROJECT_INCLUDE
+} KvProjectionType;
+
+/* a local secondary index, as declared in partkv.tables.local_indexes */
+typedef struct KvLocalIndex
+{
+	char	   *name;			/* IndexName */
+	KvKeyAttr	key;			/* its sort key (the partition key is the table's) */
+	KvProjectionType projection;
+	int			ninclude;		/* NonKeyAttributes of INCLUDE */
+	char	  **include;
+} KvLocalIndex;
 
 typedef struct KvTable
 {
@@ -35,6 +56,13 @@ typedef struct KvTable
 	int			greatest_modulus;	/* hash routing: remainder -> partition */
 	KvPartition *by_remainder;	/* greatest_modulus entries */
 	int			npartitions;
+
+	/* secondary indexes, allocated in index_cxt (NULL when there are none) */
+	MemoryContext index_cxt;
+	int			nlocal;
+	KvLocalIndex *local;
+	int			nglobal;
+	char	  **global_names;	/* IndexNames of the declared GSIs */
 } KvTable;
 
 /*

@@ -21,6 +21,7 @@
 #define KV_MAX_PARTITION_KEY_BYTES 2048
 #define KV_MAX_SORT_KEY_BYTES	1024
 #define KV_MAX_ATTR_NAME_BYTES	65535
+#define KV_MAX_KEY_NAME_BYTES	255 /* names of table and index key attributes */
 #define KV_MAX_NUMBER_DIGITS	38
 
 /* DynamoDB attribute types */
@@ -49,7 +50,7 @@ typedef enum KvWriteKind
 /* one key attribute of a table or index: name and scalar type (S, N or B) */
 typedef struct KvKeyAttr
 {
-	char		name[NAMEDATALEN];
+	char		name[KV_MAX_KEY_NAME_BYTES + 1];
 	KvType		type;
 } KvKeyAttr;
 

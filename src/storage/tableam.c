@@ -26,6 +26,7 @@
 #include "utils/rel.h"
 
 #include "../common/errors.h"
+#include "../index/lsi.h"
 #include "item.h"
 #include "tableam.h"
 
@@ -174,6 +175,9 @@ KvCheckSlot(Relation rel, TupleTableSlot *slot)
 			changed = true;
 		}
 	}
+
+	/* secondary index keys (LSI sort keys): type, emptiness, size */
+	KvCheckIndexKeys(rel, canonical);
 
 	if (changed)
 	{

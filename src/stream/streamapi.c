@@ -7,17 +7,25 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/pg_lsn.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 #include "decoder.h"
+#include "worker.h"
 
 /* PG 16 replaced the per-class owner checks (upstream afbfc02983f8) */
 #if PG_VERSION_NUM >= 160000
@@ -28,6 +36,9 @@
 
 PG_FUNCTION_INFO_V1(partkv_stream_invalidate);
 PG_FUNCTION_INFO_V1(partkv_stream_shard_id);
+PG_FUNCTION_INFO_V1(partkv_stream_channel);
+PG_FUNCTION_INFO_V1(partkv_stream_wait);
+PG_FUNCTION_INFO_V1(partkv_stream_worker_status);
 
 /*
  * partkv_stream_invalidate sends a relcache invalidation for a kv table and
@@ -62,4 +73,83 @@ partkv_stream_shard_id(PG_FUNCTION_ARGS)
 
 	KvShardIdOf(PG_GETARG_OID(0), shard);
 	PG_RETURN_TEXT_P(cstring_to_text(shard));
+}
+
+/*
+ * partkv_stream_channel names the NOTIFY channel of a table's stream:
+ * "partkv_stream_" and the table name, cut to an identifier's 63 bytes the
+ * way the parser cuts the channel name of LISTEN.
+ */
+Datum
+partkv_stream_channel(PG_FUNCTION_ARGS)
+{
+	char	   *table = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *channel = psprintf("partkv_stream_%s", table);
+	int			len = strlen(channel);
+
+	if (len >= NAMEDATALEN)
+		len = pg_mbcliplen(channel, len, NAMEDATALEN - 1);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(channel, len));
+}
+
+/*
+ * partkv_stream_wait waits until the stream worker of this database has
+ * materialised every change committed before the call (it flushes WAL to
+ * the current insert position and waits for the worker to decode that
+ * far), or until the timeout; true when caught up.  Meant for tests and
+ * scripts that want to read their own writes from the stream.
+ */
+Datum
+partkv_stream_wait(PG_FUNCTION_ARGS)
+{
+	Interval   *timeout = PG_GETARG_INTERVAL_P(0);
+	int64		timeout_ms;
+	TimestampTz start = GetCurrentTimestamp();
+	XLogRecPtr	target;
+
+	timeout_ms = (timeout->time + (int64) timeout->day * USECS_PER_DAY +
+				  (int64) timeout->month * 30 * USECS_PER_DAY) / 1000;
+	if (timeout_ms < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timeout must not be negative")));
+
+	target = GetXLogInsertRecPtr();
+	XLogFlush(target);
+	for (;;)
+	{
+		KvStreamWorkerInfo info;
+
+		if (KvStreamWorkerOf(MyDatabaseId, &info) && info.reached >= target)
+			PG_RETURN_BOOL(true);
+		if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), (int) Min(timeout_ms, INT_MAX)))
+			PG_RETURN_BOOL(false);
+		KvStreamWakeWorker(MyDatabaseId);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * partkv_stream_worker_status describes the stream worker of this
+ * database: {"pid", "reachedLsn", "records", "lastBatch"}, or NULL when
+ * none runs.
+ */
+Datum
+partkv_stream_worker_status(PG_FUNCTION_ARGS)
+{
+	KvStreamWorkerInfo info;
+	StringInfoData buf;
+
+	if (!KvStreamWorkerOf(MyDatabaseId, &info))
+		PG_RETURN_NULL();
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"pid\": %d, \"reachedLsn\": \"%X/%X\", \"records\": " INT64_FORMAT,
+					 (int) info.pid, LSN_FORMAT_ARGS(info.reached), info.records);
+	if (info.last_batch != 0)
+		appendStringInfo(&buf, ", \"lastBatch\": \"%s\"", timestamptz_to_str(info.last_batch));
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }

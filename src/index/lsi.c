@@ -1,0 +1,482 @@
+/*-------------------------------------------------------------------------
+ *
+ * lsi.c
+ *	  Local secondary indexes: key extractors, recognition of LSI indexes
+ *	  from their definition, and the index key checks of item writes.
+ *
+ * An LSI of kv table t with sort key attribute a (type S) is, on the
+ * partitioned table (so on every partition),
+ *
+ *	 CREATE INDEX t_lsi<n> ON t (pk, (partkv.key_text(item, 'a')) COLLATE "C", sk)
+ *		 WHERE partkv.key_text(item, 'a') IS NOT NULL
+ *
+ * (key_numeric for N, key_bytea for B).  The extractors return NULL when
+ * the item lacks the attribute or holds another type, so the index is
+ * sparse as in DynamoDB; the table access method rejects wrongly typed
+ * index keys before a row is stored, so "another type" never reaches an
+ * index.  The table's sort key as third column makes the index order
+ * total: equal LSI keys are ordered by the table's sort key, which is what
+ * LastEvaluatedKey (LSI key + table key) resumes after.
+ *
+ * The extractors' second parameter has type partkv.attribute_name, a
+ * domain over text with collation "C": an S extractor call then has
+ * collation "C" by itself, so the plain SQL condition
+ * partkv.key_text(item, 'a') > 'm' matches the index column without an
+ * explicit COLLATE clause.
+ *
+ * Everything that recognises an LSI index works from the relcache (index
+ * expressions), never from partkv's catalog, so it also works while
+ * pg_restore has not yet loaded partkv.tables.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "catalog/partition.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/primnodes.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "../common/errors.h"
+#include "../storage/tableam.h"
+#include "lsi.h"
+
+PG_FUNCTION_INFO_V1(partkv_key_text);
+PG_FUNCTION_INFO_V1(partkv_key_numeric);
+PG_FUNCTION_INFO_V1(partkv_key_bytea);
+
+/*
+ * The index key attributes of one kv partition, cached in its relcache
+ * entry (rd_amcache: one chunk in CacheMemoryContext, freed by relcache
+ * invalidation, which creating or dropping an index of the partition
+ * sends).
+ */
+typedef struct KvIndexKeys
+{
+	int			nkeys;
+	KvKeyAttr	keys[FLEXIBLE_ARRAY_MEMBER];
+} KvIndexKeys;
+
+/* ----------------------------------------------------------------
+ * Extractors
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * KvTopLevelValue finds top-level attribute attr of an item; false when the
+ * item is not an object or lacks it.
+ */
+static bool
+KvTopLevelValue(Jsonb *item, text *attr, JsonbValue *v)
+{
+	if (!JB_ROOT_IS_OBJECT(item))
+		return false;
+	return getKeyJsonValueFromContainer(&item->root, VARDATA_ANY(attr),
+										VARSIZE_ANY_EXHDR(attr), v) != NULL;
+}
+
+/*
+ * partkv_key_text(item jsonb, attr partkv.attribute_name) returns text:
+ * the S value of attribute attr, NULL when absent or of another type.
+ * IMMUTABLE STRICT: it is an index expression.
+ */
+Datum
+partkv_key_text(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *item = PG_GETARG_JSONB_P(0);
+	text	   *attr = PG_GETARG_TEXT_PP(1);
+	JsonbValue	v;
+
+	if (!KvTopLevelValue(item, attr, &v) || v.type != jbvString)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(v.val.string.val, v.val.string.len));
+}
+
+/*
+ * partkv_key_numeric(item jsonb, attr partkv.attribute_name) returns
+ * numeric: the N value of attribute attr, NULL when absent or of another
+ * type.
+ */
+Datum
+partkv_key_numeric(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *item = PG_GETARG_JSONB_P(0);
+	text	   *attr = PG_GETARG_TEXT_PP(1);
+	JsonbValue	v;
+
+	if (!KvTopLevelValue(item, attr, &v) || v.type != jbvNumeric)
+		PG_RETURN_NULL();
+	PG_RETURN_NUMERIC(DatumGetNumericCopy(NumericGetDatum(v.val.numeric)));
+}
+
+/*
+ * partkv_key_bytea(item jsonb, attr partkv.attribute_name) returns bytea:
+ * the bytes of a B value {"$B": base64} of attribute attr, NULL when
+ * absent or of another type.  Malformed base64 is an error (stored items
+ * never hold any: the table access method validates them).
+ */
+Datum
+partkv_key_bytea(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *item = PG_GETARG_JSONB_P(0);
+	text	   *attr = PG_GETARG_TEXT_PP(1);
+	JsonbValue	v;
+	JsonbValue	inner;
+
+	if (!KvTopLevelValue(item, attr, &v) || KvJsonbValueType(&v) != KV_TYPE_B ||
+		v.type != jbvBinary ||
+		getKeyJsonValueFromContainer(v.val.binary.data, "$B", 2, &inner) == NULL ||
+		inner.type != jbvString)
+		PG_RETURN_NULL();
+	PG_RETURN_BYTEA_P(KvBase64Decode(inner.val.string.val, inner.val.string.len));
+}
+
+/* ----------------------------------------------------------------
+ * Recognising LSI indexes
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * KvExtractorType tells which extractor function funcid is (by its C
+ * entry point, so the schema partkv was installed in does not matter):
+ * S, N or B, or KV_TYPE_INVALID for any other function.
+ */
+static KvType
+KvExtractorType(Oid funcid)
+{
+	FmgrInfo	finfo;
+
+	fmgr_info(funcid, &finfo);
+	if (finfo.fn_addr == partkv_key_text)
+		return KV_TYPE_S;
+	if (finfo.fn_addr == partkv_key_numeric)
+		return KV_TYPE_N;
+	if (finfo.fn_addr == partkv_key_bytea)
+		return KV_TYPE_B;
+	return KV_TYPE_INVALID;
+}
+
+/*
+ * KvExtractorCall recognises partkv.key_<type>(<jsonb column>, '<attr>')
+ * in an (eval_const_expressions-simplified) index expression.
+ */
+static bool
+KvExtractorCall(Node *expr, KvKeyAttr *attr)
+{
+	FuncExpr   *func;
+	Node	   *arg;
+	Const	   *name;
+	KvType		type;
+	char	   *cname;
+
+	if (!IsA(expr, FuncExpr))
+		return false;
+	func = (FuncExpr *) expr;
+	if (list_length(func->args) != 2 || !IsA(linitial(func->args), Var) ||
+		((Var *) linitial(func->args))->vartype != JSONBOID)
+		return false;
+	arg = (Node *) lsecond(func->args);
+	while (IsA(arg, RelabelType) || IsA(arg, CoerceToDomain))
+		arg = IsA(arg, RelabelType) ? (Node *) ((RelabelType *) arg)->arg :
+			(Node *) ((CoerceToDomain *) arg)->arg;
+	if (!IsA(arg, Const) || ((Const *) arg)->constisnull)
+		return false;
+	name = (Const *) arg;
+	if (getBaseType(name->consttype) != TEXTOID)
+		return false;
+	type = KvExtractorType(func->funcid);
+	if (type == KV_TYPE_INVALID)
+		return false;
+	cname = TextDatumGetCString(name->constvalue);
+	if (strlen(cname) > KV_MAX_KEY_NAME_BYTES)
+		return false;
+	strlcpy(attr->name, cname, sizeof(attr->name));
+	attr->type = type;
+	return true;
+}
+
+/*
+ * KvIndexColumnKey tells which item attribute index column colno extracts
+ * (see lsi.h).  Reads the relcache's index expressions: only ever called
+ * when a cache is filled, never per row.
+ */
+bool
+KvIndexColumnKey(Relation indexrel, int colno, KvKeyAttr *attr)
+{
+	Form_pg_index index = indexrel->rd_index;
+	List	   *exprs;
+	ListCell   *lc;
+
+	if (colno < 1 || colno > index->indnkeyatts || index->indkey.values[colno - 1] != 0)
+		return false;
+	exprs = RelationGetIndexExpressions(indexrel);
+	lc = list_head(exprs);
+	for (int i = 0; i < colno - 1; i++)
+	{
+		if (index->indkey.values[i] == 0)
+			lc = lnext(exprs, lc);
+	}
+	return lc != NULL && KvExtractorCall((Node *) lfirst(lc), attr);
+}
+
+/*
+ * KvIsLsiIndex recognises an LSI index of a kv partition by its shape:
+ * B-tree (partition key column, extractor, sort key column).  The partial
+ * predicate is not required: LSI reads add an IS NOT NULL scan key.
+ */
+bool
+KvIsLsiIndex(Relation part, Relation indexrel, KvKeyAttr *attr)
+{
+	Form_pg_index index = indexrel->rd_index;
+	KvRowLayout layout;
+
+	if (indexrel->rd_rel->relam != BTREE_AM_OID || index->indnkeyatts != 3 ||
+		!KvRowLayoutOf(RelationGetDescr(part), &layout) || layout.schema.nkeys != 2)
+		return false;
+	if (index->indkey.values[0] != layout.key_attno[0] ||
+		index->indkey.values[2] != layout.key_attno[1])
+		return false;
+	return KvIndexColumnKey(indexrel, 2, attr);
+}
+
+/*
+ * KvLsiMapPartition finds, among a partition's valid indexes, the one
+ * serving each LSI of its table (matched by sort key attribute and type),
+ * when the table cache loads the partition.
+ */
+void
+KvLsiMapPartition(Relation part, const KvTable *table, Oid *lsiindex)
+{
+	List	   *indexes = RelationGetIndexList(part);
+	ListCell   *lc;
+
+	for (int j = 0; j < KV_MAX_LOCAL_INDEXES; j++)
+		lsiindex[j] = InvalidOid;
+	foreach(lc, indexes)
+	{
+		Oid			oid = lfirst_oid(lc);
+		Relation	indexrel;
+		KvKeyAttr	attr;
+
+		if (oid == part->rd_pkindex)
+			continue;
+		indexrel = index_open(oid, AccessShareLock);
+		/* an index left invalid by a failed CREATE INDEX CONCURRENTLY is not read */
+		if (indexrel->rd_index->indisvalid && KvIsLsiIndex(part, indexrel, &attr))
+		{
+			for (int j = 0; j < table->nlocal; j++)
+			{
+				if (!OidIsValid(lsiindex[j]) && table->local[j].key.type == attr.type &&
+					strcmp(table->local[j].key.name, attr.name) == 0)
+					lsiindex[j] = oid;
+			}
+		}
+		index_close(indexrel, NoLock);
+	}
+	list_free(indexes);
+}
+
+/* ----------------------------------------------------------------
+ * Index key checks of writes
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * KvIndexKeysOf returns the index key attributes of kv partition rel: the
+ * attributes its indexes extract from the item, each once.  Built on first
+ * use after a relcache (re)build and cached in rel->rd_amcache.
+ */
+static KvIndexKeys *
+KvIndexKeysOf(Relation rel)
+{
+	KvIndexKeys *keys = (KvIndexKeys *) rel->rd_amcache;
+	List	   *indexes;
+	ListCell   *lc;
+	KvKeyAttr  *found;
+	int			nfound = 0;
+	int			maxfound;
+
+	if (keys != NULL)
+		return keys;
+
+	indexes = RelationGetIndexList(rel);
+	maxfound = Max(list_length(indexes), 1);
+	found = palloc(sizeof(KvKeyAttr) * maxfound);
+	foreach(lc, indexes)
+	{
+		Oid			oid = lfirst_oid(lc);
+		Relation	indexrel;
+
+		if (oid == rel->rd_pkindex)
+			continue;
+		indexrel = index_open(oid, AccessShareLock);
+		for (int c = 1; c <= indexrel->rd_index->indnkeyatts; c++)
+		{
+			KvKeyAttr	attr;
+			bool		dup = false;
+
+			if (!KvIndexColumnKey(indexrel, c, &attr))
+				continue;
+			for (int i = 0; i < nfound && !dup; i++)
+				dup = strcmp(found[i].name, attr.name) == 0;
+			if (dup)
+				continue;
+			if (nfound == maxfound)
+			{
+				maxfound *= 2;
+				found = repalloc(found, sizeof(KvKeyAttr) * maxfound);
+			}
+			found[nfound++] = attr;
+		}
+		index_close(indexrel, NoLock);
+	}
+	list_free(indexes);
+
+	keys = MemoryContextAlloc(CacheMemoryContext,
+							  offsetof(KvIndexKeys, keys) + sizeof(KvKeyAttr) * nfound);
+	keys->nkeys = nfound;
+	if (nfound > 0)
+		memcpy(keys->keys, found, sizeof(KvKeyAttr) * nfound);
+	pfree(found);
+	/* opening the indexes may have processed an invalidation of rel: set it last */
+	rel->rd_amcache = keys;
+	return keys;
+}
+
+/*
+ * KvLsiIndexName finds the IndexName of the LSI of rel's kv table whose
+ * sort key is attr, for an error message; NULL when partkv.tables has no
+ * such index (e.g. pg_restore has not loaded the catalog rows yet).  Runs
+ * only on the error path.
+ */
+static char *
+KvLsiIndexName(Relation rel, const char *attr)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			relid = RelationGetRelid(rel);
+	Oid			argtypes[3] = {NAMEOID, TEXTOID, TEXTOID};
+	Datum		args[3];
+	char	   *nspname;
+	char	   *relname;
+	char	   *result = NULL;
+	bool		pushed = false;
+
+	if (IsBinaryUpgrade)
+		return NULL;
+	if (rel->rd_rel->relispartition)
+		relid = llast_oid(get_partition_ancestors(relid));
+	nspname = get_namespace_name(get_rel_namespace(relid));
+	relname = get_rel_name(relid);
+	if (nspname == NULL || relname == NULL)
+		return NULL;
+	args[0] = CStringGetDatum(nspname);
+	args[1] = CStringGetTextDatum(relname);
+	args[2] = CStringGetTextDatum(attr);
+
+	SPI_connect();
+	if (!ActiveSnapshotSet())
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed = true;
+	}
+	if (SPI_execute_with_args("SELECT i->>'IndexName' FROM partkv.tables t, "
+							  "pg_catalog.jsonb_array_elements(t.local_indexes) i "
+							  "WHERE t.schema_name = $1 AND t.table_name = $2 "
+							  "AND i->'KeySchema'->1->>'AttributeName' = $3 LIMIT 1",
+							  3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read partkv.tables");
+	if (SPI_processed == 1)
+	{
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (name != NULL)
+			result = MemoryContextStrdup(caller, name);
+	}
+	if (pushed)
+		PopActiveSnapshot();
+	SPI_finish();
+	return result;
+}
+
+/*
+ * KvCheckIndexKeys applies DynamoDB's index key rules (SPEC §2.7, §1.5) to
+ * an item written into rel: per index key present in the item, its type,
+ * then emptiness and size as for table sort keys.
+ */
+void
+KvCheckIndexKeys(Relation rel, Jsonb *item)
+{
+	KvIndexKeys *keys = KvIndexKeysOf(rel);
+
+	for (int i = 0; i < keys->nkeys; i++)
+	{
+		const KvKeyAttr *attr = &keys->keys[i];
+		JsonbValue	v;
+		KvType		type;
+		bool		found;
+
+		if (getKeyJsonValueFromContainer(&item->root, attr->name, strlen(attr->name),
+										 &v) == NULL)
+			continue;			/* sparse: the item is not in the index */
+		type = KvJsonbValueType(&v);
+		if (type != attr->type)
+		{
+			char	   *index_name = KvLsiIndexName(rel, attr->name);
+
+			/* without partkv's catalog row (pg_restore), leave it unindexed */
+			if (index_name == NULL)
+				continue;
+			ereport(ERROR,
+					(errcode(KV_ERRCODE_VALIDATION),
+					 errmsg(KV_INVALID_PARAMS "Type mismatch for Index Key %s Expected: %s Actual: %s IndexName: %s",
+							attr->name, KvTypeName(attr->type), KvTypeName(type),
+							index_name)));
+		}
+		/* emptiness and the 1024-byte sort key limit, worded as for table keys */
+		if (type != KV_TYPE_N)
+			(void) KvItemKeyDatum(item, attr, true, &found);
+	}
+}
+
+/* ----------------------------------------------------------------
+ * Projections of an index
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * KvProjectAttributes builds the object of the listed top-level attributes
+ * an item has; duplicate names are kept once (jsonb objects are unique).
+ */
+Jsonb *
+KvProjectAttributes(Jsonb *item, char *const *names, int nnames)
+{
+	JsonbParseState *ps = NULL;
+	JsonbValue *res;
+
+	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < nnames; i++)
+	{
+		JsonbValue	k;
+		JsonbValue	v;
+
+		if (getKeyJsonValueFromContainer(&item->root, names[i], strlen(names[i]), &v) == NULL)
+			continue;
+		k.type = jbvString;
+		k.val.string.val = names[i];
+		k.val.string.len = strlen(names[i]);
+		pushJsonbValue(&ps, WJB_KEY, &k);
+		pushJsonbValue(&ps, WJB_VALUE, &v);
+	}
+	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
+}

@@ -1,0 +1,1519 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  Background workers of the change stream.
+ *
+ * The launcher (registered at server start) connects to no database.  It
+ * lists the databases in pg_database and starts one worker per database:
+ * a worker first checks whether its database has the extension, and exits
+ * ("absent") when it does not; the launcher then leaves that database alone
+ * until CREATE EXTENSION partkv commits there (a transaction callback wakes
+ * it) or the database is new.  Workers that fail are restarted with
+ * back-off; workers are stopped, and kept stopped, while DROP DATABASE,
+ * CREATE DATABASE ... TEMPLATE, ALTER DATABASE ... RENAME/SET TABLESPACE
+ * need their database free of connections (utility hook).
+ *
+ * A worker owns the logical slot "partkv_stream_<database oid>" (plugin
+ * partkv) and the replication origin of the same name.  In a loop it opens
+ * one transaction per batch: it decodes WAL from where it stopped until it
+ * has partkv.stream_batch_size records or reaches the end of flushed WAL,
+ * always stopping after a whole WAL record so that every decoded
+ * transaction is complete; writes the records into partkv.stream_log;
+ * NOTIFYs each table's channel; sets the origin's LSN to the end of the
+ * WAL decoded; commits; and only then confirms that LSN to the slot.
+ * After a crash the origin's LSN is the point up to which records were
+ * committed: decoding restarts there (CreateDecodingContext skips the
+ * transactions that committed before it), so no change is lost or
+ * delivered twice.  The slot is created by CREATE EXTENSION itself (so no
+ * change made after the extension exists is missed) or, failing that, by
+ * the worker; DROP EXTENSION makes the worker drop them both and exit.
+ *
+ * Records are stored in time-partitioned storage: partitions of
+ * partkv.stream_log by write time, created ahead and dropped whole once
+ * older than partkv.stream_retention.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "access/xlog_internal.h"
+#include "access/xlogutils.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "commands/defrem.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "replication/decode.h"
+#include "replication/logical.h"
+#include "replication/origin.h"
+#include "replication/slot.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+
+#include "decoder.h"
+#include "worker.h"
+
+/*
+ * Version differences: PG 16 gave replorigin_session_setup an acquired_by
+ * argument (upstream 216a784829c2); PG 17 gave ReplicationSlotCreate a
+ * failover argument (upstream c393308b69d2) and ReplicationSlotAcquire an
+ * error_if_invalid one in PG 18.  Only PG 15 is built and tested.
+ */
+#if PG_VERSION_NUM >= 160000
+#define KvOriginSessionSetup(id) replorigin_session_setup((id), 0)
+#else
+#define KvOriginSessionSetup(id) replorigin_session_setup(id)
+#endif
+#if PG_VERSION_NUM >= 170000
+#define KvSlotCreate(name) ReplicationSlotCreate((name), true, RS_EPHEMERAL, false, false, false)
+#else
+#define KvSlotCreate(name) ReplicationSlotCreate((name), true, RS_EPHEMERAL, false)
+#endif
+
+/* exported for the fmgr-less bgworker entry points */
+extern PGDLLEXPORT void partkv_stream_launcher_main(Datum main_arg);
+extern PGDLLEXPORT void partkv_stream_worker_main(Datum main_arg);
+
+int			kv_stream_naptime_ms = 1000;
+int			kv_stream_batch_size = 1000;
+int			kv_stream_retention_s = 86400;
+int			kv_stream_max_workers = 8;
+
+/* why a worker exited, as it tells the launcher */
+typedef enum KvExitReason
+{
+	KV_EXIT_CRASH = 0,			/* error or crash: restart with back-off */
+	KV_EXIT_ABSENT,				/* the database has no extension */
+	KV_EXIT_STOPPED,			/* asked to stop (database command) */
+	KV_EXIT_DISABLED			/* cannot run (wal_level) */
+} KvExitReason;
+
+/* one worker, in shared memory */
+typedef struct KvWorkerSlot
+{
+	Oid			dboid;			/* InvalidOid: slot free */
+	bool		starting;		/* registered, process not running yet */
+	bool		stop;			/* asked to exit */
+	pid_t		pid;
+	Latch	   *latch;
+	KvExitReason exit_reason;
+	XLogRecPtr	reached;		/* WAL decoded, records committed */
+	XLogRecPtr	caught_up;		/* flushed WAL fully decoded up to here */
+	TimestampTz last_batch;
+	int64		records;
+} KvWorkerSlot;
+
+#define KV_MAX_PENDING	32
+#define KV_MAX_PAUSED	16
+
+typedef struct KvStreamShared
+{
+	slock_t		mutex;
+	pid_t		launcher_pid;
+	Latch	   *launcher_latch;
+	int			npending;		/* databases to (re)check */
+	Oid			pending[KV_MAX_PENDING];
+	bool		pending_overflow;	/* too many: recheck all */
+	int			npaused;		/* databases kept free of workers */
+	Oid			paused[KV_MAX_PAUSED];
+	int			paused_count[KV_MAX_PAUSED];
+	int			nslots;
+	KvWorkerSlot slots[FLEXIBLE_ARRAY_MEMBER];
+} KvStreamShared;
+
+static KvStreamShared *kv_shared = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/* CREATE/DROP EXTENSION partkv in this transaction: wake the launcher at its end */
+static bool kv_wake_at_eoxact = false;
+
+/* CREATE DATABASE in this transaction: have the launcher look at it at commit */
+static Oid	kv_new_database = InvalidOid;
+
+static void KvStreamRequestCheck(Oid dboid);
+
+/* ----------------------------------------------------------------
+ * Settings, shared memory, hooks
+ * ----------------------------------------------------------------
+ */
+
+/* KvStreamShmemSize is the size of the shared state for max_workers workers. */
+static Size
+KvStreamShmemSize(void)
+{
+	return add_size(offsetof(KvStreamShared, slots),
+					mul_size(Max(kv_stream_max_workers, 1), sizeof(KvWorkerSlot)));
+}
+
+/* KvStreamShmemRequest asks for the shared state (PG 15's request hook). */
+static void
+KvStreamShmemRequest(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(KvStreamShmemSize());
+}
+
+/* KvStreamShmemStartup creates or attaches to the shared state. */
+static void
+KvStreamShmemStartup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	kv_shared = ShmemInitStruct("partkv stream", KvStreamShmemSize(), &found);
+	if (!found)
+	{
+		memset(kv_shared, 0, KvStreamShmemSize());
+		SpinLockInit(&kv_shared->mutex);
+		kv_shared->nslots = Max(kv_stream_max_workers, 1);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * KvStreamXactCallback tells the launcher, once CREATE or DROP EXTENSION
+ * partkv has committed or aborted, to look at this database again.
+ */
+static void
+KvStreamXactCallback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			if (kv_wake_at_eoxact)
+			{
+				kv_wake_at_eoxact = false;
+				KvStreamRequestCheck(MyDatabaseId);
+			}
+			if (OidIsValid(kv_new_database))
+			{
+				if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
+					KvStreamRequestCheck(kv_new_database);
+				kv_new_database = InvalidOid;
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+/* KvStreamSlotName names the slot and origin of a database's stream. */
+void
+KvStreamSlotName(Oid dboid, char *out)
+{
+	snprintf(out, NAMEDATALEN, "partkv_stream_%u", dboid);
+}
+
+/*
+ * KvStreamTrustPlugin lets this process use the partkv output plugin when
+ * the server restricts output plugins (output_plugin_libraries, a setting
+ * of some builds that guards which libraries REPLICATION users may name).
+ * The stream's own processes load partkv anyway (shared_preload_libraries);
+ * the setting changes only in this process, with the given GUC action.
+ */
+static void
+KvStreamTrustPlugin(GucAction action)
+{
+	const char *cur = GetConfigOption("output_plugin_libraries", true, false);
+	char	   *copy;
+	List	   *names;
+	ListCell   *lc;
+
+	if (cur == NULL)
+		return;
+	copy = pstrdup(cur);
+	if (SplitIdentifierString(copy, ',', &names))
+	{
+		foreach(lc, names)
+		{
+			if (strcmp((char *) lfirst(lc), "partkv") == 0)
+				return;
+		}
+	}
+	(void) set_config_option("output_plugin_libraries",
+							 cur[0] != '\0' ? psprintf("%s, partkv", cur) : "partkv",
+							 PGC_SUSET, PGC_S_SESSION, action, true, 0, false);
+}
+
+/*
+ * KvStreamCreateSlot creates a database's logical slot, as
+ * pg_create_logical_replication_slot() does: ephemeral until its start
+ * point is found, so an error leaves nothing behind.  Must run where no
+ * transaction id has been assigned.  Waits for transactions running
+ * anywhere in the cluster to end.
+ */
+static void
+KvStreamCreateSlot(const char *name)
+{
+	LogicalDecodingContext *ctx;
+
+	CheckLogicalDecodingRequirements();
+	KvSlotCreate(name);
+	ctx = CreateInitDecodingContext("partkv", NIL, false, InvalidXLogRecPtr,
+									XL_ROUTINE(.page_read = read_local_xlog_page,
+											   .segment_open = wal_segment_open,
+											   .segment_close = wal_segment_close),
+									NULL, NULL, NULL);
+	DecodingContextFindStartpoint(ctx);
+	FreeDecodingContext(ctx);
+	ReplicationSlotPersist();
+	ReplicationSlotRelease();
+}
+
+/*
+ * KvStreamPrepareExtension runs before CREATE EXTENSION partkv: it creates
+ * the database's slot now, before the extension exists, so that the stream
+ * misses no change made once it does.  A transaction that already has an
+ * xid cannot create a slot; the worker will then create it when it starts.
+ * A stale slot of an earlier installation is replaced.
+ */
+static void
+KvStreamPrepareExtension(CreateExtensionStmt *stmt)
+{
+	char		name[NAMEDATALEN];
+	ReplicationSlot *slot;
+	int			save_nestlevel;
+
+	if (OidIsValid(get_extension_oid(stmt->extname, true)))
+		return;
+	kv_wake_at_eoxact = true;
+	if (wal_level < WAL_LEVEL_LOGICAL || RecoveryInProgress() || MyReplicationSlot != NULL)
+		return;
+	if (TransactionIdIsValid(GetTopTransactionIdIfAny()))
+	{
+		ereport(NOTICE,
+				(errmsg("the change stream of database \"%s\" starts when its partkv worker starts",
+						get_database_name(MyDatabaseId)),
+				 errdetail("CREATE EXTENSION partkv creates the stream's replication slot only when it is the first write of its transaction.")));
+		return;
+	}
+
+	KvStreamSlotName(MyDatabaseId, name);
+	slot = SearchNamedReplicationSlot(name, true);
+	if (slot != NULL)
+		ReplicationSlotDrop(name, true);
+
+	save_nestlevel = NewGUCNestLevel();
+	KvStreamTrustPlugin(GUC_ACTION_SAVE);
+	KvStreamCreateSlot(name);
+	AtEOXact_GUC(true, save_nestlevel);
+}
+
+/*
+ * KvStreamPause keeps the stream worker of a database stopped: it asks a
+ * running worker to exit and waits (up to 15 s) until no worker process
+ * of that database is left.  Paired with KvStreamResume.
+ */
+static void
+KvStreamPause(Oid dboid)
+{
+	int			i;
+	bool		added = false;
+	TimestampTz start = GetCurrentTimestamp();
+	bool		signalled = false;
+
+	SpinLockAcquire(&kv_shared->mutex);
+	for (i = 0; i < kv_shared->npaused; i++)
+	{
+		if (kv_shared->paused[i] == dboid)
+		{
+			kv_shared->paused_count[i]++;
+			added = true;
+			break;
+		}
+	}
+	if (!added && kv_shared->npaused < KV_MAX_PAUSED)
+	{
+		kv_shared->paused[kv_shared->npaused] = dboid;
+		kv_shared->paused_count[kv_shared->npaused] = 1;
+		kv_shared->npaused++;
+		added = true;
+	}
+	SpinLockRelease(&kv_shared->mutex);
+	if (!added)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("too many concurrent database commands waiting for partkv stream workers")));
+
+	for (;;)
+	{
+		bool		busy = false;
+
+		SpinLockAcquire(&kv_shared->mutex);
+		for (i = 0; i < kv_shared->nslots; i++)
+		{
+			KvWorkerSlot *w = &kv_shared->slots[i];
+
+			if (w->dboid != dboid || (w->pid == 0 && !w->starting))
+				continue;
+			busy = true;
+			w->stop = true;
+			if (w->latch)
+				SetLatch(w->latch);
+			/* a worker stuck in a long wait gets SIGTERM after 2 s */
+			if (w->pid != 0 && !signalled &&
+				TimestampDifferenceExceeds(start, GetCurrentTimestamp(), 2000))
+			{
+				kill(w->pid, SIGTERM);
+				signalled = true;
+			}
+		}
+		SpinLockRelease(&kv_shared->mutex);
+		if (!busy || TimestampDifferenceExceeds(start, GetCurrentTimestamp(), 15000))
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* KvStreamResume ends a KvStreamPause and lets the launcher restart the worker. */
+static void
+KvStreamResume(Oid dboid)
+{
+	SpinLockAcquire(&kv_shared->mutex);
+	for (int i = 0; i < kv_shared->npaused; i++)
+	{
+		if (kv_shared->paused[i] != dboid)
+			continue;
+		if (--kv_shared->paused_count[i] == 0)
+		{
+			kv_shared->npaused--;
+			kv_shared->paused[i] = kv_shared->paused[kv_shared->npaused];
+			kv_shared->paused_count[i] = kv_shared->paused_count[kv_shared->npaused];
+		}
+		break;
+	}
+	SpinLockRelease(&kv_shared->mutex);
+	KvStreamRequestCheck(dboid);
+}
+
+/* KvStreamIsPaused tells whether database commands keep dboid worker-free. */
+static bool
+KvStreamIsPaused(Oid dboid)
+{
+	bool		paused = false;
+
+	SpinLockAcquire(&kv_shared->mutex);
+	for (int i = 0; i < kv_shared->npaused; i++)
+		if (kv_shared->paused[i] == dboid)
+			paused = true;
+	SpinLockRelease(&kv_shared->mutex);
+	return paused;
+}
+
+/* KvDefElemsHave tells whether a DefElem list has an option of that name. */
+static bool
+KvDefElemsHave(List *options, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		if (strcmp(((DefElem *) lfirst(lc))->defname, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* KvDefElemString returns the string value of an option, or NULL. */
+static char *
+KvDefElemString(List *options, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *d = lfirst(lc);
+
+		if (strcmp(d->defname, name) == 0 && d->arg != NULL)
+			return defGetString(d);
+	}
+	return NULL;
+}
+
+/*
+ * KvStreamProcessUtility stops stream workers around the database commands
+ * that need a database without connections, drops the replication origin
+ * of a dropped database, and prepares CREATE/DROP EXTENSION partkv.
+ */
+static void
+KvStreamProcessUtility(PlannedStmt *pstmt, const char *queryString,
+					   bool readOnlyTree, ProcessUtilityContext context,
+					   ParamListInfo params, QueryEnvironment *queryEnv,
+					   DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	volatile Oid pause_db = InvalidOid;
+	volatile bool dropping_db = false;
+	volatile bool dropping_ext = false;
+	const char *volatile new_database = NULL;
+
+	if (kv_shared != NULL && !IsBinaryUpgrade)
+	{
+		switch (nodeTag(parsetree))
+		{
+			case T_DropdbStmt:
+				pause_db = get_database_oid(((DropdbStmt *) parsetree)->dbname, true);
+				dropping_db = true;
+				break;
+			case T_CreatedbStmt:
+				{
+					char	   *template = KvDefElemString(((CreatedbStmt *) parsetree)->options,
+														   "template");
+
+					if (template != NULL)
+						pause_db = get_database_oid(template, true);
+					new_database = ((CreatedbStmt *) parsetree)->dbname;
+					break;
+				}
+			case T_AlterDatabaseStmt:
+				if (KvDefElemsHave(((AlterDatabaseStmt *) parsetree)->options, "tablespace"))
+					pause_db = get_database_oid(((AlterDatabaseStmt *) parsetree)->dbname, true);
+				break;
+			case T_RenameStmt:
+				if (((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
+					pause_db = get_database_oid(((RenameStmt *) parsetree)->subname, true);
+				break;
+			case T_CreateExtensionStmt:
+				if (strcmp(((CreateExtensionStmt *) parsetree)->extname, "partkv") == 0)
+					KvStreamPrepareExtension((CreateExtensionStmt *) parsetree);
+				break;
+			case T_DropStmt:
+				if (((DropStmt *) parsetree)->removeType == OBJECT_EXTENSION)
+				{
+					ListCell   *lc;
+
+					foreach(lc, ((DropStmt *) parsetree)->objects)
+					{
+						if (strcmp(strVal(lfirst(lc)), "partkv") == 0)
+							dropping_ext = true;
+					}
+				}
+				break;
+			default:
+				break;
+		}
+	}
+
+	if (OidIsValid(pause_db))
+		KvStreamPause(pause_db);
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+									queryEnv, dest, qc);
+		if (dropping_db && OidIsValid(pause_db))
+		{
+			char		name[NAMEDATALEN];
+
+			KvStreamSlotName(pause_db, name);
+			replorigin_drop_by_name(name, true, false);
+		}
+		if (dropping_ext)
+			kv_wake_at_eoxact = true;
+		/* a copy of a database with partkv needs a worker too */
+		if (new_database != NULL)
+			kv_new_database = get_database_oid(new_database, true);
+	}
+	PG_FINALLY();
+	{
+		if (OidIsValid(pause_db))
+			KvStreamResume(pause_db);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * KvStreamInit is _PG_init's part for the stream: settings, shared memory,
+ * the launcher and the hooks.  It runs before MarkGUCPrefixReserved, which
+ * would otherwise discard partkv.* values read from postgresql.conf.
+ */
+void
+KvStreamInit(void)
+{
+	BackgroundWorker bgw;
+
+	DefineCustomIntVariable("partkv.naptime",
+							"Time the stream worker sleeps when it has nothing to do.",
+							"It also wakes up when partkv.stream_wait() asks it to.",
+							&kv_stream_naptime_ms, 1000, 10, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("partkv.stream_batch_size",
+							"Stream records the worker materialises per transaction.",
+							"A batch always ends after a whole transaction, so a large transaction makes a large batch.",
+							&kv_stream_batch_size, 1000, 1, 1000000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("partkv.stream_retention",
+							"How long stream records are kept.",
+							"Records are stored in partitions by write time that are dropped whole once older than this.",
+							&kv_stream_retention_s, 86400, 1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("partkv.max_workers",
+							"Maximum number of partkv stream workers (one per database); 0 disables them.",
+							NULL,
+							&kv_stream_max_workers, 8, 0, 1024,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = KvStreamShmemRequest;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = KvStreamShmemStartup;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = KvStreamProcessUtility;
+	RegisterXactCallback(KvStreamXactCallback, NULL);
+
+	if (kv_stream_max_workers == 0)
+		return;
+
+	memset(&bgw, 0, sizeof(bgw));
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw.bgw_restart_time = 5;
+	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "partkv");
+	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "partkv_stream_launcher_main");
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "partkv stream launcher");
+	snprintf(bgw.bgw_type, BGW_MAXLEN, "partkv stream launcher");
+	RegisterBackgroundWorker(&bgw);
+}
+
+/* KvStreamRequestCheck asks the launcher to look at a database again. */
+static void
+KvStreamRequestCheck(Oid dboid)
+{
+	Latch	   *latch;
+
+	if (kv_shared == NULL)
+		return;
+	SpinLockAcquire(&kv_shared->mutex);
+	if (kv_shared->npending < KV_MAX_PENDING)
+		kv_shared->pending[kv_shared->npending++] = dboid;
+	else
+		kv_shared->pending_overflow = true;
+	latch = kv_shared->launcher_latch;
+	SpinLockRelease(&kv_shared->mutex);
+	if (latch)
+		SetLatch(latch);
+}
+
+/* KvStreamWorkerOf reports on the running worker of a database. */
+bool
+KvStreamWorkerOf(Oid dboid, KvStreamWorkerInfo *info)
+{
+	bool		found = false;
+
+	if (kv_shared == NULL)
+		return false;
+	SpinLockAcquire(&kv_shared->mutex);
+	for (int i = 0; i < kv_shared->nslots; i++)
+	{
+		KvWorkerSlot *w = &kv_shared->slots[i];
+
+		if (w->dboid == dboid && w->pid != 0)
+		{
+			info->pid = w->pid;
+			info->reached = w->caught_up;
+			info->last_batch = w->last_batch;
+			info->records = w->records;
+			found = true;
+			break;
+		}
+	}
+	SpinLockRelease(&kv_shared->mutex);
+	return found;
+}
+
+/* KvStreamWakeWorker sets the latch of a database's worker. */
+void
+KvStreamWakeWorker(Oid dboid)
+{
+	if (kv_shared == NULL)
+		return;
+	SpinLockAcquire(&kv_shared->mutex);
+	for (int i = 0; i < kv_shared->nslots; i++)
+	{
+		KvWorkerSlot *w = &kv_shared->slots[i];
+
+		if (w->dboid == dboid && w->latch != NULL)
+			SetLatch(w->latch);
+	}
+	SpinLockRelease(&kv_shared->mutex);
+}
+
+/* ----------------------------------------------------------------
+ * Launcher
+ * ----------------------------------------------------------------
+ */
+
+typedef enum KvDbState
+{
+	KV_DB_CHECK,				/* start a worker to find out */
+	KV_DB_RUNNING,
+	KV_DB_ABSENT,				/* no extension: wait for CREATE EXTENSION */
+	KV_DB_RETRY,				/* failed: start again at retry_at */
+	KV_DB_PAUSED				/* kept stopped by a database command */
+} KvDbState;
+
+typedef struct KvDbEntry
+{
+	Oid			dboid;			/* hash key */
+	KvDbState	state;
+	bool		seen;			/* in the latest pg_database scan */
+	int			slot;
+	BackgroundWorkerHandle *handle;
+	TimestampTz retry_at;
+	int			failures;
+	char		name[NAMEDATALEN];
+} KvDbEntry;
+
+/* KvLauncherScan refreshes the launcher's list of connectable databases. */
+static void
+KvLauncherScan(HTAB *dbs, MemoryContext cxt)
+{
+	HASH_SEQ_STATUS status;
+	KvDbEntry  *e;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+
+	hash_seq_init(&status, dbs);
+	while ((e = hash_seq_search(&status)) != NULL)
+		e->seen = false;
+
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+		bool		found;
+
+		if (!db->datallowconn || db->datistemplate)
+			continue;
+#ifdef DATCONNLIMIT_INVALID_DB
+		if (db->datconnlimit == DATCONNLIMIT_INVALID_DB)
+			continue;
+#endif
+		e = hash_search(dbs, &db->oid, HASH_ENTER, &found);
+		if (!found)
+		{
+			e->state = KV_DB_CHECK;
+			e->slot = -1;
+			e->handle = NULL;
+			e->failures = 0;
+			e->retry_at = 0;
+		}
+		e->seen = true;
+		strlcpy(e->name, NameStr(db->datname), NAMEDATALEN);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+
+	hash_seq_init(&status, dbs);
+	while ((e = hash_seq_search(&status)) != NULL)
+	{
+		if (!e->seen && e->state != KV_DB_RUNNING)
+			hash_search(dbs, &e->dboid, HASH_REMOVE, NULL);
+	}
+}
+
+/* KvLauncherStart starts the worker of a database in a free slot. */
+static void
+KvLauncherStart(KvDbEntry *e)
+{
+	BackgroundWorker bgw;
+	int			slot = -1;
+
+	SpinLockAcquire(&kv_shared->mutex);
+	for (int i = 0; i < kv_shared->nslots; i++)
+	{
+		KvWorkerSlot *w = &kv_shared->slots[i];
+
+		if (!OidIsValid(w->dboid))
+		{
+			slot = i;
+			w->dboid = e->dboid;
+			w->starting = true;
+			w->stop = false;
+			w->pid = 0;
+			w->latch = NULL;
+			w->exit_reason = KV_EXIT_CRASH;
+			w->reached = InvalidXLogRecPtr;
+			w->caught_up = InvalidXLogRecPtr;
+			w->records = 0;
+			w->last_batch = 0;
+			break;
+		}
+	}
+	SpinLockRelease(&kv_shared->mutex);
+	if (slot < 0)
+		return;					/* partkv.max_workers reached: try later */
+
+	memset(&bgw, 0, sizeof(bgw));
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "partkv");
+	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "partkv_stream_worker_main");
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "partkv stream worker for database \"%s\"", e->name);
+	snprintf(bgw.bgw_type, BGW_MAXLEN, "partkv stream worker");
+	bgw.bgw_main_arg = Int32GetDatum(slot);
+	bgw.bgw_notify_pid = MyProcPid;
+	memcpy(bgw.bgw_extra, &e->dboid, sizeof(Oid));
+
+	if (!RegisterDynamicBackgroundWorker(&bgw, &e->handle))
+	{
+		SpinLockAcquire(&kv_shared->mutex);
+		kv_shared->slots[slot].dboid = InvalidOid;
+		kv_shared->slots[slot].starting = false;
+		SpinLockRelease(&kv_shared->mutex);
+		ereport(LOG,
+				(errmsg("partkv stream launcher could not start a worker for database \"%s\"",
+						e->name),
+				 errhint("Raise max_worker_processes.")));
+		e->state = KV_DB_RETRY;
+		e->retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 10000);
+		return;
+	}
+	e->slot = slot;
+	e->state = KV_DB_RUNNING;
+}
+
+/* KvLauncherReap notices workers that exited and decides what comes next. */
+static void
+KvLauncherReap(KvDbEntry *e)
+{
+	pid_t		pid;
+	KvExitReason reason;
+	KvWorkerSlot *w = &kv_shared->slots[e->slot];
+
+	if (GetBackgroundWorkerPid(e->handle, &pid) != BGWH_STOPPED)
+		return;
+
+	SpinLockAcquire(&kv_shared->mutex);
+	reason = w->exit_reason;
+	w->dboid = InvalidOid;
+	w->starting = false;
+	w->pid = 0;
+	w->latch = NULL;
+	SpinLockRelease(&kv_shared->mutex);
+	pfree(e->handle);
+	e->handle = NULL;
+	e->slot = -1;
+
+	if (KvStreamIsPaused(e->dboid))
+		e->state = KV_DB_PAUSED;
+	else if (reason == KV_EXIT_ABSENT || reason == KV_EXIT_DISABLED)
+	{
+		e->state = KV_DB_ABSENT;
+		e->failures = 0;
+	}
+	else if (reason == KV_EXIT_STOPPED)
+		e->state = KV_DB_CHECK;
+	else
+	{
+		/* back-off: 1 s, 2 s, 4 s ... up to a minute */
+		int			delay = 1000 << Min(e->failures, 6);
+
+		e->failures++;
+		e->state = KV_DB_RETRY;
+		e->retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), Min(delay, 60000));
+	}
+}
+
+/* KvLauncherTakeRequests applies the databases other processes asked about. */
+static bool
+KvLauncherTakeRequests(HTAB *dbs)
+{
+	Oid			pending[KV_MAX_PENDING];
+	int			npending;
+	bool		overflow;
+	HASH_SEQ_STATUS status;
+	KvDbEntry  *e;
+	bool		unknown = false;
+
+	SpinLockAcquire(&kv_shared->mutex);
+	npending = kv_shared->npending;
+	memcpy(pending, kv_shared->pending, sizeof(Oid) * npending);
+	overflow = kv_shared->pending_overflow;
+	kv_shared->npending = 0;
+	kv_shared->pending_overflow = false;
+	SpinLockRelease(&kv_shared->mutex);
+
+	for (int i = 0; i < npending; i++)
+	{
+		e = hash_search(dbs, &pending[i], HASH_FIND, NULL);
+		if (e == NULL)
+			unknown = true;		/* a new database: rescan */
+		else if (e->state == KV_DB_RUNNING)
+			KvStreamWakeWorker(e->dboid);
+		else if (e->state != KV_DB_PAUSED)
+		{
+			e->state = KV_DB_CHECK;
+			e->failures = 0;
+		}
+	}
+	if (overflow)
+	{
+		hash_seq_init(&status, dbs);
+		while ((e = hash_seq_search(&status)) != NULL)
+		{
+			if (e->state == KV_DB_ABSENT)
+				e->state = KV_DB_CHECK;
+		}
+	}
+	return unknown || overflow;
+}
+
+/*
+ * partkv_stream_launcher_main keeps one stream worker per database that
+ * has the extension.
+ */
+void
+partkv_stream_launcher_main(Datum main_arg)
+{
+	HASHCTL		hctl;
+	HTAB	   *dbs;
+	MemoryContext cxt;
+	TimestampTz next_scan = 0;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	pgstat_report_appname("partkv stream launcher");
+
+	cxt = AllocSetContextCreate(TopMemoryContext, "partkv stream launcher",
+								ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(cxt);
+	hctl.keysize = sizeof(Oid);
+	hctl.entrysize = sizeof(KvDbEntry);
+	hctl.hcxt = cxt;
+	dbs = hash_create("partkv stream databases", 64, &hctl,
+					  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	SpinLockAcquire(&kv_shared->mutex);
+	kv_shared->launcher_pid = MyProcPid;
+	kv_shared->launcher_latch = MyLatch;
+	SpinLockRelease(&kv_shared->mutex);
+
+	ereport(LOG, (errmsg("partkv stream launcher started")));
+
+	for (;;)
+	{
+		HASH_SEQ_STATUS status;
+		KvDbEntry  *e;
+		TimestampTz now;
+		long		timeout = 10000;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		if (KvLauncherTakeRequests(dbs))
+			next_scan = 0;
+		now = GetCurrentTimestamp();
+		if (now >= next_scan)
+		{
+			KvLauncherScan(dbs, cxt);
+			next_scan = TimestampTzPlusMilliseconds(now, 10000);
+		}
+
+		hash_seq_init(&status, dbs);
+		while ((e = hash_seq_search(&status)) != NULL)
+		{
+			if (e->state == KV_DB_RUNNING)
+				KvLauncherReap(e);
+			if (e->state == KV_DB_RUNNING)
+				continue;
+			if (!e->seen)
+			{
+				hash_search(dbs, &e->dboid, HASH_REMOVE, NULL);
+				continue;
+			}
+			if (KvStreamIsPaused(e->dboid))
+			{
+				e->state = KV_DB_PAUSED;
+				continue;
+			}
+			if (e->state == KV_DB_PAUSED)
+				e->state = KV_DB_CHECK;
+			if (e->state == KV_DB_RETRY && now < e->retry_at)
+			{
+				long		secs;
+				int			usecs;
+
+				TimestampDifference(now, e->retry_at, &secs, &usecs);
+				timeout = Min(timeout, secs * 1000 + usecs / 1000 + 1);
+				continue;
+			}
+			if (e->state == KV_DB_CHECK || e->state == KV_DB_RETRY)
+			{
+				KvLauncherStart(e);
+				if (e->state != KV_DB_RUNNING)
+					timeout = Min(timeout, 1000);
+			}
+		}
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 timeout, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* ----------------------------------------------------------------
+ * Worker
+ * ----------------------------------------------------------------
+ */
+
+/* the records decoded for one batch */
+typedef struct KvBatch
+{
+	MemoryContext context;		/* reset per batch */
+	int			n;
+	int			cap;
+	Datum	   *schema;
+	Datum	   *table;
+	Datum	   *stream;
+	Datum	   *shard;
+	Datum	   *seqno;
+	Datum	   *event;
+	Datum	   *size;
+	Datum	   *record;
+	TimestampTz last_commit_time;
+} KvBatch;
+
+static KvWorkerSlot *kv_my_slot = NULL;
+static KvBatch kv_batch;
+static char kv_my_dbname[NAMEDATALEN];
+static MemoryContext kv_worker_cxt = NULL;	/* lives as long as the worker */
+
+/* KvWorkerShmemExit clears the worker's slot when the process goes. */
+static void
+KvWorkerShmemExit(int code, Datum arg)
+{
+	SpinLockAcquire(&kv_shared->mutex);
+	kv_my_slot->pid = 0;
+	kv_my_slot->latch = NULL;
+	kv_my_slot->starting = false;
+	SpinLockRelease(&kv_shared->mutex);
+}
+
+/* KvWorkerExit leaves with a reason the launcher acts upon. */
+static void
+KvWorkerExit(KvExitReason reason)
+{
+	SpinLockAcquire(&kv_shared->mutex);
+	kv_my_slot->exit_reason = reason;
+	SpinLockRelease(&kv_shared->mutex);
+	proc_exit(0);
+}
+
+/* KvWorkerStopRequested tells whether a database command wants us gone. */
+static bool
+KvWorkerStopRequested(void)
+{
+	bool		stop;
+
+	SpinLockAcquire(&kv_shared->mutex);
+	stop = kv_my_slot->stop;
+	SpinLockRelease(&kv_shared->mutex);
+	return stop;
+}
+
+/* KvWorkerPrepareWrite starts a record (the plugin writes into ctx->out). */
+static void
+KvWorkerPrepareWrite(LogicalDecodingContext *ctx, XLogRecPtr lsn,
+					 TransactionId xid, bool last_write)
+{
+	resetStringInfo(ctx->out);
+}
+
+/* KvWorkerWrite keeps a decoded record in the batch. */
+static void
+KvWorkerWrite(LogicalDecodingContext *ctx, XLogRecPtr lsn, TransactionId xid,
+			  bool last_write)
+{
+	const KvDecodedRecord *rec = KvDecoderCurrentRecord(ctx);
+	KvBatch    *b = &kv_batch;
+	MemoryContext oldcxt;
+	int			i;
+
+	if (rec == NULL)
+		return;
+	oldcxt = MemoryContextSwitchTo(b->context);
+	if (b->n == b->cap)
+	{
+		int			cap = Max(64, b->cap * 2);
+
+		if (b->cap == 0)
+		{
+			b->schema = palloc(sizeof(Datum) * cap);
+			b->table = palloc(sizeof(Datum) * cap);
+			b->stream = palloc(sizeof(Datum) * cap);
+			b->shard = palloc(sizeof(Datum) * cap);
+			b->seqno = palloc(sizeof(Datum) * cap);
+			b->event = palloc(sizeof(Datum) * cap);
+			b->size = palloc(sizeof(Datum) * cap);
+			b->record = palloc(sizeof(Datum) * cap);
+		}
+		else
+		{
+			b->schema = repalloc(b->schema, sizeof(Datum) * cap);
+			b->table = repalloc(b->table, sizeof(Datum) * cap);
+			b->stream = repalloc(b->stream, sizeof(Datum) * cap);
+			b->shard = repalloc(b->shard, sizeof(Datum) * cap);
+			b->seqno = repalloc(b->seqno, sizeof(Datum) * cap);
+			b->event = repalloc(b->event, sizeof(Datum) * cap);
+			b->size = repalloc(b->size, sizeof(Datum) * cap);
+			b->record = repalloc(b->record, sizeof(Datum) * cap);
+		}
+		b->cap = cap;
+	}
+	i = b->n++;
+	b->schema[i] = CStringGetTextDatum(rec->schema_name);
+	b->table[i] = CStringGetTextDatum(rec->table_name);
+	b->stream[i] = Int64GetDatum(rec->stream_id);
+	b->shard[i] = CStringGetTextDatum(rec->shard_id);
+	b->seqno[i] = CStringGetTextDatum(rec->sequence_number);
+	b->event[i] = CStringGetTextDatum(rec->event_name);
+	b->size[i] = Int32GetDatum((int32) Min(rec->size_bytes, PG_INT32_MAX));
+	b->record[i] = PointerGetDatum(cstring_to_text_with_len(ctx->out->data, ctx->out->len));
+	b->last_commit_time = rec->commit_time;
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/* KvTextArray builds a text[] of n Datums. */
+static Datum
+KvTextArray(Datum *elems, int n)
+{
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* width of the stream's time partitions: retention / 24, 1 s .. 1 h */
+static int
+KvPartitionWidth(void)
+{
+	return Max(1, Min(3600, kv_stream_retention_s / 24));
+}
+
+/*
+ * KvWorkerStore writes the batch into partkv.stream_log and notifies
+ * the channels of the tables it touches, in the current transaction.
+ * Records whose stream is unknown to the decoder (its partkv.streams row
+ * was missing) go to the table's latest stream.
+ */
+static void
+KvWorkerStore(KvBatch *b)
+{
+	static const char *sql =
+		"WITH r AS ("
+		"  SELECT u.nsp::name AS nsp, u.tab, u.shard, u.seq, u.ev, u.sz, u.rec,"
+		"         coalesce(nullif(u.sid, 0),"
+		"                  (SELECT max(s.stream_id) FROM partkv.streams s"
+		"                    WHERE s.schema_name = u.nsp::name AND s.table_name = u.tab)) AS sid"
+		"    FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[],"
+		"                $6::text[], $7::int4[], $8::text[])"
+		"         AS u(nsp, tab, sid, shard, seq, ev, sz, rec)"
+		"), ins AS ("
+		"  INSERT INTO partkv.stream_log"
+		"         (stream_id, shard_id, sequence_number, event_name, size_bytes, record, written_at)"
+		"  SELECT sid, shard, seq, ev, sz, rec::jsonb, now() FROM r WHERE sid IS NOT NULL"
+		"  RETURNING 1"
+		")"
+		" SELECT pg_catalog.pg_notify(partkv.stream_channel(tab),"
+		"        pg_catalog.json_build_object('TableName', tab, 'TableSchema', nsp,"
+		"                                     'SequenceNumber', max(seq), 'Count', count(*))::text)"
+		"   FROM r GROUP BY nsp, tab";
+	Oid			argtypes[8] = {TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID};
+	Datum		args[8];
+	Datum		width;
+	Oid			wtype = INT4OID;
+	int			ret;
+
+	width = Int32GetDatum(KvPartitionWidth());
+	ret = SPI_execute_with_args("SELECT partkv.stream_ensure_partition(now(), make_interval(secs => $1))",
+								1, &wtype, &width, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "partkv stream: could not prepare a partition: %d", ret);
+
+	args[0] = KvTextArray(b->schema, b->n);
+	args[1] = KvTextArray(b->table, b->n);
+	args[2] = PointerGetDatum(construct_array(b->stream, b->n, INT8OID, 8,
+											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[3] = KvTextArray(b->shard, b->n);
+	args[4] = KvTextArray(b->seqno, b->n);
+	args[5] = KvTextArray(b->event, b->n);
+	args[6] = PointerGetDatum(construct_array(b->size, b->n, INT4OID, 4, true, TYPALIGN_INT));
+	args[7] = KvTextArray(b->record, b->n);
+	ret = SPI_execute_with_args(sql, 8, argtypes, args, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "partkv stream: could not store records: %d", ret);
+}
+
+/* KvExtensionPresent tells whether the worker's database still has partkv. */
+static bool
+KvExtensionPresent(void)
+{
+	return OidIsValid(get_extension_oid("partkv", true));
+}
+
+/*
+ * KvWorkerDropStream drops the slot and origin of a database whose
+ * extension is gone (or never committed), then exits: nothing should keep
+ * WAL for a stream nobody can read.
+ */
+static void
+KvWorkerDropStream(const char *name)
+{
+	ReplicationSlot *slot;
+
+	if (MyReplicationSlot != NULL)
+		ReplicationSlotRelease();
+	if (replorigin_session_origin != InvalidRepOriginId)
+	{
+		replorigin_session_reset();
+		replorigin_session_origin = InvalidRepOriginId;
+	}
+	slot = SearchNamedReplicationSlot(name, true);
+	if (slot != NULL)
+		ReplicationSlotDrop(name, true);
+	StartTransactionCommand();
+	replorigin_drop_by_name(name, true, false);
+	CommitTransactionCommand();
+	ereport(LOG,
+			(errmsg("partkv stream worker dropped the stream of database \"%s\": the extension is not installed",
+					kv_my_dbname)));
+	KvWorkerExit(KV_EXIT_ABSENT);
+}
+
+/*
+ * KvWorkerMaintain creates the partitions the next writes need and drops
+ * those past the retention period, in its own transaction (the DDL takes
+ * short exclusive locks and gives way to readers: see stream_maintain).
+ */
+static void
+KvWorkerMaintain(const char *name)
+{
+	Oid			argtypes[2] = {INT4OID, INT4OID};
+	Datum		args[2];
+	int			ret;
+
+	args[0] = Int32GetDatum(kv_stream_retention_s);
+	args[1] = Int32GetDatum(KvPartitionWidth());
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (!KvExtensionPresent())
+	{
+		AbortCurrentTransaction();
+		KvWorkerDropStream(name);
+	}
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	ret = SPI_execute_with_args("SELECT partkv.stream_maintain(make_interval(secs => $1), make_interval(secs => $2))",
+								2, argtypes, args, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "partkv stream: maintenance failed: %d", ret);
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+/*
+ * KvDecodableEnd is where decoding may read up to: the flushed end of WAL,
+ * or, when that lies within the header of a fresh page (a flush of the
+ * insert position right after a record that filled its page), the start of
+ * that page -- no record can be read there yet, and reading on would wait
+ * for more WAL.
+ */
+static XLogRecPtr
+KvDecodableEnd(void)
+{
+	XLogRecPtr	end = GetFlushRecPtr(NULL);
+
+	if (end % XLOG_BLCKSZ <= SizeOfXLogLongPHD)
+		end -= end % XLOG_BLCKSZ;
+	return end;
+}
+
+/*
+ * KvWorkerBatch decodes and stores one batch.  Returns true when it
+ * stopped because the batch was full (more WAL is waiting).
+ */
+static bool
+KvWorkerBatch(LogicalDecodingContext *ctx, const char *name)
+{
+	XLogRecPtr	end_of_wal = KvDecodableEnd();
+	XLogRecPtr	reached;
+	bool		full = false;
+	int			n;
+
+	MemoryContextReset(kv_batch.context);
+	kv_batch.n = 0;
+	kv_batch.cap = 0;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (!KvExtensionPresent())
+	{
+		AbortCurrentTransaction();
+		KvWorkerDropStream(name);
+	}
+
+	/* drop cache entries built with normal snapshots, then decode */
+	InvalidateSystemCaches();
+	while (ctx->reader->EndRecPtr < end_of_wal)
+	{
+		XLogRecord *record;
+		char	   *errm = NULL;
+		MemoryContext oldcxt;
+
+		/*
+		 * The reader allocates oversized records in the current context and
+		 * frees them on the next call, maybe in a later transaction: read in
+		 * the worker's long-lived context.
+		 */
+		oldcxt = MemoryContextSwitchTo(kv_worker_cxt);
+		record = XLogReadRecord(ctx->reader, &errm);
+		MemoryContextSwitchTo(oldcxt);
+		if (errm)
+			elog(ERROR, "could not find record for logical decoding: %s", errm);
+		if (record != NULL)
+			LogicalDecodingProcessRecord(ctx, ctx->reader);
+		if (kv_batch.n >= kv_stream_batch_size)
+		{
+			full = ctx->reader->EndRecPtr < end_of_wal;
+			break;
+		}
+		CHECK_FOR_INTERRUPTS();
+		if (KvWorkerStopRequested())
+		{
+			AbortCurrentTransaction();
+			KvWorkerExit(KV_EXIT_STOPPED);
+		}
+	}
+	reached = ctx->reader->EndRecPtr;
+	/* and drop those built with historic snapshots */
+	InvalidateSystemCaches();
+
+	n = kv_batch.n;
+	if (n > 0)
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		SPI_connect();
+		KvWorkerStore(&kv_batch);
+		SPI_finish();
+		PopActiveSnapshot();
+		/* the origin's LSN commits with the records */
+		replorigin_session_origin_lsn = reached;
+		replorigin_session_origin_timestamp = kv_batch.last_commit_time;
+	}
+	CommitTransactionCommand();
+	replorigin_session_origin_lsn = InvalidXLogRecPtr;
+	replorigin_session_origin_timestamp = 0;
+
+	/* only now may the slot forget what was decoded */
+	if (reached > MyReplicationSlot->data.confirmed_flush)
+		LogicalConfirmReceivedLocation(reached);
+
+	SpinLockAcquire(&kv_shared->mutex);
+	kv_my_slot->reached = reached;
+	if (!full)
+		kv_my_slot->caught_up = Max(reached, end_of_wal);
+	kv_my_slot->records += n;
+	if (n > 0)
+		kv_my_slot->last_batch = GetCurrentTimestamp();
+	SpinLockRelease(&kv_shared->mutex);
+
+	MemoryContextReset(kv_batch.context);
+	kv_batch.n = 0;
+	kv_batch.cap = 0;
+	return full;
+}
+
+/*
+ * partkv_stream_worker_main materialises the change stream of one
+ * database (see the file header).
+ */
+void
+partkv_stream_worker_main(Datum main_arg)
+{
+	int			slotno = DatumGetInt32(main_arg);
+	Oid			dboid;
+	char		name[NAMEDATALEN];
+	RepOriginId originid;
+	XLogRecPtr	origin_lsn;
+	LogicalDecodingContext *ctx;
+	TimestampTz next_maintenance = 0;
+
+	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
+	kv_my_slot = &kv_shared->slots[slotno];
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	SpinLockAcquire(&kv_shared->mutex);
+	if (kv_my_slot->dboid != dboid)
+	{
+		SpinLockRelease(&kv_shared->mutex);
+		proc_exit(0);
+	}
+	kv_my_slot->pid = MyProcPid;
+	kv_my_slot->latch = MyLatch;
+	kv_my_slot->starting = false;
+	SpinLockRelease(&kv_shared->mutex);
+	before_shmem_exit(KvWorkerShmemExit, (Datum) 0);
+
+	if (KvStreamIsPaused(dboid) || KvWorkerStopRequested())
+		KvWorkerExit(KV_EXIT_STOPPED);
+
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	pgstat_report_appname("partkv stream worker");
+	KvStreamSlotName(dboid, name);
+
+	if (wal_level < WAL_LEVEL_LOGICAL)
+	{
+		ereport(LOG,
+				(errmsg("partkv stream worker cannot run: wal_level must be \"logical\"")));
+		KvWorkerExit(KV_EXIT_DISABLED);
+	}
+
+	/* commit locally before confirming to the slot (see KvWorkerBatch) */
+	SetConfigOption("synchronous_commit", "local", PGC_SUSET, PGC_S_OVERRIDE);
+	KvStreamTrustPlugin(GUC_ACTION_SET);
+
+	kv_worker_cxt = AllocSetContextCreate(TopMemoryContext, "partkv stream worker",
+										  ALLOCSET_DEFAULT_SIZES);
+	kv_batch.context = AllocSetContextCreate(kv_worker_cxt, "partkv stream batch",
+											 ALLOCSET_DEFAULT_SIZES);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	strlcpy(kv_my_dbname, get_database_name(MyDatabaseId), NAMEDATALEN);
+	if (!KvExtensionPresent())
+	{
+		CommitTransactionCommand();
+		KvWorkerDropStream(name);
+	}
+	originid = replorigin_by_name(name, true);
+	if (originid == InvalidRepOriginId)
+		originid = replorigin_create(name);
+	CommitTransactionCommand();
+
+	if (SearchNamedReplicationSlot(name, true) == NULL)
+	{
+		ereport(LOG,
+				(errmsg("partkv stream worker is creating replication slot \"%s\"", name)));
+		KvStreamCreateSlot(name);
+	}
+	ReplicationSlotAcquire(name, true);
+	KvOriginSessionSetup(originid);
+	replorigin_session_origin = originid;
+	origin_lsn = replorigin_session_get_progress(false);
+
+	/*
+	 * Transactions that committed before the origin's LSN are in the stream
+	 * already: CreateDecodingContext skips them (and starts at the slot's
+	 * confirmed position when that is later).
+	 */
+	MemoryContextSwitchTo(kv_worker_cxt);
+	ctx = CreateDecodingContext(origin_lsn, NIL, false,
+								XL_ROUTINE(.page_read = read_local_xlog_page,
+										   .segment_open = wal_segment_open,
+										   .segment_close = wal_segment_close),
+								KvWorkerPrepareWrite, KvWorkerWrite, NULL);
+	XLogBeginRead(ctx->reader, MyReplicationSlot->data.restart_lsn);
+
+	ereport(LOG,
+			(errmsg("partkv stream worker started for database \"%s\"",
+					kv_my_dbname),
+			 errdetail("Records are committed up to %X/%X.", LSN_FORMAT_ARGS(origin_lsn))));
+
+	for (;;)
+	{
+		bool		full = false;
+		TimestampTz now;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			next_maintenance = 0;	/* the retention may have changed */
+		}
+		if (KvWorkerStopRequested())
+			KvWorkerExit(KV_EXIT_STOPPED);
+
+		now = GetCurrentTimestamp();
+		if (now >= next_maintenance)
+		{
+			KvWorkerMaintain(name);
+			next_maintenance = TimestampTzPlusMilliseconds(now, KvPartitionWidth() * 500);
+		}
+
+		if (KvDecodableEnd() > ctx->reader->EndRecPtr)
+			full = KvWorkerBatch(ctx, name);
+		else
+		{
+			SpinLockAcquire(&kv_shared->mutex);
+			kv_my_slot->caught_up = Max(kv_my_slot->caught_up, ctx->reader->EndRecPtr);
+			SpinLockRelease(&kv_shared->mutex);
+		}
+
+		if (!full)
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 kv_stream_naptime_ms, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
+	}
+}
