@@ -227,8 +227,17 @@ KvRowInsert(KvRowWriter *w)
 		return false;
 
 	token = SpeculativeInsertionLockAcquire(xid);
-	table_tuple_insert_speculative(w->part, w->newslot, w->estate->es_output_cid,
-								   0, NULL, token);
+	KvSetValidatedSlot(w->newslot);
+	PG_TRY();
+	{
+		table_tuple_insert_speculative(w->part, w->newslot, w->estate->es_output_cid,
+									   0, NULL, token);
+	}
+	PG_FINALLY();
+	{
+		KvSetValidatedSlot(NULL);
+	}
+	PG_END_TRY();
 	recheck = ExecInsertIndexTuples(w->rri, w->newslot, w->estate, false, true,
 									&conflict, NIL);
 	table_tuple_complete_speculative(w->part, w->newslot, token, !conflict);
@@ -244,8 +253,17 @@ KvRowUpdate(KvRowWriter *w)
 	List	   *recheck;
 
 	KvCheckConstraints(w);
-	simple_table_tuple_update(w->part, &w->oldslot->tts_tid, w->newslot,
-							  GetActiveSnapshot(), &update_indexes);
+	KvSetValidatedSlot(w->newslot);
+	PG_TRY();
+	{
+		simple_table_tuple_update(w->part, &w->oldslot->tts_tid, w->newslot,
+								  GetActiveSnapshot(), &update_indexes);
+	}
+	PG_FINALLY();
+	{
+		KvSetValidatedSlot(NULL);
+	}
+	PG_END_TRY();
 	if (update_indexes && w->rri->ri_NumIndices > 0)
 	{
 		recheck = ExecInsertIndexTuples(w->rri, w->newslot, w->estate, true, false,

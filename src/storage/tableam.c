@@ -35,6 +35,19 @@ PG_FUNCTION_INFO_V1(partkv_tam_handler);
 static TableAmRoutine kv_routine;
 static bool kv_routine_ready = false;
 static MemoryContext kv_write_context = NULL;
+static TupleTableSlot *kv_validated_slot = NULL;
+
+/*
+ * KvSetValidatedSlot marks the slot that partkv's item functions are about
+ * to store: its item went through KvItemCheck already, so the access method
+ * checks only what the item functions do not (key columns, index keys).
+ * NULL clears the mark; callers clear it even on error.
+ */
+void
+KvSetValidatedSlot(TupleTableSlot *slot)
+{
+	kv_validated_slot = slot;
+}
 
 /*
  * KvRowLayoutOf finds the key columns and the item column of a kv table's
@@ -153,7 +166,8 @@ KvCheckSlot(Relation rel, TupleTableSlot *slot)
 				 errmsg("the item of a partkv table cannot be null")));
 
 	item = DatumGetJsonbP(values[layout.item_attno - 1]);
-	canonical = KvItemCheck(item, KV_WRITE_PUT, NULL);
+	/* partkv's own write path has checked and canonicalised this item */
+	canonical = (slot == kv_validated_slot) ? item : KvItemCheck(item, KV_WRITE_PUT, NULL);
 	changed = (canonical != item);
 
 	KvItemKeys(canonical, &layout.schema, keyvalues);

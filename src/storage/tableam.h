@@ -24,6 +24,7 @@ typedef struct KvRowLayout
 
 extern bool KvRowLayoutOf(TupleDesc desc, KvRowLayout *layout);
 extern bool KvIsPartkvRelation(Relation rel);
+extern void KvSetValidatedSlot(struct TupleTableSlot *slot);
 extern void KvItemKeys(Jsonb *item, const KvKeySchema *schema, Datum *values);
 
 #endif							/* PARTKV_TABLEAM_H */
