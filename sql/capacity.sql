@@ -132,7 +132,7 @@ SELECT partkv.reset_stats('cap');
 SELECT partkv.scan_page('cap', return_consumed_capacity => 'TOTAL') -> 'ConsumedCapacity';
 SELECT sum(read_units), sum(items_read), sum(bytes_read) >= 6666 AS bytes_read_ok
   FROM partkv.partition_stats WHERE table_name = 'cap';
-SELECT sum(bytes_read) = (SELECT sum(pg_column_size(item) - 4) FROM cap) AS stored_sizes
+SELECT sum(bytes_read) = (SELECT sum(pg_column_size(item::text::jsonb) - 4) FROM cap) AS stored_sizes
   FROM partkv.partition_stats WHERE table_name = 'cap';
 -- query and scan (all pages) are counted too, without ConsumedCapacity
 SELECT partkv.reset_stats('cap');

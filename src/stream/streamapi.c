@@ -114,6 +114,15 @@ partkv_stream_wait(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("timeout must not be negative")));
 
+	if (wal_level < WAL_LEVEL_LOGICAL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the partkv change stream needs wal_level = logical")));
+	if (kv_stream_max_workers == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no partkv stream worker runs: partkv.max_workers is 0")));
+
 	target = GetXLogInsertRecPtr();
 	XLogFlush(target);
 	for (;;)

@@ -73,11 +73,13 @@
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
 #include "decoder.h"
+#include "handlers.h"
 #include "worker.h"
 
 /*
@@ -160,6 +162,11 @@ static bool kv_wake_at_eoxact = false;
 /* CREATE DATABASE in this transaction: have the launcher look at it at commit */
 static Oid	kv_new_database = InvalidOid;
 
+/* database kept free of stream workers until this transaction ends */
+static Oid	kv_paused_database = InvalidOid;
+
+static void KvStreamResume(Oid dboid);
+
 static void KvStreamRequestCheck(Oid dboid);
 
 /* ----------------------------------------------------------------
@@ -221,6 +228,11 @@ KvStreamXactCallback(XactEvent event, void *arg)
 			{
 				kv_wake_at_eoxact = false;
 				KvStreamRequestCheck(MyDatabaseId);
+			}
+			if (OidIsValid(kv_paused_database))
+			{
+				KvStreamResume(kv_paused_database);
+				kv_paused_database = InvalidOid;
 			}
 			if (OidIsValid(kv_new_database))
 			{
@@ -310,6 +322,8 @@ KvStreamPrepareExtension(CreateExtensionStmt *stmt)
 	char		name[NAMEDATALEN];
 	ReplicationSlot *slot;
 	int			save_nestlevel;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
 
 	if (OidIsValid(get_extension_oid(stmt->extname, true)))
 		return;
@@ -326,20 +340,53 @@ KvStreamPrepareExtension(CreateExtensionStmt *stmt)
 	}
 
 	KvStreamSlotName(MyDatabaseId, name);
-	slot = SearchNamedReplicationSlot(name, true);
-	if (slot != NULL)
-		ReplicationSlotDrop(name, true);
 
-	save_nestlevel = NewGUCNestLevel();
-	KvStreamTrustPlugin(GUC_ACTION_SAVE);
-	KvStreamCreateSlot(name);
-	AtEOXact_GUC(true, save_nestlevel);
+	/*
+	 * Failing to create the slot (no free replication slot, say) must not
+	 * fail CREATE EXTENSION: warn, and let the worker create it later.
+	 */
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		slot = SearchNamedReplicationSlot(name, true);
+		if (slot != NULL)
+			ReplicationSlotDrop(name, true);
+		save_nestlevel = NewGUCNestLevel();
+		KvStreamTrustPlugin(GUC_ACTION_SAVE);
+		KvStreamCreateSlot(name);
+		AtEOXact_GUC(true, save_nestlevel);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		/* an ephemeral slot being created goes away on release */
+		if (MyReplicationSlot != NULL)
+			ReplicationSlotRelease();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		ereport(WARNING,
+				(errmsg("could not create the replication slot of the partkv change stream: %s",
+						edata->message),
+				 errdetail("The stream worker will create it when it starts; changes made before are not in the stream.")));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
 }
 
 /*
  * KvStreamPause keeps the stream worker of a database stopped: it asks a
  * running worker to exit and waits (up to 15 s) until no worker process
- * of that database is left.  Paired with KvStreamResume.
+ * of that database is left.  The end of the transaction resumes it
+ * (KvStreamXactCallback).
  */
 static void
 KvStreamPause(Oid dboid)
@@ -371,10 +418,14 @@ KvStreamPause(Oid dboid)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("too many concurrent database commands waiting for partkv stream workers")));
+	/* from here on, the end of the transaction resumes */
+	kv_paused_database = dboid;
 
 	for (;;)
 	{
 		bool		busy = false;
+		pid_t		pid = 0;
+		Latch	   *latch = NULL;
 
 		SpinLockAcquire(&kv_shared->mutex);
 		for (i = 0; i < kv_shared->nslots; i++)
@@ -385,19 +436,21 @@ KvStreamPause(Oid dboid)
 				continue;
 			busy = true;
 			w->stop = true;
-			if (w->latch)
-				SetLatch(w->latch);
-			/* a worker stuck in a long wait gets SIGTERM after 2 s */
-			if (w->pid != 0 && !signalled &&
-				TimestampDifferenceExceeds(start, GetCurrentTimestamp(), 2000))
-			{
-				kill(w->pid, SIGTERM);
-				signalled = true;
-			}
+			pid = w->pid;
+			latch = w->latch;
 		}
 		SpinLockRelease(&kv_shared->mutex);
 		if (!busy || TimestampDifferenceExceeds(start, GetCurrentTimestamp(), 15000))
 			break;
+		if (latch)
+			SetLatch(latch);
+		/* a worker stuck in a long wait gets SIGTERM after 2 s */
+		if (pid != 0 && !signalled &&
+			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), 2000))
+		{
+			kill(pid, SIGTERM);
+			signalled = true;
+		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 10L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
@@ -482,10 +535,10 @@ KvStreamProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					   DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
-	volatile Oid pause_db = InvalidOid;
-	volatile bool dropping_db = false;
-	volatile bool dropping_ext = false;
-	const char *volatile new_database = NULL;
+	Oid			pause_db = InvalidOid;
+	bool		dropping_db = false;
+	bool		dropping_ext = false;
+	const char *new_database = NULL;
 
 	if (kv_shared != NULL && !IsBinaryUpgrade)
 	{
@@ -534,35 +587,30 @@ KvStreamProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		}
 	}
 
-	if (OidIsValid(pause_db))
+	/*
+	 * The pause lasts until the transaction ends (the transaction callback
+	 * resumes), so that no worker reconnects before a drop commits.
+	 */
+	if (OidIsValid(pause_db) && !OidIsValid(kv_paused_database))
 		KvStreamPause(pause_db);
-	PG_TRY();
-	{
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+							queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
 								queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-									queryEnv, dest, qc);
-		if (dropping_db && OidIsValid(pause_db))
-		{
-			char		name[NAMEDATALEN];
-
-			KvStreamSlotName(pause_db, name);
-			replorigin_drop_by_name(name, true, false);
-		}
-		if (dropping_ext)
-			kv_wake_at_eoxact = true;
-		/* a copy of a database with partkv needs a worker too */
-		if (new_database != NULL)
-			kv_new_database = get_database_oid(new_database, true);
-	}
-	PG_FINALLY();
+	if (dropping_db && OidIsValid(pause_db))
 	{
-		if (OidIsValid(pause_db))
-			KvStreamResume(pause_db);
+		char		name[NAMEDATALEN];
+
+		KvStreamSlotName(pause_db, name);
+		replorigin_drop_by_name(name, true, false);
 	}
-	PG_END_TRY();
+	if (dropping_ext)
+		kv_wake_at_eoxact = true;
+	/* a copy of a database with partkv needs a worker too */
+	if (new_database != NULL)
+		kv_new_database = get_database_oid(new_database, true);
 }
 
 /*
@@ -668,6 +716,8 @@ KvStreamWorkerOf(Oid dboid, KvStreamWorkerInfo *info)
 void
 KvStreamWakeWorker(Oid dboid)
 {
+	Latch	   *latch = NULL;
+
 	if (kv_shared == NULL)
 		return;
 	SpinLockAcquire(&kv_shared->mutex);
@@ -676,9 +726,11 @@ KvStreamWakeWorker(Oid dboid)
 		KvWorkerSlot *w = &kv_shared->slots[i];
 
 		if (w->dboid == dboid && w->latch != NULL)
-			SetLatch(w->latch);
+			latch = w->latch;
 	}
 	SpinLockRelease(&kv_shared->mutex);
+	if (latch)
+		SetLatch(latch);
 }
 
 /* ----------------------------------------------------------------
@@ -906,7 +958,8 @@ KvLauncherTakeRequests(HTAB *dbs)
 				e->state = KV_DB_CHECK;
 		}
 	}
-	return unknown || overflow;
+	/* rescan pg_database: requests follow CREATE/DROP/RENAME DATABASE too */
+	return unknown || overflow || npending > 0;
 }
 
 /*
@@ -1215,6 +1268,7 @@ static void
 KvWorkerDropStream(const char *name)
 {
 	ReplicationSlot *slot;
+	bool		dropped = false;
 
 	if (MyReplicationSlot != NULL)
 		ReplicationSlotRelease();
@@ -1225,13 +1279,21 @@ KvWorkerDropStream(const char *name)
 	}
 	slot = SearchNamedReplicationSlot(name, true);
 	if (slot != NULL)
+	{
 		ReplicationSlotDrop(name, true);
+		dropped = true;
+	}
 	StartTransactionCommand();
-	replorigin_drop_by_name(name, true, false);
+	if (replorigin_by_name(name, true) != InvalidRepOriginId)
+	{
+		replorigin_drop_by_name(name, true, false);
+		dropped = true;
+	}
 	CommitTransactionCommand();
-	ereport(LOG,
-			(errmsg("partkv stream worker dropped the stream of database \"%s\": the extension is not installed",
-					kv_my_dbname)));
+	if (dropped)
+		ereport(LOG,
+				(errmsg("partkv stream worker dropped the stream of database \"%s\": the extension is not installed",
+						kv_my_dbname)));
 	KvWorkerExit(KV_EXIT_ABSENT);
 }
 
@@ -1508,6 +1570,11 @@ partkv_stream_worker_main(Datum main_arg)
 			kv_my_slot->caught_up = Max(kv_my_slot->caught_up, ctx->reader->EndRecPtr);
 			SpinLockRelease(&kv_shared->mutex);
 		}
+
+		/* stream handlers, each batch in a transaction of its own */
+		if (KvRunStreamHandlers())
+			full = true;
+		MemoryContextSwitchTo(kv_worker_cxt);
 
 		if (!full)
 		{
