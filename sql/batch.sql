@@ -4,27 +4,6 @@
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END;
-$$;
--- shows SQLSTATE, message and DETAIL of an error
-CREATE FUNCTION pg_temp.tryd(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	d text;
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
-	RETURN SQLSTATE || ': ' || SQLERRM || ' DETAIL: ' || coalesce(d, '');
-END;
-$$;
-
 SELECT partkv.create_table('bta', 'pk', 'S', sort_key => 'sk', sort_key_type => 'N', partitions => 2) IS NOT NULL;
 SELECT partkv.create_table('btb', 'id', 'N', partitions => 2) IS NOT NULL;
 
@@ -42,7 +21,7 @@ SELECT partkv.batch_write_item('{"RequestItems": {"bta": [{"DeleteRequest": {"Ke
 	{"PutRequest": {"Item": {"pk": "a", "sk": 2, "v": 20}}}]}}');
 SELECT pk, sk, item FROM bta ORDER BY pk, sk;
 -- BatchWriteItem errors: nothing is written
-SELECT e, pg_temp.try(format('SELECT partkv.batch_write_item(%L)', e)) FROM unnest(ARRAY[
+SELECT e, try(format('SELECT partkv.batch_write_item(%L)', e)) FROM unnest(ARRAY[
 	'{}',
 	'{"RequestItems": {}}',
 	'{"RequestItems": {"bta": []}}',
@@ -53,7 +32,7 @@ SELECT e, pg_temp.try(format('SELECT partkv.batch_write_item(%L)', e)) FROM unne
 	'{"RequestItems": {"bta": [{"PutRequest": {"Item": {"pk": "z", "sk": 1}}, "DeleteRequest": {"Key": {"pk": "z", "sk": 1}}}]}}',
 	'{"RequestItems": {"bta": [{"DeleteRequest": {"Key": {"pk": "z"}}}]}}'
 ]) e;
-SELECT pg_temp.try(format('SELECT partkv.batch_write_item(%L)',
+SELECT try(format('SELECT partkv.batch_write_item(%L)',
 	jsonb_build_object('RequestItems', jsonb_build_object('bta',
 		(SELECT jsonb_agg(jsonb_build_object('PutRequest', jsonb_build_object('Item', jsonb_build_object('pk', 'n', 'sk', g)))) FROM generate_series(1, 26) g)))));
 SELECT count(*) FROM bta WHERE pk IN ('z', 'n');
@@ -63,7 +42,7 @@ SELECT jsonb_pretty(partkv.batch_get_item('{"RequestItems": {
 	"bta": {"Keys": [{"pk": "a", "sk": 1}, {"pk": "a", "sk": 2}, {"pk": "nope", "sk": 1}], "ProjectionExpression": "sk, #v", "ExpressionAttributeNames": {"#v": "v"}},
 	"btb": {"Keys": [{"id": 1}, {"id": 3}], "ConsistentRead": true}}}'));
 SELECT partkv.batch_get_item('{"RequestItems": {"btb": {"Keys": [{"id": 42}]}}}');
-SELECT e, pg_temp.try(format('SELECT partkv.batch_get_item(%L)', e)) FROM unnest(ARRAY[
+SELECT e, try(format('SELECT partkv.batch_get_item(%L)', e)) FROM unnest(ARRAY[
 	'{"RequestItems": {}}',
 	'{"RequestItems": {"btb": {"Keys": []}}}',
 	'{"RequestItems": {"btb": {"Keys": [{"id": 1}, {"id": 1.0}]}}}',
@@ -71,7 +50,7 @@ SELECT e, pg_temp.try(format('SELECT partkv.batch_get_item(%L)', e)) FROM unnest
 	'{"RequestItems": {"nosuch": {"Keys": [{"id": 1}]}}}',
 	'{"RequestItems": {"btb": {"Keys": [{"id": 1}], "ProjectionExpression": "name"}}}'
 ]) e;
-SELECT pg_temp.try(format('SELECT partkv.batch_get_item(%L)',
+SELECT try(format('SELECT partkv.batch_get_item(%L)',
 	jsonb_build_object('RequestItems', jsonb_build_object('btb', jsonb_build_object('Keys',
 		(SELECT jsonb_agg(jsonb_build_object('id', g)) FROM generate_series(1, 101) g))))));
 -- past 16 MB the rest is returned in UnprocessedKeys
@@ -90,7 +69,7 @@ SELECT partkv.transact_write_items('{"TransactItems": [
 	{"ConditionCheck": {"TableName": "bta", "Key": {"pk": "a", "sk": 1}, "ConditionExpression": "v = :one", "ExpressionAttributeValues": {":one": 1}}}]}');
 SELECT partkv.get_item('bta', '{"pk": "t", "sk": 1}'), partkv.get_item('btb', '{"id": 1}'), partkv.get_item('btb', '{"id": 2}');
 -- a failed condition cancels everything, with one reason per action, all conditions reported
-SELECT pg_temp.tryd($$SELECT partkv.transact_write_items('{"TransactItems": [
+SELECT tryd($$SELECT partkv.transact_write_items('{"TransactItems": [
 	{"Put": {"TableName": "bta", "Item": {"pk": "t2", "sk": 1}}},
 	{"Update": {"TableName": "btb", "Key": {"id": 1}, "UpdateExpression": "SET hits = hits + :one", "ConditionExpression": "hits > :ten", "ExpressionAttributeValues": {":one": 1, ":ten": 10}, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
 	{"ConditionCheck": {"TableName": "bta", "Key": {"pk": "a", "sk": 1}, "ConditionExpression": "attribute_not_exists(pk)"}},
@@ -99,7 +78,7 @@ SELECT partkv.get_item('bta', '{"pk": "t2", "sk": 1}') IS NULL AS not_written,
 	   partkv.get_item('btb', '{"id": 1}')->'hits' AS hits_unchanged,
 	   partkv.get_item('bta', '{"pk": "a", "sk": 2}') IS NOT NULL AS not_deleted;
 -- validation errors of the request
-SELECT e, pg_temp.try(format('SELECT partkv.transact_write_items(%L)', e)) FROM unnest(ARRAY[
+SELECT e, try(format('SELECT partkv.transact_write_items(%L)', e)) FROM unnest(ARRAY[
 	'{}',
 	'{"TransactItems": []}',
 	'{"TransactItems": [{"Put": {"TableName": "bta", "Item": {"pk": "x", "sk": 1}}}, {"Delete": {"TableName": "bta", "Key": {"pk": "x", "sk": 1.0}}}]}',
@@ -110,7 +89,7 @@ SELECT e, pg_temp.try(format('SELECT partkv.transact_write_items(%L)', e)) FROM 
 	'{"TransactItems": [{"Put": {"TableName": "bta", "Item": {"pk": "x", "sk": 1}, "ConditionExpression": "#a = :b"}}]}',
 	'{"TransactItems": [{"Get": {"TableName": "bta", "Key": {"pk": "x", "sk": 1}}}]}'
 ]) e;
-SELECT pg_temp.try(format('SELECT partkv.transact_write_items(%L)', jsonb_build_object('TransactItems',
+SELECT try(format('SELECT partkv.transact_write_items(%L)', jsonb_build_object('TransactItems',
 	(SELECT jsonb_agg(jsonb_build_object('Put', jsonb_build_object('TableName', 'bta', 'Item', jsonb_build_object('pk', 'm', 'sk', g)))) FROM generate_series(1, 101) g))));
 -- 100 distinct items in one transaction is fine
 SELECT partkv.transact_write_items(jsonb_build_object('TransactItems',
@@ -123,10 +102,10 @@ SELECT partkv.transact_write_items('{"ClientRequestToken": "tok-1", "TransactIte
 SELECT partkv.transact_write_items('{"ClientRequestToken": "tok-1", "TransactItems": [
 	{"Update": {"TableName": "btb", "Key": {"id": 7}, "UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": 1}}}]}');
 SELECT partkv.get_item('btb', '{"id": 7}');
-SELECT pg_temp.try($$SELECT partkv.transact_write_items('{"ClientRequestToken": "tok-1", "TransactItems": [
+SELECT try($$SELECT partkv.transact_write_items('{"ClientRequestToken": "tok-1", "TransactItems": [
 	{"Update": {"TableName": "btb", "Key": {"id": 7}, "UpdateExpression": "ADD n :two", "ExpressionAttributeValues": {":two": 2}}}]}')$$);
 -- a cancelled transaction does not keep its token
-SELECT pg_temp.try($$SELECT partkv.transact_write_items('{"ClientRequestToken": "tok-2", "TransactItems": [
+SELECT try($$SELECT partkv.transact_write_items('{"ClientRequestToken": "tok-2", "TransactItems": [
 	{"ConditionCheck": {"TableName": "btb", "Key": {"id": 7}, "ConditionExpression": "n > :five", "ExpressionAttributeValues": {":five": 5}}}]}')$$);
 SELECT partkv.transact_write_items('{"ClientRequestToken": "tok-2", "TransactItems": [
 	{"ConditionCheck": {"TableName": "btb", "Key": {"id": 7}, "ConditionExpression": "n < :five", "ExpressionAttributeValues": {":five": 5}}}]}');
@@ -137,8 +116,8 @@ SELECT partkv.transact_get_items('{"TransactItems": [
 	{"Get": {"TableName": "bta", "Key": {"pk": "a", "sk": 1}, "ProjectionExpression": "v"}},
 	{"Get": {"TableName": "btb", "Key": {"id": 404}}},
 	{"Get": {"TableName": "btb", "Key": {"id": 1}}}]}');
-SELECT pg_temp.try($$SELECT partkv.transact_get_items('{"TransactItems": [{"Put": {"TableName": "bta"}}]}')$$);
-SELECT pg_temp.try($$SELECT partkv.transact_get_items('{"TransactItems": [{"Get": {"TableName": "nosuch", "Key": {"id": 1}}}]}')$$);
+SELECT try($$SELECT partkv.transact_get_items('{"TransactItems": [{"Put": {"TableName": "bta"}}]}')$$);
+SELECT try($$SELECT partkv.transact_get_items('{"TransactItems": [{"Get": {"TableName": "nosuch", "Key": {"id": 1}}}]}')$$);
 
 -- inside an explicit transaction, a rollback undoes a batch
 BEGIN;

@@ -12,14 +12,6 @@
 -- every assertion on counters follows a partkv.reset_stats(<table>).
 \set VERBOSITY terse
 
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END;
-$$;
 -- the item {pk, sk, v} whose DynamoDB size is `bytes`
 CREATE FUNCTION pg_temp.item(pk text, sk int, bytes int) RETURNS jsonb LANGUAGE sql AS $$
 	SELECT jsonb_build_object('pk', pk, 'sk', sk, 'v', repeat('x', bytes - 8))
@@ -75,13 +67,13 @@ SELECT * FROM pg_temp.cap_stats();
 -- A failed conditional write still consumes (SPEC §3.8): over an existing
 -- item, the size of the new item: 1.5 KB -> 2 WCU
 SELECT partkv.reset_stats('cap');
-SELECT pg_temp.try($$SELECT partkv.put_item('cap', pg_temp.item('a', 1, 1536),
+SELECT try($$SELECT partkv.put_item('cap', pg_temp.item('a', 1, 1536),
 	'attribute_not_exists(pk)', return_consumed_capacity => 'TOTAL')$$);
 -- on a missing item: 1 WCU
-SELECT pg_temp.try($$SELECT partkv.put_item('cap', pg_temp.item('q', 1, 1536),
+SELECT try($$SELECT partkv.put_item('cap', pg_temp.item('q', 1, 1536),
 	'attribute_exists(pk)')$$);
 -- a failed delete of the 5 KB item: its size, 5 WCU
-SELECT pg_temp.try($$SELECT partkv.delete_item('cap', '{"pk": "a", "sk": 1}', 'attribute_not_exists(pk)')$$);
+SELECT try($$SELECT partkv.delete_item('cap', '{"pk": "a", "sk": 1}', 'attribute_not_exists(pk)')$$);
 -- 3 writes, 2 + 1 + 5 = 8 WCU, 3 conditional check failures; nothing written
 SELECT * FROM pg_temp.cap_stats();
 SELECT partkv.item_size(item) FROM cap WHERE pk = 'a' AND sk = 1;
@@ -188,7 +180,7 @@ SELECT partkv.transact_get_items('{"TransactItems": [
 	{"Get": {"TableName": "cap", "Key": {"pk": "nobody", "sk": 1}}}]}', 'TOTAL') -> 'ConsumedCapacity';
 -- a cancelled transaction: the failing action consumes (2 x 5), statistics only
 SELECT partkv.reset_stats('cap');
-SELECT pg_temp.try($$SELECT partkv.transact_write_items('{"TransactItems": [
+SELECT try($$SELECT partkv.transact_write_items('{"TransactItems": [
 	{"ConditionCheck": {"TableName": "cap", "Key": {"pk": "a", "sk": 1}, "ConditionExpression": "attribute_not_exists(pk)"}},
 	{"Put": {"TableName": "cap", "Item": {"pk": "f", "sk": 1}}}], "ReturnConsumedCapacity": "TOTAL"}')$$);
 SELECT * FROM pg_temp.cap_stats();
@@ -196,7 +188,7 @@ SELECT * FROM pg_temp.cap_stats();
 --
 -- Invalid ReturnConsumedCapacity values (case-sensitive enum)
 --
-SELECT f, pg_temp.try(f) FROM unnest(ARRAY[
+SELECT f, try(f) FROM unnest(ARRAY[
 	$$SELECT partkv.put_item('cap', '{"pk": "z", "sk": 1}', return_consumed_capacity => 'total')$$,
 	$$SELECT partkv.get_item('cap', '{"pk": "z", "sk": 1}', return_consumed_capacity => 'ALL')$$,
 	$$SELECT partkv.update_item('cap', '{"pk": "z", "sk": 1}', 'SET a = :a', '{":a": 1}', return_consumed_capacity => '')$$,
@@ -264,13 +256,13 @@ SELECT reads, writes FROM partkv.table_stats WHERE table_name = 'hot';
 SELECT writes > 0 FROM partkv.table_stats WHERE table_name = 'cap';
 SELECT partkv.reset_stats('cap');
 SELECT reads, writes, read_units, write_units FROM partkv.table_stats WHERE table_name = 'cap';
-SELECT pg_temp.try($$SELECT partkv.reset_stats('nosuch')$$);
+SELECT try($$SELECT partkv.reset_stats('nosuch')$$);
 CREATE ROLE regress_partkv_stats;
 GRANT SELECT, INSERT, UPDATE, DELETE ON cap TO regress_partkv_stats;
 SET ROLE regress_partkv_stats;
 SELECT count(*) > 0 FROM partkv.partition_stats;
-SELECT pg_temp.try($$SELECT partkv.reset_stats('cap')$$);
-SELECT pg_temp.try($$SELECT partkv.reset_stats()$$);
+SELECT try($$SELECT partkv.reset_stats('cap')$$);
+SELECT try($$SELECT partkv.reset_stats()$$);
 RESET ROLE;
 SELECT partkv.put_item('cap', '{"pk": "g", "sk": 1}') IS NOT NULL;
 SELECT partkv.reset_stats();

@@ -4,15 +4,6 @@
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END;
-$$;
-
 -- cond(expr, values, names): does the condition hold on the test item?
 -- Evaluated by a conditional no-op put of the item onto itself.
 SELECT partkv.create_table('cond', 'pk', 'S', partitions => 2) IS NOT NULL;
@@ -82,20 +73,20 @@ SELECT e, pg_temp.cond(e, '{":S": "S", ":N": "N", ":M": "M", ":L": "L", ":BOOL":
 					'size(ss) = :two', 'size(b) = :three', 'size(n) = :one', 'size(nope) = :zero', 'size(l) > size(ss)']) e;
 -- an absent item: attribute_not_exists(pk) is the insert-only idiom
 SELECT partkv.put_item('cond', '{"pk": "new"}', condition => 'attribute_not_exists(pk)');
-SELECT pg_temp.try($$SELECT partkv.put_item('cond', '{"pk": "new", "v": 2}', condition => 'attribute_not_exists(pk)')$$);
+SELECT try($$SELECT partkv.put_item('cond', '{"pk": "new", "v": 2}', condition => 'attribute_not_exists(pk)')$$);
 SELECT partkv.get_item('cond', '{"pk": "new"}');
-SELECT pg_temp.try($$SELECT partkv.put_item('cond', '{"pk": "nope"}', condition => 'attribute_exists(pk)')$$);
+SELECT try($$SELECT partkv.put_item('cond', '{"pk": "nope"}', condition => 'attribute_exists(pk)')$$);
 SELECT partkv.get_item('cond', '{"pk": "nope"}') IS NULL AS not_written;
 
 -- optimistic locking on a version attribute
 SELECT partkv.put_item('cond', '{"pk": "v", "version": 1, "data": "a"}');
 SELECT partkv.put_item('cond', '{"pk": "v", "version": 2, "data": "b"}', condition => 'version = :expected',
 					   attr_values => '{":expected": 1}', return_values => 'ALL_OLD');
-SELECT pg_temp.try($$SELECT partkv.put_item('cond', '{"pk": "v", "version": 2, "data": "c"}', condition => 'version = :expected', attr_values => '{":expected": 1}')$$);
+SELECT try($$SELECT partkv.put_item('cond', '{"pk": "v", "version": 2, "data": "c"}', condition => 'version = :expected', attr_values => '{":expected": 1}')$$);
 SELECT partkv.get_item('cond', '{"pk": "v"}');
 
 -- conditional delete, and ReturnValuesOnConditionCheckFailure
-SELECT pg_temp.try($$SELECT partkv.delete_item('cond', '{"pk": "v"}', condition => 'version = :v', attr_values => '{":v": 1}')$$);
+SELECT try($$SELECT partkv.delete_item('cond', '{"pk": "v"}', condition => 'version = :v', attr_values => '{":v": 1}')$$);
 DO $$
 BEGIN
 	PERFORM partkv.delete_item('cond', '{"pk": "v"}', condition => 'version = :v', attr_values => '{":v": 1}',
@@ -146,5 +137,5 @@ SELECT e, pg_temp.cond(e, v::jsonb, nm::jsonb, false) AS result FROM (VALUES
 	('n = :v', '{":v": 1}', '[]')
 ) AS t(e, v, nm);
 SELECT partkv.get_item('cond', '{"pk": "i"}')->'n' AS unchanged;
-SELECT pg_temp.try($$SELECT partkv.put_item('cond', '{"pk": "x"}', condition => repeat('n = n AND ', 500) || 'n = n')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('cond', '{"pk": "x"}', condition => 'n IN (' || (SELECT string_agg(':v', ', ') FROM generate_series(1, 101)) || ')', attr_values => '{":v": 1}')$$);
+SELECT try($$SELECT partkv.put_item('cond', '{"pk": "x"}', condition => repeat('n = n AND ', 500) || 'n = n')$$);
+SELECT try($$SELECT partkv.put_item('cond', '{"pk": "x"}', condition => 'n IN (' || (SELECT string_agg(':v', ', ') FROM generate_series(1, 101)) || ')', attr_values => '{":v": 1}')$$);

@@ -3,15 +3,6 @@
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END;
-$$;
-
 SELECT partkv.create_table('music', 'artist', 'S', sort_key => 'song', sort_key_type => 'S') IS NOT NULL;
 SELECT partkv.create_table('counters', 'id', 'N') IS NOT NULL;
 SELECT partkv.create_table('files', 'digest', 'B', sort_key => 'version', sort_key_type => 'N', partitions => 3) IS NOT NULL;
@@ -79,45 +70,45 @@ ROLLBACK;
 SELECT partkv.get_item('music', '{"artist": "tx", "song": "1"}') IS NULL AS gone;
 
 -- Errors: table names
-SELECT pg_temp.try($$SELECT partkv.put_item('nosuch', '{"a": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.get_item('nosuch', '{"a": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.get_item('no', '{"a": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.get_item('music''; DROP TABLE music; --', '{"a": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.get_item('pg_class', '{"a": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.get_item(NULL, '{"a": 1}')$$);
+SELECT try($$SELECT partkv.put_item('nosuch', '{"a": 1}')$$);
+SELECT try($$SELECT partkv.get_item('nosuch', '{"a": 1}')$$);
+SELECT try($$SELECT partkv.get_item('no', '{"a": 1}')$$);
+SELECT try($$SELECT partkv.get_item('music''; DROP TABLE music; --', '{"a": 1}')$$);
+SELECT try($$SELECT partkv.get_item('pg_class', '{"a": 1}')$$);
+SELECT try($$SELECT partkv.get_item(NULL, '{"a": 1}')$$);
 -- Errors: items
-SELECT pg_temp.try($$SELECT partkv.put_item('music', NULL)$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('music', '[]')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('music', '{"artist": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('music', '{"song": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('music', '{"artist": 1, "song": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('music', '{"artist": "", "song": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('music', '{"artist": "a", "song": ""}')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('music', jsonb_build_object('artist', repeat('a', 2049), 'song', 'x'))$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('music', jsonb_build_object('artist', repeat('a', 2048), 'song', repeat('b', 1025)))$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('music', jsonb_build_object('artist', repeat('a', 2048), 'song', repeat('b', 1024)))$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('music', jsonb_build_object('artist', 'a', 'song', 'b', 'big', repeat('x', 409600)))$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('counters', '{"id": "1"}')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('counters', '{"id": 1e126}')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('files', '{"digest": {"$B": ""}, "version": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('files', '{"digest": "AAE=", "version": 1}')$$);
+SELECT try($$SELECT partkv.put_item('music', NULL)$$);
+SELECT try($$SELECT partkv.put_item('music', '[]')$$);
+SELECT try($$SELECT partkv.put_item('music', '{"artist": "a"}')$$);
+SELECT try($$SELECT partkv.put_item('music', '{"song": "a"}')$$);
+SELECT try($$SELECT partkv.put_item('music', '{"artist": 1, "song": "a"}')$$);
+SELECT try($$SELECT partkv.put_item('music', '{"artist": "", "song": "a"}')$$);
+SELECT try($$SELECT partkv.put_item('music', '{"artist": "a", "song": ""}')$$);
+SELECT try($$SELECT partkv.put_item('music', jsonb_build_object('artist', repeat('a', 2049), 'song', 'x'))$$);
+SELECT try($$SELECT partkv.put_item('music', jsonb_build_object('artist', repeat('a', 2048), 'song', repeat('b', 1025)))$$);
+SELECT try($$SELECT partkv.put_item('music', jsonb_build_object('artist', repeat('a', 2048), 'song', repeat('b', 1024)))$$);
+SELECT try($$SELECT partkv.put_item('music', jsonb_build_object('artist', 'a', 'song', 'b', 'big', repeat('x', 409600)))$$);
+SELECT try($$SELECT partkv.put_item('counters', '{"id": "1"}')$$);
+SELECT try($$SELECT partkv.put_item('counters', '{"id": 1e126}')$$);
+SELECT try($$SELECT partkv.put_item('files', '{"digest": {"$B": ""}, "version": 1}')$$);
+SELECT try($$SELECT partkv.put_item('files', '{"digest": "AAE=", "version": 1}')$$);
 -- Errors: keys of get/delete
-SELECT pg_temp.try($$SELECT partkv.get_item('music', '{"artist": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.get_item('music', '{"artist": "a", "song": "b", "x": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.get_item('music', '{"artist": "a", "song": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.get_item('music', '[]')$$);
-SELECT pg_temp.try($$SELECT partkv.get_item('music', NULL)$$);
-SELECT pg_temp.try($$SELECT partkv.delete_item('music', '{"artist": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.get_item('counters', '{"id": "x"}')$$);
+SELECT try($$SELECT partkv.get_item('music', '{"artist": "a"}')$$);
+SELECT try($$SELECT partkv.get_item('music', '{"artist": "a", "song": "b", "x": 1}')$$);
+SELECT try($$SELECT partkv.get_item('music', '{"artist": "a", "song": 1}')$$);
+SELECT try($$SELECT partkv.get_item('music', '[]')$$);
+SELECT try($$SELECT partkv.get_item('music', NULL)$$);
+SELECT try($$SELECT partkv.delete_item('music', '{"artist": "a"}')$$);
+SELECT try($$SELECT partkv.get_item('counters', '{"id": "x"}')$$);
 -- Errors: return values
-SELECT pg_temp.try($$SELECT partkv.put_item('music', '{"artist": "a", "song": "b"}', return_values => 'ALL_NEW')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('music', '{"artist": "a", "song": "b"}', return_values => 'all_old')$$);
-SELECT pg_temp.try($$SELECT partkv.delete_item('music', '{"artist": "a", "song": "b"}', return_values => 'UPDATED_NEW')$$);
+SELECT try($$SELECT partkv.put_item('music', '{"artist": "a", "song": "b"}', return_values => 'ALL_NEW')$$);
+SELECT try($$SELECT partkv.put_item('music', '{"artist": "a", "song": "b"}', return_values => 'all_old')$$);
+SELECT try($$SELECT partkv.delete_item('music', '{"artist": "a", "song": "b"}', return_values => 'UPDATED_NEW')$$);
 -- Errors: expression arguments are validated before anything is written
-SELECT pg_temp.try($$SELECT partkv.put_item('music', '{"artist": "a", "song": "b"}', condition => 'attribute_not_exists(artist')$$);
-SELECT pg_temp.try($$SELECT partkv.get_item('music', '{"artist": "a", "song": "b"}', projection => 'song, ')$$);
-SELECT pg_temp.try($$SELECT partkv.delete_item('music', '{"artist": "a", "song": "b"}', attr_values => '{":v": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('music', '{"artist": "a", "song": "b"}', return_values_on_condition_check_failure => 'SOME')$$);
+SELECT try($$SELECT partkv.put_item('music', '{"artist": "a", "song": "b"}', condition => 'attribute_not_exists(artist')$$);
+SELECT try($$SELECT partkv.get_item('music', '{"artist": "a", "song": "b"}', projection => 'song, ')$$);
+SELECT try($$SELECT partkv.delete_item('music', '{"artist": "a", "song": "b"}', attr_values => '{":v": 1}')$$);
+SELECT try($$SELECT partkv.put_item('music', '{"artist": "a", "song": "b"}', return_values_on_condition_check_failure => 'SOME')$$);
 -- failed calls wrote nothing
 SELECT count(*) FROM music WHERE artist IN ('a', '');
 
@@ -128,20 +119,20 @@ GRANT SELECT ON music TO regress_partkv_reader;
 GRANT INSERT, UPDATE, DELETE ON music TO regress_partkv_writer;
 SET ROLE regress_partkv_reader;
 SELECT partkv.get_item('music', '{"artist": "x", "song": "y"}');
-SELECT pg_temp.try($$SELECT partkv.put_item('music', '{"artist": "r", "song": "1"}')$$);
-SELECT pg_temp.try($$SELECT partkv.delete_item('music', '{"artist": "x", "song": "y"}')$$);
-SELECT pg_temp.try($$SELECT partkv.get_item('counters', '{"id": 1}')$$);
+SELECT try($$SELECT partkv.put_item('music', '{"artist": "r", "song": "1"}')$$);
+SELECT try($$SELECT partkv.delete_item('music', '{"artist": "x", "song": "y"}')$$);
+SELECT try($$SELECT partkv.get_item('counters', '{"id": 1}')$$);
 RESET ROLE;
 SET ROLE regress_partkv_writer;
 SELECT partkv.put_item('music', '{"artist": "w", "song": "1"}');
-SELECT pg_temp.try($$SELECT partkv.get_item('music', '{"artist": "w", "song": "1"}')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('music', '{"artist": "w", "song": "1"}', return_values => 'ALL_OLD')$$);
+SELECT try($$SELECT partkv.get_item('music', '{"artist": "w", "song": "1"}')$$);
+SELECT try($$SELECT partkv.put_item('music', '{"artist": "w", "song": "1"}', return_values => 'ALL_OLD')$$);
 SELECT partkv.delete_item('music', '{"artist": "w", "song": "1"}');
 RESET ROLE;
 -- row-level security is refused, not bypassed
 ALTER TABLE music ENABLE ROW LEVEL SECURITY;
 SET ROLE regress_partkv_reader;
-SELECT pg_temp.try($$SELECT partkv.get_item('music', '{"artist": "x", "song": "y"}')$$);
+SELECT try($$SELECT partkv.get_item('music', '{"artist": "x", "song": "y"}')$$);
 RESET ROLE;
 ALTER TABLE music DISABLE ROW LEVEL SECURITY;
 DROP OWNED BY regress_partkv_reader, regress_partkv_writer;
@@ -149,7 +140,7 @@ DROP ROLE regress_partkv_reader, regress_partkv_writer;
 
 -- the cache follows DROP and re-create of a table with the same name
 SELECT partkv.delete_table('counters')->>'TableStatus';
-SELECT pg_temp.try($$SELECT partkv.get_item('counters', '{"id": 1}')$$);
+SELECT try($$SELECT partkv.get_item('counters', '{"id": 1}')$$);
 SELECT partkv.create_table('counters', 'id', 'S', partitions => 2) IS NOT NULL;
 SELECT partkv.put_item('counters', '{"id": "one"}');
 SELECT partkv.get_item('counters', '{"id": "one"}');

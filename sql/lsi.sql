@@ -5,15 +5,6 @@
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END;
-$$;
-
 -- "<index key>/<id>" of every item of a query through an index, in order
 CREATE FUNCTION pg_temp.q(idx text, kc text, vals jsonb, fwd boolean DEFAULT true,
 						  a text DEFAULT NULL)
@@ -190,20 +181,20 @@ SELECT x FROM partkv.query('posts', 'forum = :f AND votes >= :v', '{":f": "db", 
 SELECT x FROM partkv.query('posts', 'forum = :f AND votes >= :v', '{":f": "db", ":v": 4, ":a": "u0"}',
 						   filter => 'author = :a', index_name => 'by_votes') x;
 -- a Query filter may not use the table's keys nor the index key
-SELECT pg_temp.try($$SELECT partkv.query('posts', 'forum = :f', '{":f": "db", ":t": "t1"}', filter => 'title = :t', index_name => 'by_title')$$);
-SELECT pg_temp.try($$SELECT partkv.query('posts', 'forum = :f', '{":f": "db", ":t": "t1"}', filter => 'id = :t', index_name => 'by_title')$$);
-SELECT pg_temp.try($$SELECT partkv.query('posts', 'forum = :f', '{":f": "db", ":t": "t1"}', filter => 'forum = :t', index_name => 'by_title')$$);
+SELECT try($$SELECT partkv.query('posts', 'forum = :f', '{":f": "db", ":t": "t1"}', filter => 'title = :t', index_name => 'by_title')$$);
+SELECT try($$SELECT partkv.query('posts', 'forum = :f', '{":f": "db", ":t": "t1"}', filter => 'id = :t', index_name => 'by_title')$$);
+SELECT try($$SELECT partkv.query('posts', 'forum = :f', '{":f": "db", ":t": "t1"}', filter => 'forum = :t', index_name => 'by_title')$$);
 -- the table's own queries may still filter on an LSI key
 SELECT count(*) FROM partkv.query('posts', 'forum = :f', '{":f": "db", ":t": "t1"}', filter => 'title = :t');
 
 -------------------------------------------------------------------------------
 -- key condition errors on an LSI
 -------------------------------------------------------------------------------
-SELECT pg_temp.try($$SELECT partkv.query('posts', 'forum = :f AND id = :i', '{":f": "db", ":i": "001"}', index_name => 'by_title')$$);
-SELECT pg_temp.try($$SELECT partkv.query('posts', 'title = :t', '{":t": "t1"}', index_name => 'by_title')$$);
-SELECT pg_temp.try($$SELECT partkv.query('posts', 'forum = :f AND title = :t', '{":f": "db", ":t": 1}', index_name => 'by_title')$$);
-SELECT pg_temp.try($$SELECT partkv.query('posts', 'forum = :f AND begins_with(votes, :v)', '{":f": "db", ":v": "1"}', index_name => 'by_votes')$$);
-SELECT pg_temp.try($$SELECT partkv.query('posts', 'forum = :f AND votes BETWEEN :a AND :b', '{":f": "db", ":a": 2, ":b": 1}', index_name => 'by_votes')$$);
+SELECT try($$SELECT partkv.query('posts', 'forum = :f AND id = :i', '{":f": "db", ":i": "001"}', index_name => 'by_title')$$);
+SELECT try($$SELECT partkv.query('posts', 'title = :t', '{":t": "t1"}', index_name => 'by_title')$$);
+SELECT try($$SELECT partkv.query('posts', 'forum = :f AND title = :t', '{":f": "db", ":t": 1}', index_name => 'by_title')$$);
+SELECT try($$SELECT partkv.query('posts', 'forum = :f AND begins_with(votes, :v)', '{":f": "db", ":v": "1"}', index_name => 'by_votes')$$);
+SELECT try($$SELECT partkv.query('posts', 'forum = :f AND votes BETWEEN :a AND :b', '{":f": "db", ":a": 2, ":b": 1}', index_name => 'by_votes')$$);
 
 -------------------------------------------------------------------------------
 -- pagination: LastEvaluatedKey = table keys + index key; round trips
@@ -243,12 +234,12 @@ SELECT p.pages, jsonb_array_length(p.items),
 														filter => 'author = :a', index_name => 'by_title') x) AS same
   FROM pg_temp.query_pages('by_title', 'forum = :f', '{":f": "db", ":a": "u2"}', true, 4, 'author = :a') p;
 -- start key errors
-SELECT pg_temp.try($$SELECT partkv.query('posts', 'forum = :f', '{":f": "db"}', index_name => 'by_title', exclusive_start_key => '{"forum": "db", "id": "001"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('posts', 'forum = :f', '{":f": "db"}', index_name => 'by_title', exclusive_start_key => '{"forum": "db", "title": "t1"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('posts', 'forum = :f', '{":f": "db"}', index_name => 'by_title', exclusive_start_key => '{"forum": "db", "id": "001", "title": "t1", "x": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('posts', 'forum = :f', '{":f": "db"}', index_name => 'by_title', exclusive_start_key => '{"forum": "db", "id": "001", "title": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('posts', 'forum = :f', '{":f": "db"}', index_name => 'by_title', exclusive_start_key => '{"forum": "os", "id": "001", "title": "t1"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('posts', 'forum = :f AND title > :t', '{":f": "db", ":t": "t3"}', index_name => 'by_title', exclusive_start_key => '{"forum": "db", "id": "001", "title": "t1"}')$$);
+SELECT try($$SELECT partkv.query('posts', 'forum = :f', '{":f": "db"}', index_name => 'by_title', exclusive_start_key => '{"forum": "db", "id": "001"}')$$);
+SELECT try($$SELECT partkv.query('posts', 'forum = :f', '{":f": "db"}', index_name => 'by_title', exclusive_start_key => '{"forum": "db", "title": "t1"}')$$);
+SELECT try($$SELECT partkv.query('posts', 'forum = :f', '{":f": "db"}', index_name => 'by_title', exclusive_start_key => '{"forum": "db", "id": "001", "title": "t1", "x": 1}')$$);
+SELECT try($$SELECT partkv.query('posts', 'forum = :f', '{":f": "db"}', index_name => 'by_title', exclusive_start_key => '{"forum": "db", "id": "001", "title": 1}')$$);
+SELECT try($$SELECT partkv.query('posts', 'forum = :f', '{":f": "db"}', index_name => 'by_title', exclusive_start_key => '{"forum": "os", "id": "001", "title": "t1"}')$$);
+SELECT try($$SELECT partkv.query('posts', 'forum = :f AND title > :t', '{":f": "db", ":t": "t3"}', index_name => 'by_title', exclusive_start_key => '{"forum": "db", "id": "001", "title": "t1"}')$$);
 
 -------------------------------------------------------------------------------
 -- Scan through an LSI: items having the key, in (pk, LSI key, sk) order
@@ -266,34 +257,34 @@ SELECT lim, p.pages,
 SELECT sum((SELECT count(*) FROM pg_temp.scan_pages('by_votes', 2, s, 4) p, jsonb_array_elements(p.items)))
   FROM generate_series(0, 3) s;
 SELECT partkv.scan_page('posts', index_name => 'by_votes', item_limit => 1)->'LastEvaluatedKey' ?& '{forum,id,votes}';
-SELECT pg_temp.try($$SELECT partkv.scan('posts', index_name => 'by_votes', exclusive_start_key => '{"forum": "db", "id": "001"}')$$);
+SELECT try($$SELECT partkv.scan('posts', index_name => 'by_votes', exclusive_start_key => '{"forum": "db", "id": "001"}')$$);
 
 -------------------------------------------------------------------------------
 -- index key checks: every write path, nothing written on failure
 -------------------------------------------------------------------------------
-SELECT pg_temp.try($$SELECT partkv.put_item('posts', '{"forum": "db", "id": "100", "title": 5}')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('posts', '{"forum": "db", "id": "100", "votes": "5"}')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('posts', '{"forum": "db", "id": "100", "sig": "AA=="}')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('posts', '{"forum": "db", "id": "100", "title": null}')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('posts', '{"forum": "db", "id": "100", "title": {"$SS": ["a"]}}')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('posts', '{"forum": "db", "id": "100", "votes": [1]}')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('posts', '{"forum": "db", "id": "100", "title": ""}')$$);
-SELECT pg_temp.try($$SELECT partkv.put_item('posts', '{"forum": "db", "id": "100", "sig": {"$B": ""}}')$$);
-SELECT pg_temp.try(format('SELECT partkv.put_item(''posts'', %L)',
+SELECT try($$SELECT partkv.put_item('posts', '{"forum": "db", "id": "100", "title": 5}')$$);
+SELECT try($$SELECT partkv.put_item('posts', '{"forum": "db", "id": "100", "votes": "5"}')$$);
+SELECT try($$SELECT partkv.put_item('posts', '{"forum": "db", "id": "100", "sig": "AA=="}')$$);
+SELECT try($$SELECT partkv.put_item('posts', '{"forum": "db", "id": "100", "title": null}')$$);
+SELECT try($$SELECT partkv.put_item('posts', '{"forum": "db", "id": "100", "title": {"$SS": ["a"]}}')$$);
+SELECT try($$SELECT partkv.put_item('posts', '{"forum": "db", "id": "100", "votes": [1]}')$$);
+SELECT try($$SELECT partkv.put_item('posts', '{"forum": "db", "id": "100", "title": ""}')$$);
+SELECT try($$SELECT partkv.put_item('posts', '{"forum": "db", "id": "100", "sig": {"$B": ""}}')$$);
+SELECT try(format('SELECT partkv.put_item(''posts'', %L)',
 	jsonb_build_object('forum', 'db', 'id', '100', 'title', repeat('é', 513))));
-SELECT pg_temp.try(format('SELECT partkv.put_item(''posts'', %L)',
+SELECT try(format('SELECT partkv.put_item(''posts'', %L)',
 	jsonb_build_object('forum', 'db', 'id', '100', 'sig', jsonb_build_object('$B', translate(encode(decode(repeat('ab', 1025), 'hex'), 'base64'), E'\n', '')))));
 -- updates, batches and transactions are checked alike
-SELECT pg_temp.try($$SELECT partkv.update_item('posts', '{"forum": "db", "id": "001"}', 'SET title = :t', '{":t": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.update_item('posts', '{"forum": "db", "id": "001"}', 'SET votes = :t', '{":t": ""}')$$);
-SELECT pg_temp.try($$SELECT partkv.batch_write_item('{"RequestItems": {"posts": [{"PutRequest": {"Item": {"forum": "db", "id": "100"}}}, {"PutRequest": {"Item": {"forum": "db", "id": "101", "votes": true}}}]}}')$$);
-SELECT pg_temp.try($$SELECT partkv.transact_write_items('{"TransactItems": [{"Put": {"TableName": "posts", "Item": {"forum": "db", "id": "100"}}}, {"Update": {"TableName": "posts", "Key": {"forum": "db", "id": "003"}, "UpdateExpression": "SET sig = :s", "ExpressionAttributeValues": {":s": 3}}}]}')$$);
+SELECT try($$SELECT partkv.update_item('posts', '{"forum": "db", "id": "001"}', 'SET title = :t', '{":t": 1}')$$);
+SELECT try($$SELECT partkv.update_item('posts', '{"forum": "db", "id": "001"}', 'SET votes = :t', '{":t": ""}')$$);
+SELECT try($$SELECT partkv.batch_write_item('{"RequestItems": {"posts": [{"PutRequest": {"Item": {"forum": "db", "id": "100"}}}, {"PutRequest": {"Item": {"forum": "db", "id": "101", "votes": true}}}]}}')$$);
+SELECT try($$SELECT partkv.transact_write_items('{"TransactItems": [{"Put": {"TableName": "posts", "Item": {"forum": "db", "id": "100"}}}, {"Update": {"TableName": "posts", "Key": {"forum": "db", "id": "003"}, "UpdateExpression": "SET sig = :s", "ExpressionAttributeValues": {":s": 3}}}]}')$$);
 -- plain SQL INSERT, UPDATE and INSERT ... ON CONFLICT
-SELECT pg_temp.try($$INSERT INTO posts VALUES ('db', '100', '{"forum": "db", "id": "100", "title": 5}')$$);
-SELECT pg_temp.try($$INSERT INTO posts VALUES ('db', '100', '{"forum": "db", "id": "100", "title": ""}')$$);
-SELECT pg_temp.try($$UPDATE posts SET item = item || '{"votes": "many"}' WHERE forum = 'db' AND id = '002'$$);
-SELECT pg_temp.try($$UPDATE posts SET item = item || '{"sig": {"$B": ""}}' WHERE forum = 'db'$$);
-SELECT pg_temp.try($$INSERT INTO posts VALUES ('db', '001', '{"forum": "db", "id": "001"}') ON CONFLICT (forum, id) DO UPDATE SET item = '{"forum": "db", "id": "001", "title": false}'$$);
+SELECT try($$INSERT INTO posts VALUES ('db', '100', '{"forum": "db", "id": "100", "title": 5}')$$);
+SELECT try($$INSERT INTO posts VALUES ('db', '100', '{"forum": "db", "id": "100", "title": ""}')$$);
+SELECT try($$UPDATE posts SET item = item || '{"votes": "many"}' WHERE forum = 'db' AND id = '002'$$);
+SELECT try($$UPDATE posts SET item = item || '{"sig": {"$B": ""}}' WHERE forum = 'db'$$);
+SELECT try($$INSERT INTO posts VALUES ('db', '001', '{"forum": "db", "id": "001"}') ON CONFLICT (forum, id) DO UPDATE SET item = '{"forum": "db", "id": "001", "title": false}'$$);
 -- COPY
 COPY posts FROM STDIN;
 db	100	{"forum": "db", "id": "100", "votes": "x"}
@@ -304,7 +295,7 @@ SELECT count(*), count(*) FILTER (WHERE id >= '100') AS new,
 	   string_agg(DISTINCT jsonb_typeof(item->'votes'), ',') AS vote_types
   FROM posts;
 -- valid writes move items in and out of the indexes
-SELECT pg_temp.try(format('SELECT partkv.put_item(''posts'', %L)',
+SELECT try(format('SELECT partkv.put_item(''posts'', %L)',
 	jsonb_build_object('forum', 'db', 'id', repeat('i', 1024), 'title', repeat('é', 512))));
 SELECT partkv.put_item('posts', '{"forum": "db", "id": "100", "title": "a first"}');
 UPDATE posts SET item = item - 'title' WHERE forum = 'db' AND id = '001';
@@ -323,7 +314,7 @@ SELECT partkv.create_table('restored', 'p', sort_key => 's', partitions => 1,
 	local_indexes => '[{"IndexName": "by_x", "KeySchema": [{"AttributeName": "p", "KeyType": "HASH"}, {"AttributeName": "x", "KeyType": "RANGE", "AttributeType": "N"}], "Projection": {"ProjectionType": "ALL"}}]') IS NOT NULL;
 DELETE FROM partkv.tables WHERE table_name = 'restored';
 INSERT INTO restored VALUES ('a', 'b', '{"p": "a", "s": "b", "x": "not a number"}');
-SELECT pg_temp.try($$INSERT INTO restored VALUES ('a', 'c', '{"p": "a", "s": "c", "x": ""}')$$);
+SELECT try($$INSERT INTO restored VALUES ('a', 'c', '{"p": "a", "s": "c", "x": ""}')$$);
 SELECT count(*) AS in_table, (SELECT count(*) FROM restored WHERE partkv.key_numeric(item, 'x') IS NOT NULL) AS in_index
   FROM restored;
 ROLLBACK;
@@ -354,15 +345,15 @@ RESET enable_bitmapscan;
 -------------------------------------------------------------------------------
 -- GSIs are declared but not readable yet; LSI rules of create_table
 -------------------------------------------------------------------------------
-SELECT pg_temp.try($$SELECT partkv.query('events', 'g = :g', '{":g": "x"}', index_name => 'by_g')$$);
-SELECT pg_temp.try($$SELECT partkv.query('events', 'g = :g', '{":g": "x"}', index_name => 'by_g', consistent_read => true)$$);
-SELECT pg_temp.try($$SELECT partkv.scan('events', index_name => 'by_g')$$);
-SELECT pg_temp.try($$SELECT partkv.query('events', 'dev = :d', '{":d": "x"}', index_name => 'by_nothing')$$);
+SELECT try($$SELECT partkv.query('events', 'g = :g', '{":g": "x"}', index_name => 'by_g')$$);
+SELECT try($$SELECT partkv.query('events', 'g = :g', '{":g": "x"}', index_name => 'by_g', consistent_read => true)$$);
+SELECT try($$SELECT partkv.scan('events', index_name => 'by_g')$$);
+SELECT try($$SELECT partkv.query('events', 'dev = :d', '{":d": "x"}', index_name => 'by_nothing')$$);
 SELECT partkv.put_item('events', '{"dev": "d1", "ts": 3, "kind": "boot", "level": 1, "msg": "m"}');
 SELECT partkv.put_item('events', '{"dev": "d1", "ts": 1, "kind": "alarm", "level": 5, "msg": "m"}');
 SELECT partkv.put_item('events', '{"dev": "d1", "ts": 2, "kind": "alarm", "msg": "m"}');
 SELECT x FROM partkv.query('events', 'dev = :d AND kind = :k', '{":d": "d1", ":k": "alarm"}', index_name => 'by_kind') x;
 SELECT partkv.query_page('events', 'dev = :d', '{":d": "d1"}', index_name => 'by_kind', item_limit => 1)->'LastEvaluatedKey';
-SELECT pg_temp.try($$SELECT partkv.create_table('nolsi', 'p', local_indexes => '[{"IndexName": "by_x", "KeySchema": [{"AttributeName": "p", "KeyType": "HASH"}, {"AttributeName": "x", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}}]')$$);
+SELECT try($$SELECT partkv.create_table('nolsi', 'p', local_indexes => '[{"IndexName": "by_x", "KeySchema": [{"AttributeName": "p", "KeyType": "HASH"}, {"AttributeName": "x", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}}]')$$);
 SELECT partkv.delete_table('events')->'LocalSecondaryIndexes';
 SELECT count(*) FROM pg_class WHERE relname LIKE 'events%';

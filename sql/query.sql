@@ -4,15 +4,6 @@
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END;
-$$;
-
 -- the sort-key values of a query, in the order returned
 CREATE FUNCTION pg_temp.q(tbl text, kc text, vals jsonb, fwd boolean DEFAULT true,
 						  sk text DEFAULT 's')
@@ -288,95 +279,95 @@ SELECT total, seg, r.pages,
 	   pg_temp.scan_pages('q_par', 6, seg, total) r;
 
 -- errors: key conditions
-SELECT pg_temp.try($$SELECT partkv.query('q_s', NULL)$$);
-SELECT pg_temp.try($$SELECT partkv.query_page(NULL, 'p = :p', '{":p": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', '', '{":p": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = ', '{":p": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 's = :p', '{":p": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p > :p', '{":p": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p AND x = :x', '{":p": "a", ":x": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p AND s = :s AND x = :x', '{":p": "a", ":s": "b", ":x": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_h', 'id = :p AND x = :x', '{":p": "a", ":x": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p OR s = :s', '{":p": "a", ":s": "b"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p AND s <> :s', '{":p": "a", ":s": "b"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p AND p = :s', '{":p": "a", ":s": "b"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p AND s.x = :s', '{":p": "a", ":s": "b"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p AND size(s) = :s', '{":p": "a", ":s": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p AND :s BETWEEN s AND :s2', '{":p": "a", ":s": "a", ":s2": "b"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p AND :s = :s2', '{":p": "a", ":s": "a", ":s2": "b"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p AND s > :s', '{":p": "a", ":s": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_n', 'p = :p AND n > :s', '{":p": "k", ":s": "1"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_b', 'p = :p', '{":p": "7"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_b', 'p = :p AND b = :b', '{":p": 7, ":b": "AA=="}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_n', 'p = :p AND begins_with(n, :s)', '{":p": "k", ":s": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_n', 'p = :p AND begins_with(n, :s)', '{":p": "k", ":s": "1"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p AND s BETWEEN :a AND :b', '{":p": "a", ":a": "b", ":b": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_n', 'p = :p AND n BETWEEN :a AND :b', '{":p": "k", ":a": 5, ":b": -5}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": ""}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a", ":q": "b"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', '{"#n": "x"}')$$);
+SELECT try($$SELECT partkv.query('q_s', NULL)$$);
+SELECT try($$SELECT partkv.query_page(NULL, 'p = :p', '{":p": "a"}')$$);
+SELECT try($$SELECT partkv.query('q_s', '', '{":p": "a"}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = ', '{":p": "a"}')$$);
+SELECT try($$SELECT partkv.query('q_s', 's = :p', '{":p": "a"}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p > :p', '{":p": "a"}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p AND x = :x', '{":p": "a", ":x": 1}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p AND s = :s AND x = :x', '{":p": "a", ":s": "b", ":x": 1}')$$);
+SELECT try($$SELECT partkv.query('q_h', 'id = :p AND x = :x', '{":p": "a", ":x": 1}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p OR s = :s', '{":p": "a", ":s": "b"}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p AND s <> :s', '{":p": "a", ":s": "b"}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p AND p = :s', '{":p": "a", ":s": "b"}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p AND s.x = :s', '{":p": "a", ":s": "b"}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p AND size(s) = :s', '{":p": "a", ":s": 1}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p AND :s BETWEEN s AND :s2', '{":p": "a", ":s": "a", ":s2": "b"}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p AND :s = :s2', '{":p": "a", ":s": "a", ":s2": "b"}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": 1}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p AND s > :s', '{":p": "a", ":s": 1}')$$);
+SELECT try($$SELECT partkv.query('q_n', 'p = :p AND n > :s', '{":p": "k", ":s": "1"}')$$);
+SELECT try($$SELECT partkv.query('q_b', 'p = :p', '{":p": "7"}')$$);
+SELECT try($$SELECT partkv.query('q_b', 'p = :p AND b = :b', '{":p": 7, ":b": "AA=="}')$$);
+SELECT try($$SELECT partkv.query('q_n', 'p = :p AND begins_with(n, :s)', '{":p": "k", ":s": 1}')$$);
+SELECT try($$SELECT partkv.query('q_n', 'p = :p AND begins_with(n, :s)', '{":p": "k", ":s": "1"}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p AND s BETWEEN :a AND :b', '{":p": "a", ":a": "b", ":b": "a"}')$$);
+SELECT try($$SELECT partkv.query('q_n', 'p = :p AND n BETWEEN :a AND :b', '{":p": "k", ":a": 5, ":b": -5}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": ""}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a", ":q": "b"}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', '{"#n": "x"}')$$);
 -- errors: filters of a Query may not use key attributes
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a", ":x": "b"}', filter => 's = :x')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a", ":x": "b"}', filter => 'v = :x OR attribute_exists(#k)', attr_names => '{"#k": "p"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', filter => 'v = ')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', projection => 'v,')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a", ":x": "b"}', filter => 's = :x')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a", ":x": "b"}', filter => 'v = :x OR attribute_exists(#k)', attr_names => '{"#k": "p"}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', filter => 'v = ')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', projection => 'v,')$$);
 -- errors: limits, tables, indexes
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', item_limit => 0)$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', item_limit => 0, index_name => 'x!')$$);
-SELECT pg_temp.try($$SELECT partkv.query('no_such_table', 'p = :p', '{":p": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q', 'p = :p', '{":p": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', index_name => 'nope')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', item_limit => 0)$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', item_limit => 0, index_name => 'x!')$$);
+SELECT try($$SELECT partkv.query('no_such_table', 'p = :p', '{":p": "a"}')$$);
+SELECT try($$SELECT partkv.query('q', 'p = :p', '{":p": "a"}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', index_name => 'nope')$$);
 SELECT partkv.create_table('{"TableName": "q_idx", "KeySchema": [{"AttributeName": "p", "KeyType": "HASH"}, {"AttributeName": "s", "KeyType": "RANGE"}],
 	"AttributeDefinitions": [{"AttributeName": "p", "AttributeType": "S"}, {"AttributeName": "s", "AttributeType": "S"},
 							 {"AttributeName": "l", "AttributeType": "N"}, {"AttributeName": "g", "AttributeType": "S"}],
 	"LocalSecondaryIndexes": [{"IndexName": "by_l", "KeySchema": [{"AttributeName": "p", "KeyType": "HASH"}, {"AttributeName": "l", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}}],
 	"GlobalSecondaryIndexes": [{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "KEYS_ONLY"}}]}') IS NOT NULL;
-SELECT pg_temp.try($$SELECT partkv.query('q_idx', 'p = :p', '{":p": "a"}', index_name => 'by_x')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_idx', 'p = :p', '{":p": "a"}', index_name => 'by_l')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_idx', 'g = :p', '{":p": "a"}', index_name => 'by_g', consistent_read => true)$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_idx', 'g = :p', '{":p": "a"}', index_name => 'by_g')$$);
-SELECT pg_temp.try($$SELECT partkv.scan('q_idx', index_name => 'by_g')$$);
-SELECT pg_temp.try($$SELECT partkv.scan('q_idx', index_name => 'nope')$$);
+SELECT try($$SELECT partkv.query('q_idx', 'p = :p', '{":p": "a"}', index_name => 'by_x')$$);
+SELECT try($$SELECT partkv.query('q_idx', 'p = :p', '{":p": "a"}', index_name => 'by_l')$$);
+SELECT try($$SELECT partkv.query('q_idx', 'g = :p', '{":p": "a"}', index_name => 'by_g', consistent_read => true)$$);
+SELECT try($$SELECT partkv.query('q_idx', 'g = :p', '{":p": "a"}', index_name => 'by_g')$$);
+SELECT try($$SELECT partkv.scan('q_idx', index_name => 'by_g')$$);
+SELECT try($$SELECT partkv.scan('q_idx', index_name => 'nope')$$);
 -- errors: exclusive_start_key of a Query
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', exclusive_start_key => '{"p": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', exclusive_start_key => '{"p": "a", "s": "b", "x": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', exclusive_start_key => '{"p": "a", "x": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', exclusive_start_key => '[1, 2]')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', exclusive_start_key => '{"p": "a", "s": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', exclusive_start_key => '{"p": "a", "s": ""}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', exclusive_start_key => '{"p": "b", "s": "b"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p AND s > :s', '{":p": "a", ":s": "b"}', exclusive_start_key => '{"p": "a", "s": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p AND begins_with(s, :s)', '{":p": "a", ":s": "b"}', exclusive_start_key => '{"p": "a", "s": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_n', 'p = :p AND n BETWEEN :a AND :b', '{":p": "k", ":a": 1, ":b": 5}', exclusive_start_key => '{"p": "k", "n": 6}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_h', 'id = :p', '{":p": "i1"}', exclusive_start_key => '{"id": "i1"}')$$);
-SELECT pg_temp.try($$SELECT partkv.query('q_b', 'p = :p', '{":p": 7}', exclusive_start_key => '{"p": 7, "b": {"$B": "AA"}}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', exclusive_start_key => '{"p": "a"}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', exclusive_start_key => '{"p": "a", "s": "b", "x": 1}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', exclusive_start_key => '{"p": "a", "x": 1}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', exclusive_start_key => '[1, 2]')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', exclusive_start_key => '{"p": "a", "s": 1}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', exclusive_start_key => '{"p": "a", "s": ""}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}', exclusive_start_key => '{"p": "b", "s": "b"}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p AND s > :s', '{":p": "a", ":s": "b"}', exclusive_start_key => '{"p": "a", "s": "a"}')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p AND begins_with(s, :s)', '{":p": "a", ":s": "b"}', exclusive_start_key => '{"p": "a", "s": "a"}')$$);
+SELECT try($$SELECT partkv.query('q_n', 'p = :p AND n BETWEEN :a AND :b', '{":p": "k", ":a": 1, ":b": 5}', exclusive_start_key => '{"p": "k", "n": 6}')$$);
+SELECT try($$SELECT partkv.query('q_h', 'id = :p', '{":p": "i1"}', exclusive_start_key => '{"id": "i1"}')$$);
+SELECT try($$SELECT partkv.query('q_b', 'p = :p', '{":p": 7}', exclusive_start_key => '{"p": 7, "b": {"$B": "AA"}}')$$);
 -- errors: Scan
-SELECT pg_temp.try($$SELECT partkv.scan('q_s', segment => 1)$$);
-SELECT pg_temp.try($$SELECT partkv.scan('q_s', total_segments => 4)$$);
-SELECT pg_temp.try($$SELECT partkv.scan('q_s', segment => 4, total_segments => 4)$$);
-SELECT pg_temp.try($$SELECT partkv.scan('q_s', segment => 0, total_segments => 0)$$);
-SELECT pg_temp.try($$SELECT partkv.scan('q_s', segment => 0, total_segments => 1000001)$$);
-SELECT pg_temp.try($$SELECT partkv.scan('q_s', segment => -1, total_segments => 4)$$);
-SELECT pg_temp.try($$SELECT partkv.scan('q_s', segment => -1, total_segments => 0)$$);
-SELECT pg_temp.try($$SELECT partkv.scan_page('q_s', item_limit => -3)$$);
-SELECT pg_temp.try($$SELECT partkv.scan('q_s', attr_values => '{":x": 1}')$$);
-SELECT pg_temp.try($$SELECT partkv.scan('q_s', 'x = :x')$$);
-SELECT pg_temp.try($$SELECT partkv.scan('q_s', exclusive_start_key => '{"p": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.scan('q_s', exclusive_start_key => '{"p": 1, "s": "a"}')$$);
+SELECT try($$SELECT partkv.scan('q_s', segment => 1)$$);
+SELECT try($$SELECT partkv.scan('q_s', total_segments => 4)$$);
+SELECT try($$SELECT partkv.scan('q_s', segment => 4, total_segments => 4)$$);
+SELECT try($$SELECT partkv.scan('q_s', segment => 0, total_segments => 0)$$);
+SELECT try($$SELECT partkv.scan('q_s', segment => 0, total_segments => 1000001)$$);
+SELECT try($$SELECT partkv.scan('q_s', segment => -1, total_segments => 4)$$);
+SELECT try($$SELECT partkv.scan('q_s', segment => -1, total_segments => 0)$$);
+SELECT try($$SELECT partkv.scan_page('q_s', item_limit => -3)$$);
+SELECT try($$SELECT partkv.scan('q_s', attr_values => '{":x": 1}')$$);
+SELECT try($$SELECT partkv.scan('q_s', 'x = :x')$$);
+SELECT try($$SELECT partkv.scan('q_s', exclusive_start_key => '{"p": "a"}')$$);
+SELECT try($$SELECT partkv.scan('q_s', exclusive_start_key => '{"p": 1, "s": "a"}')$$);
 -- a segment's start key must lie in that segment
-SELECT s, pg_temp.try(format($$SELECT partkv.scan('q_par', segment => %s, total_segments => 3, exclusive_start_key => '{"p": "p1", "n": 1}')$$, s))
+SELECT s, try(format($$SELECT partkv.scan('q_par', segment => %s, total_segments => 3, exclusive_start_key => '{"p": "p1", "n": 1}')$$, s))
   FROM generate_series(0, 2) s;
 SELECT count(*) FILTER (WHERE r = 'ok') AS accepted, count(*) AS segments FROM (
-	SELECT pg_temp.try(format($$SELECT partkv.scan('q_par', segment => %s, total_segments => 20, exclusive_start_key => '{"p": "p1", "n": 1}')$$, s)) r
+	SELECT try(format($$SELECT partkv.scan('q_par', segment => %s, total_segments => 20, exclusive_start_key => '{"p": "p1", "n": 1}')$$, s)) r
 	  FROM generate_series(0, 19) s) x;
 
 -- privileges: reading needs SELECT on the table
 CREATE ROLE q_reader;
 SET ROLE q_reader;
-SELECT pg_temp.try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}')$$);
-SELECT pg_temp.try($$SELECT partkv.scan_page('q_s')$$);
+SELECT try($$SELECT partkv.query('q_s', 'p = :p', '{":p": "a"}')$$);
+SELECT try($$SELECT partkv.scan_page('q_s')$$);
 RESET ROLE;
 GRANT SELECT ON q_s TO q_reader;
 SET ROLE q_reader;

@@ -3,15 +3,6 @@
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END;
-$$;
-
 SELECT partkv.create_table('amt', 'pk', 'S', sort_key => 'n', sort_key_type => 'N', partitions => 4) IS NOT NULL;
 
 -- Plain SQL INSERT works and is canonicalised like put_item
@@ -20,19 +11,19 @@ SELECT pk, n, item FROM amt;
 SELECT partkv.get_item('amt', '{"pk": "a", "n": 1}');
 
 -- Invalid rows are refused on every path
-SELECT pg_temp.try($$INSERT INTO amt VALUES ('b', 1, '[1]')$$);
-SELECT pg_temp.try($$INSERT INTO amt VALUES ('b', 1, '{"pk": "b"}')$$);
-SELECT pg_temp.try($$INSERT INTO amt VALUES ('b', 1, '{"pk": "c", "n": 1}')$$);
-SELECT pg_temp.try($$INSERT INTO amt VALUES ('b', 1, '{"pk": "b", "n": "1"}')$$);
-SELECT pg_temp.try($$INSERT INTO amt VALUES ('', 1, '{"pk": "", "n": 1}')$$);
-SELECT pg_temp.try($$INSERT INTO amt VALUES ('b', 1, '{"pk": "b", "n": 1, "s": {"$SS": []}}')$$);
-SELECT pg_temp.try($$INSERT INTO amt VALUES ('b', 1e200, '{"pk": "b", "n": 1e200}')$$);
-SELECT pg_temp.try($$INSERT INTO amt VALUES ('b', 1, NULL)$$);
-SELECT pg_temp.try($$UPDATE amt SET item = item - 'n'$$);
-SELECT pg_temp.try($$UPDATE amt SET item = item || '{"pk": "zz"}'$$);
-SELECT pg_temp.try($$INSERT INTO amt VALUES ('a', 1, '{"pk": "a", "n": 1, "v": 2}') ON CONFLICT (pk, n) DO UPDATE SET item = EXCLUDED.item || '{"bad": {"$B": "!"}}'$$);
-SELECT pg_temp.try($$INSERT INTO amt VALUES ('b', 2, '{"pk": "b", "n": 2}') ON CONFLICT DO NOTHING$$);
-SELECT pg_temp.try($$INSERT INTO amt VALUES ('c', 3, ('{"pk": "c", "n": 3, "big": "' || repeat('x', 409600) || '"}')::jsonb)$$);
+SELECT try($$INSERT INTO amt VALUES ('b', 1, '[1]')$$);
+SELECT try($$INSERT INTO amt VALUES ('b', 1, '{"pk": "b"}')$$);
+SELECT try($$INSERT INTO amt VALUES ('b', 1, '{"pk": "c", "n": 1}')$$);
+SELECT try($$INSERT INTO amt VALUES ('b', 1, '{"pk": "b", "n": "1"}')$$);
+SELECT try($$INSERT INTO amt VALUES ('', 1, '{"pk": "", "n": 1}')$$);
+SELECT try($$INSERT INTO amt VALUES ('b', 1, '{"pk": "b", "n": 1, "s": {"$SS": []}}')$$);
+SELECT try($$INSERT INTO amt VALUES ('b', 1e200, '{"pk": "b", "n": 1e200}')$$);
+SELECT try($$INSERT INTO amt VALUES ('b', 1, NULL)$$);
+SELECT try($$UPDATE amt SET item = item - 'n'$$);
+SELECT try($$UPDATE amt SET item = item || '{"pk": "zz"}'$$);
+SELECT try($$INSERT INTO amt VALUES ('a', 1, '{"pk": "a", "n": 1, "v": 2}') ON CONFLICT (pk, n) DO UPDATE SET item = EXCLUDED.item || '{"bad": {"$B": "!"}}'$$);
+SELECT try($$INSERT INTO amt VALUES ('b', 2, '{"pk": "b", "n": 2}') ON CONFLICT DO NOTHING$$);
+SELECT try($$INSERT INTO amt VALUES ('c', 3, ('{"pk": "c", "n": 3, "big": "' || repeat('x', 409600) || '"}')::jsonb)$$);
 SELECT pk, n, item FROM amt ORDER BY pk, n;
 
 -- UPDATE with a valid change, including a key change that moves partitions
@@ -47,7 +38,7 @@ e	5	{"pk": "e", "n": 5}
 \.
 SELECT pk, n, item FROM amt WHERE pk IN ('d', 'e') ORDER BY pk;
 -- a bad row fails the whole COPY
-SELECT pg_temp.try($$COPY amt FROM PROGRAM 'printf "f\t6\t{\"pk\": \"f\", \"n\": 6}\ng\t7\t{\"pk\": \"g\"}\n"'$$);
+SELECT try($$COPY amt FROM PROGRAM 'printf "f\t6\t{\"pk\": \"f\", \"n\": 6}\ng\t7\t{\"pk\": \"g\"}\n"'$$);
 SELECT count(*) FROM amt WHERE pk IN ('f', 'g');
 
 -- Plain SQL reads prune to one partition
@@ -59,8 +50,8 @@ EXPLAIN (COSTS OFF) SELECT item FROM amt WHERE pk = 'a' AND n = 1;
 -- 1, 1.0 and 1e0 are the same partition key and land in one partition
 SELECT partkv.create_table('numkeys', 'k', 'N', partitions => 8) IS NOT NULL;
 INSERT INTO numkeys VALUES (1, '{"k": 1}');
-SELECT pg_temp.try($$INSERT INTO numkeys VALUES (1.0, '{"k": 1.0}')$$);
-SELECT pg_temp.try($$INSERT INTO numkeys VALUES (1e0, '{"k": 1e0}')$$);
+SELECT try($$INSERT INTO numkeys VALUES (1.0, '{"k": 1.0}')$$);
+SELECT try($$INSERT INTO numkeys VALUES (1e0, '{"k": 1e0}')$$);
 SELECT partkv.xxhash_numeric_extended(1, 7) = partkv.xxhash_numeric_extended(1.000, 7) AS same_hash,
 	   partkv.xxhash_numeric_extended(1, 7) = partkv.xxhash_numeric_extended(10, 7) AS hash_of_10;
 EXPLAIN (COSTS OFF) SELECT * FROM numkeys WHERE k = 1.00;
@@ -104,7 +95,7 @@ SELECT pg_drop_replication_slot('regress_partkv_am');
 -- contrib tools that insist on heap's access method refuse kv partitions;
 -- index checks work
 CREATE EXTENSION pgstattuple;
-SELECT pg_temp.try($$SELECT * FROM pgstattuple('amt_p0')$$);
+SELECT try($$SELECT * FROM pgstattuple('amt_p0')$$);
 CREATE EXTENSION amcheck;
-SELECT pg_temp.try($$SELECT * FROM verify_heapam('amt_p0')$$);
+SELECT try($$SELECT * FROM verify_heapam('amt_p0')$$);
 SELECT bt_index_check('amt_p0_pkey', true);

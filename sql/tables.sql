@@ -3,16 +3,6 @@
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 
--- A helper that shows the SQLSTATE and message of an error.
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END;
-$$;
-
 -- Function form, partition key only
 SELECT jsonb_pretty(partkv.create_table('users', 'user_id') - 'TableId' - 'CreationDateTime' - 'TableSizeBytes') AS d;
 -- sort key, number partition key, custom partition count
@@ -59,28 +49,28 @@ SELECT partkv.describe_table('users')->'KeySchema';
 RESET search_path;
 
 -- Errors
-SELECT pg_temp.try($$SELECT partkv.create_table('users', 'user_id')$$);
-SELECT pg_temp.try($$SELECT partkv.describe_table('nosuch')$$);
-SELECT pg_temp.try($$SELECT partkv.delete_table('nosuch')$$);
-SELECT pg_temp.try($$SELECT partkv.describe_table('a')$$);
-SELECT pg_temp.try($$SELECT partkv.create_table('bad name!', 'k')$$);
-SELECT pg_temp.try($$SELECT partkv.create_table('t"; DROP TABLE users; --', 'k')$$);
-SELECT pg_temp.try($$SELECT partkv.create_table('okname', NULL)$$);
-SELECT pg_temp.try($$SELECT partkv.create_table('okname', 'k', 'X')$$);
-SELECT pg_temp.try($$SELECT partkv.create_table('okname', 'k', 'S', 'k')$$);
-SELECT pg_temp.try($$SELECT partkv.create_table('okname', 'k', partitions => 0)$$);
-SELECT pg_temp.try($$SELECT partkv.create_table('okname', 'k', partitions => 1025)$$);
-SELECT pg_temp.try($$SELECT partkv.create_table('okname', 'item')$$);
-SELECT pg_temp.try($$SELECT partkv.create_table(repeat('x', 57), 'k')$$);
-SELECT pg_temp.try($$SELECT partkv.create_table('okname', 'k', stream_view_type => 'SOMETIMES')$$);
-SELECT pg_temp.try($$SELECT partkv.create_table('okname', 'k', local_indexes => '[{"IndexName": "l1", "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}, {"AttributeName": "x", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}}]')$$);
-SELECT pg_temp.try($$SELECT partkv.create_table('{"TableName": "okname", "KeySchema": [{"AttributeName": "k", "KeyType": "RANGE"}], "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}]}')$$);
-SELECT pg_temp.try($$SELECT partkv.create_table('{"TableName": "okname", "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}], "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}, {"AttributeName": "z", "AttributeType": "S"}]}')$$);
-SELECT pg_temp.try($$SELECT partkv.create_table('{"TableName": "okname", "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}], "AttributeDefinitions": []}')$$);
-SELECT pg_temp.try($$SELECT partkv.create_table('{"TableName": "okname", "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}, {"AttributeName": "s", "KeyType": "RANGE"}], "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}, {"AttributeName": "s", "AttributeType": "S"}, {"AttributeName": "g", "AttributeType": "S"}], "GlobalSecondaryIndexes": [{"IndexName": "gsi1", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL", "NonKeyAttributes": ["a"]}}]}')$$);
-SELECT pg_temp.try($$SELECT partkv.create_table('{"TableName": "okname", "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}, {"AttributeName": "s", "KeyType": "RANGE"}], "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}, {"AttributeName": "s", "AttributeType": "S"}, {"AttributeName": "g", "AttributeType": "S"}], "GlobalSecondaryIndexes": [{"IndexName": "gsi1", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}, {"IndexName": "gsi1", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}]}')$$);
-SELECT pg_temp.try($$SELECT partkv.create_table('{"TableName": "okname", "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}], "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}, {"AttributeName": "g", "AttributeType": "S"}], "GlobalSecondaryIndexes": [{"IndexName": "gsi1", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}]}]}')$$);
-SELECT pg_temp.try($$SELECT partkv.create_table('[]')$$);
+SELECT try($$SELECT partkv.create_table('users', 'user_id')$$);
+SELECT try($$SELECT partkv.describe_table('nosuch')$$);
+SELECT try($$SELECT partkv.delete_table('nosuch')$$);
+SELECT try($$SELECT partkv.describe_table('a')$$);
+SELECT try($$SELECT partkv.create_table('bad name!', 'k')$$);
+SELECT try($$SELECT partkv.create_table('t"; DROP TABLE users; --', 'k')$$);
+SELECT try($$SELECT partkv.create_table('okname', NULL)$$);
+SELECT try($$SELECT partkv.create_table('okname', 'k', 'X')$$);
+SELECT try($$SELECT partkv.create_table('okname', 'k', 'S', 'k')$$);
+SELECT try($$SELECT partkv.create_table('okname', 'k', partitions => 0)$$);
+SELECT try($$SELECT partkv.create_table('okname', 'k', partitions => 1025)$$);
+SELECT try($$SELECT partkv.create_table('okname', 'item')$$);
+SELECT try($$SELECT partkv.create_table(repeat('x', 57), 'k')$$);
+SELECT try($$SELECT partkv.create_table('okname', 'k', stream_view_type => 'SOMETIMES')$$);
+SELECT try($$SELECT partkv.create_table('okname', 'k', local_indexes => '[{"IndexName": "l1", "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}, {"AttributeName": "x", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}}]')$$);
+SELECT try($$SELECT partkv.create_table('{"TableName": "okname", "KeySchema": [{"AttributeName": "k", "KeyType": "RANGE"}], "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}]}')$$);
+SELECT try($$SELECT partkv.create_table('{"TableName": "okname", "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}], "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}, {"AttributeName": "z", "AttributeType": "S"}]}')$$);
+SELECT try($$SELECT partkv.create_table('{"TableName": "okname", "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}], "AttributeDefinitions": []}')$$);
+SELECT try($$SELECT partkv.create_table('{"TableName": "okname", "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}, {"AttributeName": "s", "KeyType": "RANGE"}], "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}, {"AttributeName": "s", "AttributeType": "S"}, {"AttributeName": "g", "AttributeType": "S"}], "GlobalSecondaryIndexes": [{"IndexName": "gsi1", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL", "NonKeyAttributes": ["a"]}}]}')$$);
+SELECT try($$SELECT partkv.create_table('{"TableName": "okname", "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}, {"AttributeName": "s", "KeyType": "RANGE"}], "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}, {"AttributeName": "s", "AttributeType": "S"}, {"AttributeName": "g", "AttributeType": "S"}], "GlobalSecondaryIndexes": [{"IndexName": "gsi1", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}, {"IndexName": "gsi1", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}]}')$$);
+SELECT try($$SELECT partkv.create_table('{"TableName": "okname", "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}], "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}, {"AttributeName": "g", "AttributeType": "S"}], "GlobalSecondaryIndexes": [{"IndexName": "gsi1", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}]}]}')$$);
+SELECT try($$SELECT partkv.create_table('[]')$$);
 -- nothing was left behind by the failures
 SELECT count(*) FROM pg_class WHERE relname LIKE 'okname%';
 
@@ -88,15 +78,15 @@ SELECT count(*) FROM pg_class WHERE relname LIKE 'okname%';
 SELECT partkv.delete_table('app.users')->>'TableStatus';
 SELECT to_regclass('app.users'), to_regclass('app.users_p0');
 SELECT * FROM partkv.list_tables();
-SELECT pg_temp.try($$SELECT partkv.describe_table('app.users')$$);
+SELECT try($$SELECT partkv.describe_table('app.users')$$);
 
 -- Only the owner can delete; others cannot touch the catalog either
 CREATE ROLE regress_partkv_other;
 
 SET ROLE regress_partkv_other;
-SELECT pg_temp.try($$SELECT partkv.delete_table('users')$$);
-SELECT pg_temp.try($$DELETE FROM partkv.tables$$);
-SELECT pg_temp.try($$UPDATE partkv.tables SET partitions = 1$$);
+SELECT try($$SELECT partkv.delete_table('users')$$);
+SELECT try($$DELETE FROM partkv.tables$$);
+SELECT try($$UPDATE partkv.tables SET partitions = 1$$);
 RESET ROLE;
 SELECT count(*) FROM partkv.tables;
 DROP ROLE regress_partkv_other;

@@ -3,15 +3,6 @@
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END;
-$$;
-
 SELECT partkv.create_table('upd', 'pk', 'S', sort_key => 'sk', sort_key_type => 'N', partitions => 2) IS NOT NULL;
 CREATE FUNCTION pg_temp.reset() RETURNS void LANGUAGE sql AS $$
 	SELECT partkv.put_item('upd', '{"pk": "a", "sk": 1, "n": 5, "s": "x", "l": [2, 3, 4, 5, 6, 7],
@@ -67,13 +58,13 @@ SELECT partkv.update_item('upd', '{"pk": "new", "sk": 3}', 'REMOVE v, x.y', retu
 SELECT partkv.update_item('upd', '{"pk": "new", "sk": 4}', 'DELETE s :s', attr_values => '{":s": {"$SS": ["a"]}}');
 SELECT partkv.update_item('upd', '{"pk": "new", "sk": 5}', return_values => 'ALL_NEW');
 SELECT pk, sk, item FROM upd WHERE pk = 'new' ORDER BY sk;
-SELECT pg_temp.try($$SELECT partkv.update_item('upd', '{"pk": "new", "sk": 6}', 'SET v = w')$$);
+SELECT try($$SELECT partkv.update_item('upd', '{"pk": "new", "sk": 6}', 'SET v = w')$$);
 
 -- conditions on update
 SELECT partkv.update_item('upd', '{"pk": "new", "sk": 1}', 'SET v = v + :one', attr_values => '{":one": 1, ":max": 1}',
 						  condition => 'v <= :max', return_values => 'UPDATED_NEW');
-SELECT pg_temp.try($$SELECT partkv.update_item('upd', '{"pk": "new", "sk": 1}', 'SET v = v + :one', attr_values => '{":one": 1, ":max": 1}', condition => 'v <= :max')$$);
-SELECT pg_temp.try($$SELECT partkv.update_item('upd', '{"pk": "ghost", "sk": 1}', 'SET v = :one', attr_values => '{":one": 1}', condition => 'attribute_exists(pk)')$$);
+SELECT try($$SELECT partkv.update_item('upd', '{"pk": "new", "sk": 1}', 'SET v = v + :one', attr_values => '{":one": 1, ":max": 1}', condition => 'v <= :max')$$);
+SELECT try($$SELECT partkv.update_item('upd', '{"pk": "ghost", "sk": 1}', 'SET v = :one', attr_values => '{":one": 1}', condition => 'attribute_exists(pk)')$$);
 SELECT partkv.get_item('upd', '{"pk": "ghost", "sk": 1}') IS NULL AS not_created;
 
 -- runtime and validation errors (nothing is written)
@@ -103,12 +94,12 @@ SELECT pg_temp.u('SET n = :v', '{":v": 1}') IS NOT NULL AS sane;
 CREATE ROLE regress_partkv_upd;
 GRANT INSERT, UPDATE ON upd TO regress_partkv_upd;
 SET ROLE regress_partkv_upd;
-SELECT pg_temp.try($$SELECT partkv.update_item('upd', '{"pk": "r", "sk": 1}', 'SET v = :v', attr_values => '{":v": 1}')$$);
+SELECT try($$SELECT partkv.update_item('upd', '{"pk": "r", "sk": 1}', 'SET v = :v', attr_values => '{":v": 1}')$$);
 RESET ROLE;
 -- each privilege is required, not any one of them: INSERT alone cannot put
 REVOKE UPDATE ON upd FROM regress_partkv_upd;
 SET ROLE regress_partkv_upd;
-SELECT pg_temp.try($$SELECT partkv.put_item('upd', '{"pk": "r", "sk": 1}')$$);
+SELECT try($$SELECT partkv.put_item('upd', '{"pk": "r", "sk": 1}')$$);
 RESET ROLE;
 GRANT SELECT, UPDATE ON upd TO regress_partkv_upd;
 SET ROLE regress_partkv_upd;
