@@ -395,6 +395,9 @@ BEGIN
 	IF t.stream_specification IS NOT NULL THEN
 		d := d || jsonb_build_object('StreamSpecification', t.stream_specification);
 	END IF;
+	IF status <> 'DELETING' THEN
+		d := d || partkv.stream_description_fields(t);
+	END IF;
 	RETURN d;
 END;
 $$;

@@ -20,7 +20,10 @@ SELECT jsonb_pretty(partkv.create_table('{
   "GlobalSecondaryIndexes": [{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["x"]}}],
   "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"},
   "Partitions": 2
-}') - 'TableId' - 'CreationDateTime' - 'TableSizeBytes') AS d;
+}') - 'TableId' - 'CreationDateTime' - 'TableSizeBytes' - 'LatestStreamArn' - 'LatestStreamLabel') AS d;
+-- a table with a stream names its latest stream
+SELECT d->>'LatestStreamArn' LIKE 'arn:partkv:%:public:table/blobs/stream/' || (d->>'LatestStreamLabel') AS stream_arn
+  FROM partkv.describe_table('blobs') d;
 
 -- The tables are real partitioned tables, hashed with partkv's opclasses
 \d+ orders
