@@ -1218,7 +1218,7 @@ KvWorkerStore(KvBatch *b)
 		"), ins AS ("
 		"  INSERT INTO partkv.stream_log"
 		"         (stream_id, shard_id, sequence_number, event_name, size_bytes, record, written_at)"
-		"  SELECT sid, shard, seq, ev, sz, rec::jsonb, now() FROM r WHERE sid IS NOT NULL"
+		"  SELECT sid, shard, seq, ev, sz, rec::jsonb, clock_timestamp() FROM r WHERE sid IS NOT NULL"
 		"  RETURNING 1"
 		")"
 		" SELECT pg_catalog.pg_notify(partkv.stream_channel(tab),"

@@ -9,6 +9,8 @@
 #   partkv.sql   the pgbench script for partkv       (table "bench")
 #   plain.sql    the same work in plain SQL          (table "plain_kv")
 #   setup.sql    optional, run once before the workload (psql)
+#   report.sql   optional, run after it; its result (column names, then one
+#                row) is printed below the table (e.g. stream delay)
 # plain.sql runs twice: against a non-partitioned table (schema plain) and a
 # hash-partitioned one (schema plain_part).  The data is test/bench/setup.sql.
 # Scripts can use :partition_keys and :sort_keys.
@@ -121,6 +123,7 @@ median() {
 
 results=()
 raw=()
+reports=()
 rm -f "$out_dir"/pgbench-*.log
 for w in "${workloads[@]}"; do
 	if [ -f "$tmp/workloads/$w/setup.sql" ]; then
@@ -136,6 +139,11 @@ for w in "${workloads[@]}"; do
 		pp+=("$(tps "$w" plain.sql plain_part "$r")")
 	done
 	results+=("$w $(median "${k[@]}") $(median "${p[@]}") $(median "${pp[@]}")")
+	# report.sql: figures a workload measures besides tps (printed after the table)
+	if [ -f "$tmp/workloads/$w/report.sql" ]; then
+		reports+=("$w: $(psql_b -d bench -X -q -A -F ' ' -P footer=off -P tuples_only=off \
+			-f "$tmp/workloads/$w/report.sql" 2>&1 | tail -n 2 | paste -sd ' ' -)")
+	fi
 	raw+=("$w: partkv $(printf '%.0f ' "${k[@]}")| plain $(printf '%.0f ' "${p[@]}")| plain-part $(printf '%.0f ' "${pp[@]}")")
 done
 
@@ -158,6 +166,9 @@ header=$(
 		"($partition_keys partition keys x $sort_keys sort keys); ratio = partkv / plain"
 )
 printf '%s\n\n%s\n' "$header" "$table" | tee "$out_dir/results.txt"
+if [ ${#reports[@]} -gt 0 ]; then
+	printf '\n%s\n' "${reports[@]}" | tee -a "$out_dir/results.txt"
+fi
 if [ "$rounds" -gt 1 ]; then
 	printf '\ntps of each round:\n' >>"$out_dir/results.txt"
 	printf '  %s\n' "${raw[@]}" >>"$out_dir/results.txt"

@@ -1,0 +1,7 @@
+-- A copy of the bench table with a NEW_IMAGE stream: the same puts with and
+-- without capture, and the materialised stream's delay.
+SET client_min_messages = warning;
+SELECT partkv.create_table('bench_stream', 'pk', 'S', sort_key => 'sk', sort_key_type => 'S',
+						   stream_view_type => 'NEW_IMAGE') IS NOT NULL;
+INSERT INTO public.bench_stream SELECT * FROM public.bench;
+SELECT partkv.stream_wait('120s');
