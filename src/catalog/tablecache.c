@@ -250,7 +250,7 @@ KvLoadCatalogRow(KvTable *entry, Oid relid)
 	if (relname == NULL || nspname == NULL)
 		return false;
 
-	args[0] = CStringGetDatum(nspname);
+	args[0] = DirectFunctionCall1(namein, CStringGetDatum(nspname));	/* name is fixed-size */
 	args[1] = CStringGetTextDatum(relname);
 
 	SPI_connect();

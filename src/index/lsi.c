@@ -379,7 +379,7 @@ KvLsiIndexName(Relation rel, const char *attr)
 	relname = get_rel_name(relid);
 	if (nspname == NULL || relname == NULL)
 		return NULL;
-	args[0] = CStringGetDatum(nspname);
+	args[0] = DirectFunctionCall1(namein, CStringGetDatum(nspname));	/* name is fixed-size */
 	args[1] = CStringGetTextDatum(relname);
 	args[2] = CStringGetTextDatum(attr);
 
