@@ -16,6 +16,8 @@
 
 #include "access/heapam.h"
 #include "access/tableam.h"
+#include "access/xact.h"
+#include "miscadmin.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
@@ -29,6 +31,7 @@
 #include "../index/lsi.h"
 #include "item.h"
 #include "tableam.h"
+#include "../stream/worker.h"
 
 PG_FUNCTION_INFO_V1(partkv_tam_handler);
 
@@ -36,6 +39,38 @@ static TableAmRoutine kv_routine;
 static bool kv_routine_ready = false;
 static MemoryContext kv_write_context = NULL;
 static TupleTableSlot *kv_validated_slot = NULL;
+static bool kv_xact_wrote = false;
+static bool kv_commit_callback_registered = false;
+
+/*
+ * KvWakeStreamAtCommit wakes the database's stream worker when a
+ * transaction that wrote kv rows commits, so the change reaches the stream
+ * (and indexes) at once instead of at the worker's next nap.
+ */
+static void
+KvWakeStreamAtCommit(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
+	{
+		if (kv_xact_wrote)
+			KvStreamWakeWorker(MyDatabaseId);
+		kv_xact_wrote = false;
+	}
+	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		kv_xact_wrote = false;
+}
+
+/* KvNoteWrite remembers that this transaction changed kv rows. */
+static void
+KvNoteWrite(void)
+{
+	if (!kv_commit_callback_registered)
+	{
+		RegisterXactCallback(KvWakeStreamAtCommit, NULL);
+		kv_commit_callback_registered = true;
+	}
+	kv_xact_wrote = true;
+}
 
 /*
  * KvSetValidatedSlot marks the slot that partkv's item functions are about
@@ -212,6 +247,7 @@ kv_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 				int options, BulkInsertState bistate)
 {
 	KvCheckSlot(rel, slot);
+	KvNoteWrite();
 	GetHeapamTableAmRoutine()->tuple_insert(rel, slot, cid, options, bistate);
 }
 
@@ -221,6 +257,7 @@ kv_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid,
 							int options, BulkInsertState bistate, uint32 specToken)
 {
 	KvCheckSlot(rel, slot);
+	KvNoteWrite();
 	GetHeapamTableAmRoutine()->tuple_insert_speculative(rel, slot, cid, options,
 														bistate, specToken);
 }
@@ -232,6 +269,7 @@ kv_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 {
 	for (int i = 0; i < nslots; i++)
 		KvCheckSlot(rel, slots[i]);
+	KvNoteWrite();
 	GetHeapamTableAmRoutine()->multi_insert(rel, slots, nslots, cid, options, bistate);
 }
 
@@ -243,9 +281,20 @@ kv_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 				bool *update_indexes)
 {
 	KvCheckSlot(rel, slot);
+	KvNoteWrite();
 	return GetHeapamTableAmRoutine()->tuple_update(rel, otid, slot, cid, snapshot,
 												   crosscheck, wait, tmfd,
 												   lockmode, update_indexes);
+}
+
+/* kv_tuple_delete deletes as heap does; the stream worker is woken at commit. */
+static TM_Result
+kv_tuple_delete(Relation rel, ItemPointer tid, CommandId cid, Snapshot snapshot,
+				Snapshot crosscheck, bool wait, TM_FailureData *tmfd, bool changingPart)
+{
+	KvNoteWrite();
+	return GetHeapamTableAmRoutine()->tuple_delete(rel, tid, cid, snapshot, crosscheck,
+												   wait, tmfd, changingPart);
 }
 
 /* TOAST tables of kv partitions are plain heap tables. */
@@ -355,6 +404,7 @@ partkv_tam_handler(PG_FUNCTION_ARGS)
 		kv_routine.tuple_insert_speculative = kv_tuple_insert_speculative;
 		kv_routine.multi_insert = kv_multi_insert;
 		kv_routine.tuple_update = kv_tuple_update;
+		kv_routine.tuple_delete = kv_tuple_delete;
 		kv_routine.relation_toast_am = kv_relation_toast_am;
 		kv_routine.index_build_range_scan = kv_index_build_range_scan;
 		kv_routine.index_validate_scan = kv_index_validate_scan;
