@@ -343,7 +343,7 @@ RESET enable_seqscan;
 RESET enable_bitmapscan;
 
 -------------------------------------------------------------------------------
--- GSIs are declared but not readable yet; LSI rules of create_table
+-- GSIs are readable (src/index/gsi.c); LSI rules of create_table
 -------------------------------------------------------------------------------
 SELECT try($$SELECT partkv.query('events', 'g = :g', '{":g": "x"}', index_name => 'by_g')$$);
 SELECT try($$SELECT partkv.query('events', 'g = :g', '{":g": "x"}', index_name => 'by_g', consistent_read => true)$$);

@@ -99,6 +99,7 @@ CREATE TABLE partkv.tables (
 	stream_specification jsonb,
 	table_id uuid NOT NULL,
 	created_at timestamptz NOT NULL DEFAULT now(),
+	time_to_live jsonb,			-- TimeToLiveSpecification; NULL: never set (src/ttl)
 	PRIMARY KEY (schema_name, table_name),
 	CHECK ((sort_key IS NULL) = (sort_key_type IS NULL))
 );
@@ -384,12 +385,12 @@ BEGIN
 		END LOOP;
 		d := d || jsonb_build_object('LocalSecondaryIndexes', lsis);
 	END IF;
-	IF jsonb_array_length(t.global_indexes) > 0 THEN
-		-- Index maintenance is not built yet: the indexes are declared but
-		-- not queryable, which DynamoDB spells CREATING.
+	IF jsonb_array_length(t.global_indexes) > 0 AND status <> 'DELETING' THEN
+		-- status, backfill progress, size and backlog (src/index/gsi.c)
+		d := d || partkv.gsi_description_fields(t);
+	ELSIF jsonb_array_length(t.global_indexes) > 0 THEN
 		d := d || jsonb_build_object('GlobalSecondaryIndexes',
-			(SELECT jsonb_agg(i || jsonb_build_object('IndexStatus', 'CREATING', 'Backfilling', false,
-													  'IndexSizeBytes', 0, 'ItemCount', 0))
+			(SELECT jsonb_agg(i || jsonb_build_object('IndexStatus', 'DELETING'))
 			   FROM jsonb_array_elements(t.global_indexes) i));
 	END IF;
 	IF t.stream_specification IS NOT NULL THEN
@@ -397,6 +398,10 @@ BEGIN
 	END IF;
 	IF status <> 'DELETING' THEN
 		d := d || partkv.stream_description_fields(t);
+	END IF;
+	-- once TTL has been configured (src/ttl)
+	IF t.time_to_live IS NOT NULL THEN
+		d := d || jsonb_build_object('TimeToLiveDescription', partkv.ttl_description(t));
 	END IF;
 	RETURN d;
 END;
@@ -1500,11 +1505,8 @@ BEGIN
 		IF member IN ('StreamSpecification', 'TableName') THEN
 			CONTINUE;
 		ELSIF member IN ('GlobalSecondaryIndexUpdates', 'AttributeDefinitions') THEN
-			-- GlobalSecondaryIndexUpdates (Create/Update/Delete, one create or
-			-- delete per call, AttributeDefinitions for new index keys) go
-			-- here once global secondary indexes are maintained.
-			RAISE EXCEPTION 'partkv does not support % in UpdateTable yet', member
-				USING ERRCODE = 'feature_not_supported';
+			-- applied below by partkv.gsi_update_table (src/index/gsi.c)
+			CONTINUE;
 		ELSIF member IN ('ProvisionedThroughput', 'BillingMode', 'SSESpecification', 'ReplicaUpdates',
 						 'TableClass', 'DeletionProtectionEnabled', 'OnDemandThroughput', 'WarmThroughput') THEN
 			RAISE EXCEPTION 'partkv does not support % in UpdateTable', member
@@ -1516,6 +1518,11 @@ BEGIN
 	IF NOT partkv.owns_table(t.schema_name, t.table_name) THEN
 		RAISE EXCEPTION 'must be owner of table %', t.table_name
 			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+
+	-- GlobalSecondaryIndexUpdates: one Create or Delete (src/index/gsi.c)
+	IF changes ? 'GlobalSecondaryIndexUpdates' THEN
+		t := partkv.gsi_update_table(t, changes);
 	END IF;
 
 	IF changes ? 'StreamSpecification' THEN
@@ -1553,7 +1560,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION partkv.update_table(text, jsonb) IS
-'UpdateTable: StreamSpecification (enable with a view type, or disable); GlobalSecondaryIndexUpdates not yet';
+'UpdateTable: StreamSpecification (enable with a view type, or disable); GlobalSecondaryIndexUpdates (one Create or Delete)';
 
 -- Stream handlers (DynamoDB Streams -> Lambda event source mappings): the
 -- stream worker calls handler(records jsonb) with batches of a table's
@@ -1984,3 +1991,751 @@ AS $$
 $$;
 COMMENT ON FUNCTION partkv.lsi_key_expression(text, text) IS
 'The SQL expression of a local secondary index key over a kv table''s item column';
+
+-- ===== global secondary indexes (src/index/gsi.c) =====
+--
+-- A GSI of kv table s.t is a partitioned table s.<storage_name> (plain
+-- heap, hashed on the GSI partition key with partkv's xxhash opclasses):
+--   (gsi_pk, [gsi_sk,] base_pk, [base_sk,] item jsonb)
+-- item is the projected item; a B-tree on (gsi_pk, gsi_sk, base_pk,
+-- base_sk) serves Query/Scan (index keys are not unique: the table key
+-- breaks ties), a B-tree on (base_pk, base_sk) lets the stream worker
+-- replace an item's entry by its table key.  The worker keeps GSIs up to
+-- date from the change stream, in the transaction that records its WAL
+-- position (exactly once), and backfills GSIs added by update_table.
+-- partkv.tables.global_indexes declares the GSIs; partkv.gsi_indexes holds
+-- their storage and state, maintained by a trigger on partkv.tables.
+
+-- The decoder reads global_indexes under historic snapshots: keep it inline.
+ALTER TABLE partkv.tables ALTER COLUMN global_indexes SET STORAGE MAIN;
+
+CREATE TABLE partkv.gsi_indexes (
+	schema_name name NOT NULL,
+	table_name text NOT NULL,
+	index_name text NOT NULL,
+	storage_name text NOT NULL,
+	status text NOT NULL CHECK (status IN ('CREATING', 'ACTIVE')),
+	backfill_partition text,		-- base partition being backfilled (NULL: not started)
+	backfill_after jsonb,			-- last base key done in it (NULL: from its start)
+	items_done bigint NOT NULL DEFAULT 0,
+	items_estimated bigint NOT NULL DEFAULT 0,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	activated_at timestamptz,
+	PRIMARY KEY (schema_name, table_name, index_name)
+);
+SELECT pg_catalog.pg_extension_config_dump('partkv.gsi_indexes', '');
+ALTER TABLE partkv.gsi_indexes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY gsi_indexes_read ON partkv.gsi_indexes FOR SELECT USING (true);
+CREATE POLICY gsi_indexes_write ON partkv.gsi_indexes FOR ALL
+	USING (partkv.owns_table(schema_name, table_name))
+	WITH CHECK (partkv.owns_table(schema_name, table_name));
+GRANT SELECT, INSERT, UPDATE, DELETE ON partkv.gsi_indexes TO PUBLIC;
+
+-- The projection of an item into an index: its listed top-level attributes.
+CREATE FUNCTION partkv.gsi_project(item jsonb, attributes text[])
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'partkv_gsi_project'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION partkv.gsi_project(jsonb, text[]) IS
+'internal: the item restricted to the given top-level attributes (index projections)';
+
+-- The SQL expression of a GSI key value of jsonb expression src: NULL when
+-- absent, of another type or empty (such items are not in the index).
+CREATE FUNCTION partkv.gsi_key_expression(src text, attribute text, attribute_type text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE attribute_type
+		WHEN 'S' THEN format('NULLIF(partkv.key_text(%s, %L), '''')', src, attribute)
+		WHEN 'N' THEN format('partkv.key_numeric(%s, %L)', src, attribute)
+		ELSE format('NULLIF(partkv.key_bytea(%s, %L), ''\x''::bytea)', src, attribute) END
+$$;
+
+-- Everything the SQL of one GSI needs: storage, keys and their types,
+-- projection expression over item expression "src".
+CREATE FUNCTION partkv.gsi_shape(t partkv.tables, gsi jsonb, src text,
+								 OUT gpk text, OUT gpk_type text, OUT gsk text, OUT gsk_type text,
+								 OUT projection text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	attrs text[];
+BEGIN
+	gpk := gsi->'KeySchema'->0->>'AttributeName';
+	gsk := gsi->'KeySchema'->1->>'AttributeName';
+	SELECT x->>'AttributeType' INTO gpk_type FROM jsonb_array_elements(t.attribute_definitions) x
+	 WHERE x->>'AttributeName' = gpk;
+	SELECT x->>'AttributeType' INTO gsk_type FROM jsonb_array_elements(t.attribute_definitions) x
+	 WHERE x->>'AttributeName' = gsk;
+	IF gsi->'Projection'->>'ProjectionType' = 'ALL' THEN
+		projection := src;
+	ELSE
+		attrs := ARRAY[t.partition_key, gpk];
+		IF t.sort_key IS NOT NULL THEN attrs := attrs || t.sort_key; END IF;
+		IF gsk IS NOT NULL THEN attrs := attrs || gsk; END IF;
+		IF gsi->'Projection'->>'ProjectionType' = 'INCLUDE' THEN
+			attrs := attrs || ARRAY(SELECT jsonb_array_elements_text(gsi->'Projection'->'NonKeyAttributes'));
+		END IF;
+		projection := format('partkv.gsi_project(%s, %L::text[])', src, attrs);
+	END IF;
+END;
+$$;
+
+-- Creates the storage table of a GSI (nothing when it exists: pg_restore).
+CREATE FUNCTION partkv.gsi_create_storage(t partkv.tables, gsi jsonb, storage_name text)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s record;
+	ddl text;
+	opclass text;
+	nparts int := least(t.partitions, 8);
+BEGIN
+	IF to_regclass(format('%I.%I', t.schema_name, storage_name)) IS NOT NULL THEN
+		RETURN false;
+	END IF;
+	s := partkv.gsi_shape(t, gsi, 'item');
+	ddl := format('CREATE TABLE %I.%I (gsi_pk %s NOT NULL', t.schema_name, storage_name,
+				  partkv.key_column_type(s.gpk_type));
+	IF s.gsk IS NOT NULL THEN
+		ddl := ddl || format(', gsi_sk %s NOT NULL', partkv.key_column_type(s.gsk_type));
+	END IF;
+	ddl := ddl || format(', base_pk %s NOT NULL', partkv.key_column_type(t.partition_key_type));
+	IF t.sort_key IS NOT NULL THEN
+		ddl := ddl || format(', base_sk %s NOT NULL', partkv.key_column_type(t.sort_key_type));
+	END IF;
+	opclass := CASE s.gpk_type WHEN 'S' THEN 'partkv.xxhash_text_ops'
+							   WHEN 'N' THEN 'partkv.xxhash_numeric_ops'
+							   ELSE 'partkv.xxhash_bytea_ops' END;
+	ddl := ddl || format(', item jsonb NOT NULL) PARTITION BY HASH (gsi_pk %s)', opclass);
+	EXECUTE ddl;
+	FOR i IN 0 .. nparts - 1 LOOP
+		EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES WITH (MODULUS %s, REMAINDER %s)',
+					   t.schema_name, storage_name || '_p' || i, t.schema_name, storage_name, nparts, i);
+	END LOOP;
+	EXECUTE format('CREATE INDEX %I ON %I.%I (gsi_pk%s, base_pk%s)',
+				   storage_name || '_key', t.schema_name, storage_name,
+				   CASE WHEN s.gsk IS NOT NULL THEN ', gsi_sk' ELSE '' END,
+				   CASE WHEN t.sort_key IS NOT NULL THEN ', base_sk' ELSE '' END);
+	EXECUTE format('CREATE INDEX %I ON %I.%I (base_pk%s)',
+				   storage_name || '_base', t.schema_name, storage_name,
+				   CASE WHEN t.sort_key IS NOT NULL THEN ', base_sk' ELSE '' END);
+	EXECUTE format('COMMENT ON TABLE %I.%I IS %L', t.schema_name, storage_name,
+				   format('partkv global secondary index %s of table %s (maintained by the stream worker)',
+						  gsi->>'IndexName', t.table_name));
+	RETURN true;
+END;
+$$;
+
+-- The storage table name of a GSI: the table's name, cut, and a hash of
+-- the index name (deterministic, so a restored catalog finds it again).
+CREATE FUNCTION partkv.gsi_storage_name(table_name text, index_name text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT left(table_name, 46) || '_g' || left(md5(index_name), 8)
+$$;
+
+-- The number of items of a kv table, estimated from its partitions'
+-- statistics, or counted when they were never analyzed.
+CREATE FUNCTION partkv.gsi_estimate_items(rel regclass)
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	n bigint;
+BEGIN
+	SELECT CASE WHEN bool_and(c.reltuples >= 0) THEN sum(c.reltuples)::bigint END INTO n
+	  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = rel;
+	IF n IS NULL THEN
+		EXECUTE format('SELECT count(*) FROM %s', rel) INTO n;
+	END IF;
+	RETURN n;
+END;
+$$;
+
+-- Keeps GSI storage in line with partkv.tables.global_indexes: creates the
+-- storage of new GSIs (CREATING with a backfill when the table has items),
+-- drops that of removed ones, and invalidates the caches that know a
+-- table's GSIs (decoder, write-path key checks, table cache).
+CREATE FUNCTION partkv.gsi_sync()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	g record;
+	gsi jsonb;
+	sname text;
+	rel regclass;
+	has_items boolean;
+	created boolean;
+BEGIN
+	IF TG_OP <> 'INSERT' THEN
+		FOR g IN SELECT * FROM partkv.gsi_indexes x
+				  WHERE x.schema_name = OLD.schema_name AND x.table_name = OLD.table_name
+					AND (TG_OP = 'DELETE'
+						 OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(NEW.global_indexes) i
+										 WHERE i->>'IndexName' = x.index_name)) LOOP
+			EXECUTE format('DROP TABLE IF EXISTS %I.%I', g.schema_name, g.storage_name);
+			DELETE FROM partkv.gsi_indexes x
+			 WHERE x.schema_name = g.schema_name AND x.table_name = g.table_name
+			   AND x.index_name = g.index_name;
+		END LOOP;
+	END IF;
+	IF TG_OP = 'DELETE' THEN
+		RETURN NULL;
+	END IF;
+	rel := to_regclass(format('%I.%I', NEW.schema_name, NEW.table_name));
+	FOR gsi IN SELECT value FROM jsonb_array_elements(NEW.global_indexes) LOOP
+		IF EXISTS (SELECT 1 FROM partkv.gsi_indexes x
+					WHERE x.schema_name = NEW.schema_name AND x.table_name = NEW.table_name
+					  AND x.index_name = gsi->>'IndexName') THEN
+			CONTINUE;
+		END IF;
+		sname := partkv.gsi_storage_name(NEW.table_name, gsi->>'IndexName');
+		created := partkv.gsi_create_storage(NEW, gsi, sname);
+		has_items := false;
+		IF created AND rel IS NOT NULL THEN
+			EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', rel) INTO has_items;
+		END IF;
+		INSERT INTO partkv.gsi_indexes (schema_name, table_name, index_name, storage_name, status,
+										items_estimated, activated_at)
+		VALUES (NEW.schema_name, NEW.table_name, gsi->>'IndexName', sname,
+				CASE WHEN has_items THEN 'CREATING' ELSE 'ACTIVE' END,
+				CASE WHEN has_items THEN partkv.gsi_estimate_items(rel) ELSE 0 END,
+				CASE WHEN has_items THEN NULL ELSE now() END);
+	END LOOP;
+	IF rel IS NOT NULL THEN
+		PERFORM partkv.stream_invalidate(rel);
+		PERFORM partkv.invalidate_table_cache(rel);
+	END IF;
+	RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION partkv.gsi_sync() IS
+'internal: trigger creating and dropping the storage of global secondary indexes';
+
+CREATE TRIGGER gsi_sync
+	AFTER INSERT OR UPDATE OF global_indexes OR DELETE ON partkv.tables
+	FOR EACH ROW EXECUTE FUNCTION partkv.gsi_sync();
+
+-- UpdateTable's GlobalSecondaryIndexUpdates (one Create or Delete per
+-- call); returns the updated catalog row.  The caller checked ownership.
+CREATE FUNCTION partkv.gsi_update_table(t partkv.tables, changes jsonb)
+RETURNS partkv.tables
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	updates jsonb := changes->'GlobalSecondaryIndexUpdates';
+	u jsonb;
+	c jsonb;
+	iname text;
+	gsis jsonb;
+	defs jsonb := t.attribute_definitions;
+	newdefs jsonb := coalesce(changes->'AttributeDefinitions', '[]');
+	k jsonb;
+	d jsonb;
+	missing text[];
+	table_keys jsonb;
+BEGIN
+	IF jsonb_typeof(updates) IS DISTINCT FROM 'array' OR jsonb_array_length(updates) = 0 THEN
+		PERFORM partkv.raise_validation('1 validation error detected: Value at ''globalSecondaryIndexUpdates'' failed to satisfy constraint: Member must be a non-empty list');
+	END IF;
+	IF jsonb_typeof(newdefs) <> 'array' THEN
+		PERFORM partkv.raise_validation('AttributeDefinitions must be a list');
+	END IF;
+	IF (SELECT count(*) FROM jsonb_array_elements(updates) x WHERE x ? 'Create' OR x ? 'Delete') > 1 THEN
+		RAISE EXCEPTION 'Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table'
+			USING ERRCODE = 'program_limit_exceeded';
+	END IF;
+	FOR u IN SELECT value FROM jsonb_array_elements(updates) LOOP
+		IF jsonb_typeof(u) <> 'object' OR (SELECT count(*) FROM jsonb_object_keys(u)) <> 1 THEN
+			PERFORM partkv.raise_validation('One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Create, Update or Delete must be specified');
+		END IF;
+		IF u ? 'Update' THEN
+			RAISE EXCEPTION 'partkv does not support GlobalSecondaryIndexUpdates Update (provisioned throughput)'
+				USING ERRCODE = 'feature_not_supported';
+		ELSIF u ? 'Delete' THEN
+			iname := u->'Delete'->>'IndexName';
+			IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(t.global_indexes) i WHERE i->>'IndexName' = iname) THEN
+				RAISE EXCEPTION 'Requested resource not found: Index: % not found', iname
+					USING ERRCODE = 'undefined_object';
+			END IF;
+			t.global_indexes := coalesce((SELECT jsonb_agg(i ORDER BY o) FROM jsonb_array_elements(t.global_indexes) WITH ORDINALITY AS x(i, o)
+										   WHERE i->>'IndexName' <> iname), '[]');
+		ELSIF u ? 'Create' THEN
+			c := u->'Create';
+			iname := c->>'IndexName';
+			IF EXISTS (SELECT 1 FROM jsonb_array_elements(t.global_indexes || t.local_indexes) i
+						WHERE i->>'IndexName' = iname) THEN
+				PERFORM partkv.raise_validation(format('One or more parameter values were invalid: Index with name %s already exists', iname));
+			END IF;
+			IF EXISTS (SELECT 1 FROM partkv.gsi_indexes g WHERE g.schema_name = t.schema_name
+						 AND g.table_name = t.table_name AND g.status = 'CREATING') THEN
+				RAISE EXCEPTION 'Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table'
+					USING ERRCODE = 'program_limit_exceeded';
+			END IF;
+			IF jsonb_array_length(t.global_indexes) >= 20 THEN
+				PERFORM partkv.raise_validation('One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of 20');
+			END IF;
+			table_keys := jsonb_build_array(jsonb_build_object('AttributeName', t.partition_key, 'KeyType', 'HASH'))
+				|| CASE WHEN t.sort_key IS NULL THEN '[]'::jsonb
+						ELSE jsonb_build_array(jsonb_build_object('AttributeName', t.sort_key, 'KeyType', 'RANGE')) END;
+			gsis := partkv.check_indexes(jsonb_build_array(c - 'ProvisionedThroughput' - 'OnDemandThroughput' - 'WarmThroughput'),
+										 false, table_keys, '{}');
+			-- the new index's key attributes need definitions (spurious ones are ignored)
+			FOR k IN SELECT value FROM jsonb_array_elements(gsis->0->'KeySchema') LOOP
+				SELECT x INTO d FROM jsonb_array_elements(newdefs) x WHERE x->>'AttributeName' = k->>'AttributeName';
+				IF d IS NOT NULL AND (d->>'AttributeType' IS NULL OR d->>'AttributeType' NOT IN ('S', 'N', 'B')) THEN
+					PERFORM partkv.raise_validation(format('1 validation error detected: Value ''%s'' at ''attributeDefinitions.member.attributeType'' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]', d->>'AttributeType'));
+				END IF;
+				IF EXISTS (SELECT 1 FROM jsonb_array_elements(defs) x WHERE x->>'AttributeName' = k->>'AttributeName') THEN
+					IF d IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(defs) x
+													   WHERE x->>'AttributeName' = k->>'AttributeName'
+														 AND x->>'AttributeType' = d->>'AttributeType') THEN
+						PERFORM partkv.raise_validation(format('Cannot have two attributes with the same name: %s', k->>'AttributeName'));
+					END IF;
+				ELSIF d IS NULL THEN
+					missing := missing || (k->>'AttributeName');
+				ELSE
+					defs := defs || jsonb_build_array(jsonb_build_object('AttributeName', d->>'AttributeName',
+																		 'AttributeType', d->>'AttributeType'));
+				END IF;
+			END LOOP;
+			IF missing IS NOT NULL THEN
+				PERFORM partkv.raise_validation(format('One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [%s], AttributeDefinitions: [%s]',
+					array_to_string(missing, ', '),
+					(SELECT string_agg(x->>'AttributeName', ', ') FROM jsonb_array_elements(newdefs) x)));
+			END IF;
+			t.attribute_definitions := (SELECT jsonb_agg(x ORDER BY x->>'AttributeName') FROM jsonb_array_elements(defs) x);
+			t.global_indexes := t.global_indexes || gsis;
+		ELSE
+			PERFORM partkv.raise_validation('One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Create, Update or Delete must be specified');
+		END IF;
+	END LOOP;
+	-- the trigger gsi_sync creates or drops the storage
+	UPDATE partkv.tables x SET attribute_definitions = t.attribute_definitions,
+							   global_indexes = t.global_indexes
+	 WHERE x.schema_name = t.schema_name AND x.table_name = t.table_name;
+	RETURN t;
+END;
+$$;
+
+-- The GlobalSecondaryIndexes member of a TableDescription ('{}' if none):
+-- status, backfill progress and size (the worker's backlog is in
+-- partkv.index_status).
+CREATE FUNCTION partkv.gsi_description_fields(t partkv.tables)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	out jsonb := '[]';
+	gsi jsonb;
+	g partkv.gsi_indexes;
+	e jsonb;
+	items bigint;
+	bytes bigint;
+BEGIN
+	IF jsonb_array_length(t.global_indexes) = 0 THEN
+		RETURN '{}';
+	END IF;
+	FOR gsi IN SELECT value FROM jsonb_array_elements(t.global_indexes) LOOP
+		SELECT * INTO g FROM partkv.gsi_indexes x
+		 WHERE x.schema_name = t.schema_name AND x.table_name = t.table_name
+		   AND x.index_name = gsi->>'IndexName';
+		items := 0;
+		bytes := 0;
+		IF g.storage_name IS NOT NULL AND to_regclass(format('%I.%I', g.schema_name, g.storage_name)) IS NOT NULL THEN
+			EXECUTE format('SELECT count(*) FROM %I.%I', g.schema_name, g.storage_name) INTO items;
+			SELECT coalesce(sum(pg_total_relation_size(p.relid)), 0) INTO bytes
+			  FROM pg_partition_tree(format('%I.%I', g.schema_name, g.storage_name)::regclass) p;
+		END IF;
+		e := gsi || jsonb_build_object('IndexStatus', coalesce(g.status, 'CREATING'),
+									   'IndexSizeBytes', bytes, 'ItemCount', items,
+									   'IndexArn', format('arn:partkv:%s:%s:table/%s/index/%s', current_database(),
+														  t.schema_name, t.table_name, gsi->>'IndexName'));
+		IF g.status IS DISTINCT FROM 'ACTIVE' THEN
+			e := e || jsonb_build_object('Backfilling', g.backfill_partition IS NOT NULL,
+										 'BackfillProgress', jsonb_build_object(
+											 'ItemsDone', coalesce(g.items_done, 0),
+											 'ItemsEstimated', greatest(coalesce(g.items_estimated, 0), coalesce(g.items_done, 0))));
+		END IF;
+		out := out || jsonb_build_array(e);
+	END LOOP;
+	RETURN jsonb_build_object('GlobalSecondaryIndexes', out);
+END;
+$$;
+
+-- How far the stream worker (which maintains every GSI) is behind:
+-- {"WalBytes": WAL not yet applied, "Seconds": age of the oldest change not
+-- yet applied (0 when caught up)}.
+CREATE FUNCTION partkv.gsi_backlog()
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'partkv_gsi_backlog'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.gsi_backlog() IS
+'the stream worker''s backlog of changes not yet applied to global secondary indexes (WAL bytes, seconds)';
+
+-- One view of every GSI: state, backfill progress, backlog.
+CREATE VIEW partkv.index_status AS
+	SELECT g.schema_name, g.table_name, g.index_name, g.storage_name, g.status,
+		   g.backfill_partition IS NOT NULL AND g.status = 'CREATING' AS backfilling,
+		   g.items_done, g.items_estimated, g.created_at, g.activated_at,
+		   (b->>'WalBytes')::bigint AS backlog_bytes,
+		   (b->>'Seconds')::float8 AS backlog_seconds
+	  FROM partkv.gsi_indexes g, partkv.gsi_backlog() b;
+GRANT SELECT ON partkv.index_status TO PUBLIC;
+COMMENT ON VIEW partkv.index_status IS
+'global secondary indexes: status, backfill progress and the worker''s backlog';
+
+-- The SQL statement applying a batch of changes to one GSI: $1 jsonb[]
+-- table keys, $2 jsonb[] new items (NULL: deleted), in commit order.  The
+-- last change of each key wins: the key's entry is deleted and the new
+-- item inserted when it has every index key attribute (sparse index).
+CREATE FUNCTION partkv.gsi_apply_sql(schema_name name, table_name text, index_name text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t partkv.tables;
+	g partkv.gsi_indexes;
+	s record;
+	gsi jsonb;
+	bpk text;
+	bsk text;
+BEGIN
+	SELECT * INTO t FROM partkv.tables x WHERE x.schema_name = $1 AND x.table_name = $2;
+	SELECT * INTO g FROM partkv.gsi_indexes x WHERE x.schema_name = $1 AND x.table_name = $2 AND x.index_name = $3;
+	SELECT i INTO gsi FROM jsonb_array_elements(t.global_indexes) i WHERE i->>'IndexName' = $3;
+	IF t IS NULL OR g IS NULL OR gsi IS NULL
+	   OR to_regclass(format('%I.%I', g.schema_name, g.storage_name)) IS NULL THEN
+		RETURN NULL;
+	END IF;
+	s := partkv.gsi_shape(t, gsi, 'u.i');
+	bpk := partkv.lsi_key_expression(t.partition_key, t.partition_key_type);
+	bsk := partkv.lsi_key_expression(t.sort_key, t.sort_key_type);
+	RETURN format(
+		'WITH u AS (SELECT DISTINCT ON (k) k, i FROM unnest($1::jsonb[], $2::jsonb[]) WITH ORDINALITY AS u(k, i, o) ORDER BY k, o DESC), '
+		'd AS (DELETE FROM %1$s g USING u WHERE g.base_pk = %2$s%3$s) '
+		'INSERT INTO %1$s SELECT * FROM (SELECT %4$s AS gpk%5$s, %6$s, %7$s FROM u WHERE u.i IS NOT NULL) x '
+		'WHERE x.gpk IS NOT NULL%8$s',
+		format('%I.%I', g.schema_name, g.storage_name),
+		replace(bpk, '(item,', '(u.k,'),
+		CASE WHEN t.sort_key IS NULL THEN '' ELSE ' AND g.base_sk = ' || replace(bsk, '(item,', '(u.k,') END,
+		partkv.gsi_key_expression('u.i', s.gpk, s.gpk_type),
+		CASE WHEN s.gsk IS NULL THEN '' ELSE ', ' || partkv.gsi_key_expression('u.i', s.gsk, s.gsk_type) || ' AS gsk' END,
+		replace(bpk, '(item,', '(u.k,') || CASE WHEN t.sort_key IS NULL THEN '' ELSE ', ' || replace(bsk, '(item,', '(u.k,') END,
+		s.projection,
+		CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND x.gsk IS NOT NULL' END);
+END;
+$$;
+
+-- One backfill step of a CREATING GSI: up to batch items of the current
+-- base partition after the last key done, each item's entry replaced (the
+-- stream may have written it already: what this statement reads is at
+-- least as new, see gsi.c); records the progress, moves to the next
+-- partition, and marks the index ACTIVE after the last.  Returns true
+-- while work remains.  Run by the stream worker.
+CREATE FUNCTION partkv.gsi_backfill_step(schema_name name, table_name text, index_name text, batch int)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t partkv.tables;
+	g partkv.gsi_indexes;
+	s record;
+	gsi jsonb;
+	part text;
+	rel regclass;
+	keycols text;
+	keydesc text;
+	cond text := '';
+	last jsonb;
+	n bigint;
+	sql text;
+BEGIN
+	SELECT * INTO t FROM partkv.tables x WHERE x.schema_name = $1 AND x.table_name = $2;
+	SELECT * INTO g FROM partkv.gsi_indexes x WHERE x.schema_name = $1 AND x.table_name = $2 AND x.index_name = $3
+	   FOR UPDATE;
+	SELECT i INTO gsi FROM jsonb_array_elements(t.global_indexes) i WHERE i->>'IndexName' = $3;
+	rel := to_regclass(format('%I.%I', t.schema_name, t.table_name));
+	IF t IS NULL OR g IS NULL OR gsi IS NULL OR rel IS NULL OR g.status <> 'CREATING' THEN
+		RETURN false;
+	END IF;
+	part := g.backfill_partition;
+	IF part IS NULL THEN
+		SELECT min(c.relname) INTO part FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		 WHERE i.inhparent = rel;
+	END IF;
+	IF part IS NOT NULL AND to_regclass(format('%I.%I', t.schema_name, part)) IS NULL THEN
+		-- the partition went away (split): continue with the next name
+		g.backfill_after := NULL;
+		SELECT min(c.relname) INTO part FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		 WHERE i.inhparent = rel AND c.relname > part;
+	END IF;
+	IF part IS NULL THEN
+		UPDATE partkv.gsi_indexes x SET status = 'ACTIVE', backfill_partition = NULL, backfill_after = NULL,
+										activated_at = now()
+		 WHERE x.schema_name = $1 AND x.table_name = $2 AND x.index_name = $3;
+		PERFORM partkv.invalidate_table_cache(rel);
+		RETURN false;
+	END IF;
+	keycols := format('%I', t.partition_key) || CASE WHEN t.sort_key IS NULL THEN '' ELSE format(', %I', t.sort_key) END;
+	keydesc := format('%I DESC', t.partition_key) || CASE WHEN t.sort_key IS NULL THEN '' ELSE format(', %I DESC', t.sort_key) END;
+	IF g.backfill_after IS NOT NULL THEN
+		cond := format(' WHERE (%s) > (%L::%s%s)', keycols, g.backfill_after->>'pk',
+					   partkv.key_column_type(t.partition_key_type),
+					   CASE WHEN t.sort_key IS NULL THEN ''
+							ELSE format(', %L::%s', g.backfill_after->>'sk', partkv.key_column_type(t.sort_key_type)) END);
+	END IF;
+	s := partkv.gsi_shape(t, gsi, 'b.item');
+	sql := format(
+		'WITH b AS (SELECT %1$s, item FROM ONLY %2$I.%3$I%4$s ORDER BY %1$s LIMIT %5$s), '
+		'd AS (DELETE FROM %6$s g USING b WHERE g.base_pk = b.%7$I%8$s), '
+		'i AS (INSERT INTO %6$s SELECT * FROM (SELECT %9$s AS gpk%10$s, b.%7$I%11$s, %12$s FROM b) x '
+		'      WHERE x.gpk IS NOT NULL%13$s) '
+		'SELECT (SELECT count(*) FROM b), '
+		'       (SELECT jsonb_build_object(''pk'', b.%7$I::text%14$s) FROM b ORDER BY %15$s LIMIT 1)',
+		keycols, t.schema_name, part, cond, batch,
+		format('%I.%I', g.schema_name, g.storage_name),
+		t.partition_key,
+		CASE WHEN t.sort_key IS NULL THEN '' ELSE format(' AND g.base_sk = b.%I', t.sort_key) END,
+		partkv.gsi_key_expression('b.item', s.gpk, s.gpk_type),
+		CASE WHEN s.gsk IS NULL THEN '' ELSE ', ' || partkv.gsi_key_expression('b.item', s.gsk, s.gsk_type) || ' AS gsk' END,
+		CASE WHEN t.sort_key IS NULL THEN '' ELSE format(', b.%I', t.sort_key) END,
+		s.projection,
+		CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND x.gsk IS NOT NULL' END,
+		CASE WHEN t.sort_key IS NULL THEN '' ELSE format(', ''sk'', b.%I::text', t.sort_key) END,
+		keydesc);
+	EXECUTE sql INTO n, last;
+	IF n < batch THEN
+		-- this partition is done: the next one by name
+		SELECT min(c.relname) INTO part FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		 WHERE i.inhparent = rel AND c.relname > part;
+		last := NULL;
+		IF part IS NULL THEN
+			UPDATE partkv.gsi_indexes x SET status = 'ACTIVE', backfill_partition = NULL, backfill_after = NULL,
+											items_done = x.items_done + n, activated_at = now()
+			 WHERE x.schema_name = $1 AND x.table_name = $2 AND x.index_name = $3;
+			PERFORM partkv.invalidate_table_cache(rel);
+			RETURN false;
+		END IF;
+	END IF;
+	UPDATE partkv.gsi_indexes x SET backfill_partition = part, backfill_after = last,
+									items_done = x.items_done + n
+	 WHERE x.schema_name = $1 AND x.table_name = $2 AND x.index_name = $3;
+	RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION partkv.gsi_backfill_step(name, text, text, int) IS
+'internal: one batch of the backfill of a CREATING global secondary index (run by the stream worker)';
+
+-- Waits until the GSI is ACTIVE and the stream worker has applied every
+-- change committed before the call; false on timeout.
+CREATE FUNCTION partkv.wait_for_index(table_name text, index_name text, timeout interval DEFAULT '30s')
+RETURNS boolean
+LANGUAGE plpgsql
+-- no fixed search_path: the caller's names the schema
+AS $$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	deadline timestamptz := clock_timestamp() + timeout;
+	st text;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(t.global_indexes) i WHERE i->>'IndexName' = wait_for_index.index_name) THEN
+		RAISE EXCEPTION 'Requested resource not found: Index: % not found', index_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	LOOP
+		IF NOT partkv.stream_wait(greatest(deadline - clock_timestamp(), interval '0')) THEN
+			RETURN false;
+		END IF;
+		SELECT g.status INTO st FROM partkv.gsi_indexes g
+		 WHERE g.schema_name = t.schema_name AND g.table_name = t.table_name
+		   AND g.index_name = wait_for_index.index_name;
+		IF st = 'ACTIVE' THEN
+			RETURN true;
+		END IF;
+		IF clock_timestamp() >= deadline THEN
+			RETURN false;
+		END IF;
+		PERFORM pg_sleep(0.02);
+	END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION partkv.wait_for_index(text, text, interval) IS
+'wait until a global secondary index is ACTIVE and holds every change committed before the call; false on timeout';
+
+-- Recomputes what a GSI should hold from the table and compares:
+-- {"missing": entries absent, "extra": entries of no (indexed) item,
+--  "stale": entries whose keys or projection differ, "checked": items
+-- indexed}.  Call after partkv.stream_wait() (or wait_for_index).
+CREATE FUNCTION partkv.verify_index(table_name text, index_name text)
+RETURNS jsonb
+LANGUAGE plpgsql
+-- no fixed search_path: the caller's names the schema
+AS $$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	g partkv.gsi_indexes;
+	gsi jsonb;
+	s record;
+	bk text;
+	res jsonb;
+BEGIN
+	SELECT i INTO gsi FROM jsonb_array_elements(t.global_indexes) i WHERE i->>'IndexName' = verify_index.index_name;
+	SELECT * INTO g FROM partkv.gsi_indexes x WHERE x.schema_name = t.schema_name AND x.table_name = t.table_name
+	   AND x.index_name = verify_index.index_name;
+	IF gsi IS NULL OR g IS NULL THEN
+		RAISE EXCEPTION 'Requested resource not found: Index: % not found', index_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	s := partkv.gsi_shape(t, gsi, 'b.item');
+	bk := format('b.%I', t.partition_key) || CASE WHEN t.sort_key IS NULL THEN '' ELSE format(', b.%I', t.sort_key) END;
+	EXECUTE format(
+		'WITH want AS (SELECT * FROM (SELECT %1$s AS gpk, %2$s AS gsk, %3$s, %4$s AS item FROM %5$I.%6$I b) x '
+		'               WHERE x.gpk IS NOT NULL%7$s), '
+		'     have AS (SELECT gpk, gsk, base_pk, base_sk, item, row_number() OVER (PARTITION BY base_pk, base_sk) AS rn '
+		'                FROM (SELECT gsi_pk AS gpk, %8$s AS gsk, base_pk, %9$s AS base_sk, item FROM %10$s) y) '
+		'SELECT jsonb_build_object(''missing'', count(*) FILTER (WHERE h.base_pk IS NULL), '
+		'                          ''extra'', count(*) FILTER (WHERE w.base_pk IS NULL) '
+		'                                   + (SELECT count(*) FROM have WHERE rn > 1), '
+		'                          ''stale'', count(*) FILTER (WHERE w.base_pk IS NOT NULL AND h.base_pk IS NOT NULL '
+		'                                   AND (w.gpk IS DISTINCT FROM h.gpk OR w.gsk IS DISTINCT FROM h.gsk '
+		'                                        OR w.item IS DISTINCT FROM h.item)), '
+		'                          ''checked'', count(*) FILTER (WHERE w.base_pk IS NOT NULL)) '
+		'  FROM want w FULL JOIN (SELECT * FROM have WHERE rn = 1) h '
+		'    ON h.base_pk = w.base_pk AND h.base_sk IS NOT DISTINCT FROM w.base_sk',
+		partkv.gsi_key_expression('b.item', s.gpk, s.gpk_type),
+		CASE WHEN s.gsk IS NULL THEN 'NULL::text' ELSE partkv.gsi_key_expression('b.item', s.gsk, s.gsk_type) END,
+		format('b.%I AS base_pk, %s AS base_sk', t.partition_key,
+			   CASE WHEN t.sort_key IS NULL THEN 'NULL::text' ELSE format('b.%I', t.sort_key) END),
+		s.projection, t.schema_name, t.table_name,
+		CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND x.gsk IS NOT NULL' END,
+		CASE WHEN s.gsk IS NULL THEN 'NULL::text' ELSE 'gsi_sk' END,
+		CASE WHEN t.sort_key IS NULL THEN 'NULL::text' ELSE 'base_sk' END,
+		format('%I.%I', g.schema_name, g.storage_name)) INTO res;
+	RETURN res;
+END;
+$$;
+COMMENT ON FUNCTION partkv.verify_index(text, text) IS
+'recompute a global secondary index from its table: counts of missing, extra and stale entries, and of items checked';
+
+-- ===== time to live (src/ttl) =====
+--
+-- partkv.tables.time_to_live holds a table's TimeToLiveSpecification
+-- ({"AttributeName", "Enabled"}; NULL until first set).  While TTL is
+-- enabled the kv table has the partial expression index <table>_ttl on
+-- partkv.key_numeric(item, '<attribute>') over the items whose TTL
+-- attribute is a top-level Number: the sweeper (src/ttl/ttl.c; the stream
+-- worker every partkv.ttl_interval, or partkv.run_ttl_sweep()) finds the
+-- expired items through it, so a sweep costs what expired, not the table.
+-- DynamoDB's "one change per hour" rule is not enforced: the change is
+-- synchronous here.
+
+-- TimeToLiveDescription of a catalog row.
+CREATE FUNCTION partkv.ttl_description(t partkv.tables)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN coalesce(t.time_to_live @> '{"Enabled": true}', false)
+				THEN jsonb_build_object('TimeToLiveStatus', 'ENABLED',
+										'AttributeName', t.time_to_live->>'AttributeName')
+				ELSE jsonb_build_object('TimeToLiveStatus', 'DISABLED') END
+$$;
+COMMENT ON FUNCTION partkv.ttl_description(partkv.tables) IS
+'internal: the TimeToLiveDescription of a kv table''s catalog row';
+
+CREATE FUNCTION partkv.update_time_to_live(table_name text, attribute_name text,
+										   enabled boolean DEFAULT true)
+RETURNS jsonb
+LANGUAGE plpgsql
+-- no fixed search_path: the caller's names the schema
+AS $$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	current_attribute text;
+	index_name text := t.table_name || '_ttl';
+	expr text;
+BEGIN
+	IF attribute_name IS NULL OR length(attribute_name) NOT BETWEEN 1 AND 255 THEN
+		PERFORM partkv.raise_validation(format('1 validation error detected: Value ''%s'' at ''timeToLiveSpecification.attributeName'' failed to satisfy constraint: Member must have length less than or equal to 255 and greater than or equal to 1',
+											   coalesce(attribute_name, 'null')));
+	END IF;
+	IF enabled IS NULL THEN
+		PERFORM partkv.raise_validation('1 validation error detected: Value null at ''timeToLiveSpecification.enabled'' failed to satisfy constraint: Member must not be null');
+	END IF;
+	IF NOT partkv.owns_table(t.schema_name, t.table_name) THEN
+		RAISE EXCEPTION 'must be owner of table %', t.table_name
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	-- one change of a table's TTL at a time
+	SELECT c.time_to_live INTO t.time_to_live FROM partkv.tables c
+	 WHERE c.schema_name = t.schema_name AND c.table_name = t.table_name FOR UPDATE;
+	IF t.time_to_live @> '{"Enabled": true}' THEN
+		current_attribute := t.time_to_live->>'AttributeName';
+	END IF;
+
+	IF enabled THEN
+		IF current_attribute = attribute_name THEN
+			PERFORM partkv.raise_validation('TimeToLive is already enabled');
+		ELSIF current_attribute IS NOT NULL THEN
+			PERFORM partkv.raise_validation(format('TimeToLive is active on a different AttributeName: current AttributeName is %s',
+												   current_attribute));
+		END IF;
+		-- the sweeper's index: items whose attribute is a top-level Number
+		expr := partkv.lsi_key_expression(attribute_name, 'N');
+		IF to_regclass(format('%I.%I', t.schema_name, index_name)) IS NOT NULL THEN
+			EXECUTE format('DROP INDEX %I.%I', t.schema_name, index_name);
+		END IF;
+		EXECUTE format('CREATE INDEX %I ON %I.%I ((%s)) WHERE %s IS NOT NULL',
+					   index_name, t.schema_name, t.table_name, expr, expr);
+	ELSE
+		IF current_attribute IS NULL THEN
+			PERFORM partkv.raise_validation('TimeToLive is already disabled');
+		ELSIF current_attribute <> attribute_name THEN
+			PERFORM partkv.raise_validation(format('TimeToLive is active on a different AttributeName: current AttributeName is %s',
+												   current_attribute));
+		END IF;
+		IF to_regclass(format('%I.%I', t.schema_name, index_name)) IS NOT NULL THEN
+			EXECUTE format('DROP INDEX %I.%I', t.schema_name, index_name);
+		END IF;
+	END IF;
+
+	t.time_to_live := jsonb_build_object('AttributeName', attribute_name, 'Enabled', enabled);
+	UPDATE partkv.tables c SET time_to_live = t.time_to_live
+	 WHERE c.schema_name = t.schema_name AND c.table_name = t.table_name;
+	RETURN jsonb_build_object('TimeToLiveSpecification', t.time_to_live);
+END;
+$$;
+COMMENT ON FUNCTION partkv.update_time_to_live(text, text, boolean) IS
+'UpdateTimeToLive: enable (or disable, naming the current attribute) the expiry of items whose attribute holds a past epoch time in seconds';
+
+CREATE FUNCTION partkv.describe_time_to_live(table_name text)
+RETURNS jsonb
+LANGUAGE sql STABLE
+-- no fixed search_path: the caller's names the schema
+AS $$
+	SELECT jsonb_build_object('TimeToLiveDescription',
+							  partkv.ttl_description(partkv.find_table(table_name)))
+$$;
+COMMENT ON FUNCTION partkv.describe_time_to_live(text) IS 'DescribeTimeToLive';
+
+CREATE FUNCTION partkv.run_ttl_sweep(table_name text DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'partkv_run_ttl_sweep'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.run_ttl_sweep(text) IS
+'Delete now, in this transaction, the expired items of a TTL-enabled table (NULL: of every one the caller may delete from); returns how many';

@@ -119,3 +119,27 @@ SELECT count(*) AS handlers_left FROM partkv.stream_handlers WHERE role_name = '
 DROP SCHEMA sh CASCADE;
 DROP ROLE sh_app;
 DROP ROLE sh_other;
+
+-- a slow handler is cancelled after partkv.handler_timeout: it fails like any
+-- other and cannot hold up the worker
+CREATE ROLE sh_slow;
+GRANT CREATE ON SCHEMA public TO sh_slow;
+SET ROLE sh_slow;
+SELECT partkv.create_table('sh_slowt', 'pk', stream_view_type => 'KEYS_ONLY') IS NOT NULL AS created;
+CREATE FUNCTION public.sh_sleepy(records jsonb) RETURNS void LANGUAGE sql AS $$ SELECT pg_sleep(10) $$;
+SELECT partkv.add_stream_handler('sh_slowt', 'public.sh_sleepy', max_attempts => 1) IS NOT NULL AS added;
+RESET ROLE;
+ALTER SYSTEM SET partkv.handler_timeout = '300ms';
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.3);
+SET ROLE sh_slow;
+SELECT partkv.put_item('sh_slowt', '{"pk": "a"}');
+RESET ROLE;
+SELECT partkv.stream_handlers_wait() AS handled;
+SELECT handler, error, attempts FROM partkv.dead_letters WHERE handler = 'public.sh_sleepy'::regproc;
+ALTER SYSTEM RESET partkv.handler_timeout;
+SELECT pg_reload_conf();
+SELECT partkv.delete_table('sh_slowt') IS NOT NULL AS deleted;
+DROP FUNCTION public.sh_sleepy(jsonb);
+REVOKE CREATE ON SCHEMA public FROM sh_slow;
+DROP ROLE sh_slow;

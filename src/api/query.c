@@ -29,7 +29,16 @@
  *	 whole items); a ProjectionExpression or a FilterExpression may use any
  *	 attribute, as DynamoDB fetches those from the base table -- here the
  *	 whole item is in the row anyway.  The 1 MB page size counts whole
- *	 items.  GSIs cannot be read yet (0A000).
+ *	 items.
+ *
+ * - With index_name naming a global secondary index (src/index/gsi.c), the
+ *	 same steps run on the GSI's storage partitions through their B-tree
+ *	 (gsi pk, [gsi sk,] table pk, [table sk]): a Query routes the GSI
+ *	 partition key, resuming after an ExclusiveStartKey (GSI keys + table
+ *	 keys) is a row comparison on the columns after the partition key, and
+ *	 the items read are the projected ones the GSI stores.  GSIs are
+ *	 eventually consistent: ConsistentRead is refused, and so is reading a
+ *	 GSI still being backfilled.
  *
  * - A parallel Scan maps segments onto partitions.  With TotalSegments <=
  *	 partitions, segment s reads the partitions of rank r = s (mod
@@ -70,6 +79,8 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/jsonb.h"
@@ -82,6 +93,7 @@
 #include "../catalog/tablecache.h"
 #include "../common/errors.h"
 #include "../eval/eval.h"
+#include "../index/gsi.h"
 #include "../index/lsi.h"
 #include "../stats/capacity.h"
 #include "../stats/stats.h"
@@ -160,6 +172,21 @@ typedef struct KvReader
 	KvKeyAttr	lsi_key;
 	Oid			lsi_typid;
 
+	/*
+	 * Reading a global secondary index (src/index/gsi.c): its storage
+	 * partitions, through their B-tree (gsi pk, [gsi sk,] base pk, [base
+	 * sk]), whose columns gsi_cols describes (gsi_ncols of them, the item
+	 * being the next column).  Resuming after a key is a row comparison on
+	 * columns 2 .. gsi_ncols.
+	 */
+	bool		gsi;
+	int			gsi_ncols;
+	KvKeyAttr	gsi_cols[4];
+	Oid			gsi_typid[4];
+	Datum		gsi_start[4];
+	int			gsi_modulus;	/* greatest modulus of its partitions */
+	KvReadUnit *gsi_by_rem;		/* hash remainder -> partition */
+
 	/* Query: the keys of its one index scan */
 	bool		is_query;
 	int			nqkeys;
@@ -199,6 +226,9 @@ typedef struct KvReadState
 	int64		scanned;
 	ReturnSetInfo *rsinfo;		/* set-returning calls: shutdown callback */
 } KvReadState;
+
+/* KvCheckIndex's answer for a global secondary index */
+#define KV_INDEX_GSI	(-2)
 
 /* DynamoDB's shape-validation errors of a request, reported together */
 typedef struct KvShapeErrors
@@ -401,6 +431,32 @@ KvRowScanKey(ScanKey key, StrategyNumber strategy, Oid lsityp, Datum a,
 }
 
 /*
+ * KvGsiRowScanKey fills the row comparison (columns first .. gsi_ncols) >
+ * (vals[first - 1] ..) -- or < -- on a GSI's B-tree: where a GSI read
+ * resumes after an ExclusiveStartKey.  Members in CurrentMemoryContext.
+ */
+static void
+KvGsiRowScanKey(ScanKey key, StrategyNumber strategy, const KvReader *r, int first,
+				const Datum *vals)
+{
+	int			n = r->gsi_ncols - first + 1;
+	ScanKey		sub = palloc0(sizeof(ScanKeyData) * n);
+
+	for (int i = 0; i < n; i++)
+	{
+		int			col = first + i;
+		Oid			typid = r->gsi_typid[col - 1];
+
+		ScanKeyEntryInitialize(&sub[i], SK_ROW_MEMBER | (i == n - 1 ? SK_ROW_END : 0),
+							   col, strategy, InvalidOid, KvKeyCollation(typid),
+							   KvKeyProc(typid, 0), vals[col - 1]);
+	}
+	ScanKeyEntryInitialize(key, SK_ROW_HEADER, first, strategy, InvalidOid,
+						   KvKeyCollation(r->gsi_typid[first - 1]), InvalidOid,
+						   PointerGetDatum(sub));
+}
+
+/*
  * KvRenderKeyValue renders a key value as DynamoDB prints an AttributeValue
  * in messages: {S:abc}, {N:5}, {B:<base64>}.
  */
@@ -552,6 +608,21 @@ KvReaderOpenUnit(KvReader *r, int u)
 	r->rel = try_table_open(r->units[u].relid, AccessShareLock);
 	if (r->rel == NULL)
 		return false;
+	if (r->gsi)
+	{
+		/* a GSI partition: keys, then the projected item */
+		r->layout.key_attno[0] = 1;
+		r->layout.item_attno = r->gsi_ncols + 1;
+		if (!OidIsValid(r->units[u].index))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("partition \"%s\" of a global secondary index has no key index",
+							RelationGetRelationName(r->rel))));
+		r->index = index_open(r->units[u].index, AccessShareLock);
+		r->slot = table_slot_create(r->rel, NULL);
+		r->open_unit = u;
+		return true;
+	}
 	if (!OidIsValid(r->units[u].index) ||
 		!KvRowLayoutOf(RelationGetDescr(r->rel), &r->layout))
 		ereport(ERROR,
@@ -591,6 +662,24 @@ KvReaderBeginStep(KvReader *r)
 			unit = 0;
 			nkeys = r->nqkeys;
 			memcpy(keys, r->qkeys, sizeof(ScanKeyData) * nkeys);
+		}
+		else if (r->has_start && step < 2 && r->gsi)
+		{
+			/* GSI: pk = k.pk AND (rest) > (k.rest), then pk > k.pk */
+			unit = 0;
+			if (step == 0)
+			{
+				KvKeyScanKey(&keys[0], 1, r->gsi_typid[0], BTEqualStrategyNumber,
+							 r->gsi_start[0]);
+				KvGsiRowScanKey(&keys[1], BTGreaterStrategyNumber, r, 2, r->gsi_start);
+				nkeys = 2;
+			}
+			else
+			{
+				KvKeyScanKey(&keys[0], 1, r->gsi_typid[0], BTGreaterStrategyNumber,
+							 r->gsi_start[0]);
+				nkeys = 1;
+			}
 		}
 		else if (r->has_start && step < 2)
 		{
@@ -705,15 +794,137 @@ KvCheckIndex(const KvTable *table, const char *index_name, bool consistent_read)
 			continue;
 		if (consistent_read)
 			KvValidationError("Consistent reads are not supported on global secondary indexes");
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("reading secondary index \"%s\" of table \"%s\" is not supported yet",
-						index_name, table->table_name),
-				 errdetail("partkv does not maintain global secondary indexes yet."),
-				 errhint("Query or scan the table itself.")));
+		return KV_INDEX_GSI;
 	}
 	KvValidationError(psprintf("The table does not have the specified index: %s",
 							   index_name));
+}
+
+/*
+ * KvUseGlobalIndex makes a reader read GSI index_name of table: its
+ * storage partitions (in Scan order, and by hash remainder for a Query),
+ * through their key B-tree.  A GSI still being backfilled cannot be read
+ * (DynamoDB's ValidationException).  The stored items are already
+ * projected.  Everything is copied into the reader's context.
+ */
+static void
+KvUseGlobalIndex(KvReadState *st, const KvTable *table, const char *index_name)
+{
+	KvReader   *r = &st->reader;
+	MemoryContext old = MemoryContextSwitchTo(r->mcxt);
+	KvGsiInfo	info;
+	Relation	storage;
+	PartitionDesc partdesc;
+	PartitionBoundInfo bounds;
+	KvReadUnit *units;
+	int			n = 0;
+
+	if (!KvGsiDescribe(table->schema_name, table->table_name, index_name, &info))
+		KvValidationError(psprintf("The table does not have the specified index: %s",
+								   index_name));
+	if (!info.active)
+		KvValidationError(psprintf("Cannot read from backfilling global secondary index: %s",
+								   index_name));
+	r->gsi = true;
+	r->gsi_cols[r->gsi_ncols++] = info.pk;
+	if (info.has_sk)
+		r->gsi_cols[r->gsi_ncols++] = info.sk;
+	for (int k = 0; k < table->key.nkeys; k++)
+		r->gsi_cols[r->gsi_ncols++] = table->key.keys[k];
+	for (int c = 0; c < r->gsi_ncols; c++)
+		r->gsi_typid[c] = KvKeyTypeOid(r->gsi_cols[c].type);
+	/* parallel scans split shared partitions by the GSI partition key hash */
+	r->key_typid[0] = r->gsi_typid[0];
+
+	storage = table_open(info.storage, AccessShareLock);
+	partdesc = RelationGetPartitionDesc(storage, false);
+	bounds = partdesc->boundinfo;
+	r->gsi_modulus = (bounds != NULL) ? bounds->nindexes : 0;
+	r->gsi_by_rem = palloc0(sizeof(KvReadUnit) * Max(r->gsi_modulus, 1));
+	units = palloc0(sizeof(KvReadUnit) * Max(r->gsi_modulus, 1));
+	for (int rem = 0; rem < r->gsi_modulus; rem++)
+	{
+		int			idx = bounds->indexes[rem];
+		Oid			relid;
+		Oid			keyindex = InvalidOid;
+		bool		dup = false;
+
+		if (idx < 0)
+			continue;
+		relid = partdesc->oids[idx];
+		for (int i = 0; i < n && !dup; i++)
+		{
+			if (units[i].relid == relid)
+			{
+				r->gsi_by_rem[rem] = units[i];
+				dup = true;
+			}
+		}
+		if (dup)
+			continue;
+		{
+			Relation	part = table_open(relid, AccessShareLock);
+			List	   *indexes = RelationGetIndexList(part);
+			ListCell   *lc;
+
+			foreach(lc, indexes)
+			{
+				Relation	indexrel = index_open(lfirst_oid(lc), AccessShareLock);
+
+				if (indexrel->rd_index->indnkeyatts == r->gsi_ncols &&
+					indexrel->rd_index->indkey.values[0] == 1 &&
+					indexrel->rd_index->indisvalid)
+					keyindex = lfirst_oid(lc);
+				index_close(indexrel, NoLock);
+			}
+			list_free(indexes);
+			table_close(part, NoLock);
+		}
+		units[n].relid = relid;
+		units[n].index = keyindex;
+		units[n].rank = rem;
+		r->gsi_by_rem[rem] = units[n];
+		n++;
+	}
+	table_close(storage, NoLock);
+	r->units = units;
+	r->nunits = n;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * KvGsiStartKeyDatums reads the ExclusiveStartKey of a GSI read: the
+ * index's keys plus the table's keys (SPEC §5.3), each once, no other,
+ * each of its declared type; into vals[] by GSI B-tree column.
+ */
+static void
+KvGsiStartKeyDatums(Jsonb *esk, const KvReader *r, Datum *vals)
+{
+	int			ndistinct = 0;
+
+	for (int c = 0; c < r->gsi_ncols; c++)
+	{
+		bool		dup = false;
+
+		for (int p = 0; p < c && !dup; p++)
+			dup = strcmp(r->gsi_cols[p].name, r->gsi_cols[c].name) == 0;
+		if (!dup)
+			ndistinct++;
+	}
+	if (!JB_ROOT_IS_OBJECT(esk) || JB_ROOT_COUNT(esk) != ndistinct)
+		KvValidationError("The provided starting key is invalid");
+	for (int c = 0; c < r->gsi_ncols; c++)
+	{
+		const KvKeyAttr *attr = &r->gsi_cols[c];
+		JsonbValue	v;
+		bool		type_ok;
+
+		if (getKeyJsonValueFromContainer(&esk->root, attr->name, strlen(attr->name), &v) == NULL)
+			KvValidationError("The provided starting key is invalid");
+		vals[c] = KvKeyDatumFromValue(&v, attr, c > 0, &type_ok);
+		if (!type_ok)
+			KvValidationError("The provided key element does not match the schema");
+	}
 }
 
 /*
@@ -1066,6 +1277,124 @@ KvPlanQuery(KvReader *r, KvTable *table, KvExprSet *set, Jsonb *esk, int lsi)
 }
 
 /*
+ * KvPlanGsiQuery is KvPlanQuery on a global secondary index: the key
+ * condition names the GSI's keys; the partition key is routed among the
+ * GSI's partitions; the scan keys go to its B-tree (gsi pk, [gsi sk,] table
+ * keys), and resuming after an ExclusiveStartKey (GSI keys + table keys)
+ * is one row comparison on the columns after the partition key.
+ */
+static void
+KvPlanGsiQuery(KvReader *r, KvExprSet *set, Jsonb *esk)
+{
+	const KvExprRequestResult *parsed = &set->parsed;
+	const KvExprKeyCondition *pkcond = NULL;
+	const KvExprKeyCondition *skcond = NULL;
+	bool		has_sk = r->gsi_ncols > 1 && r->gsi_ncols == 2 + r->key.nkeys;
+	const KvKeyAttr *pkattr = &r->gsi_cols[0];
+	const KvKeyAttr *skattr = has_sk ? &r->gsi_cols[1] : NULL;
+	Oid			sktyp = has_sk ? r->gsi_typid[1] : InvalidOid;
+	Datum		pk;
+	Datum		skvals[2] = {0, 0};
+	ScanKey		keys = r->qkeys;
+	int			nkeys = 0;
+	int			rem;
+
+	for (int i = 0; i < parsed->nkeyconds; i++)
+	{
+		const KvExprKeyCondition *kc = &parsed->keyconds[i];
+
+		if (KvNameIs(kc->attribute, kc->attribute_len, pkattr->name))
+			pkcond = kc;
+	}
+	if (pkcond == NULL)
+		KvValidationError(psprintf("Query condition missed key schema element: %s", pkattr->name));
+	if (pkcond->op != KVEXPR_KEY_EQ)
+		KvValidationError("Query key condition not supported");
+	for (int i = 0; i < parsed->nkeyconds; i++)
+	{
+		const KvExprKeyCondition *kc = &parsed->keyconds[i];
+
+		if (kc == pkcond)
+			continue;
+		if (has_sk && KvNameIs(kc->attribute, kc->attribute_len, skattr->name))
+			skcond = kc;
+		else if (has_sk && parsed->nkeyconds == 2)
+			KvValidationError(psprintf("Query condition missed key schema element: %s", skattr->name));
+		else
+			KvValidationError("Query key condition not supported");
+	}
+
+	pk = KvConditionValue(set, pkcond->values[0], pkattr, false, KVEXPR_KEY_EQ);
+	if (skcond != NULL)
+	{
+		for (int i = 0; i < skcond->nvalues; i++)
+			skvals[i] = KvConditionValue(set, skcond->values[i], skattr, true, skcond->op);
+		if (skcond->op == KVEXPR_KEY_BETWEEN && KvKeyCompare(skvals[0], skvals[1], sktyp) > 0)
+			KvValidationError(psprintf("Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: %s, upper bound operand: AttributeValue: %s",
+									   KvRenderKeyValue(skvals[0], skattr->type),
+									   KvRenderKeyValue(skvals[1], skattr->type)));
+	}
+
+	KvKeyScanKey(&keys[nkeys++], 1, r->gsi_typid[0], BTEqualStrategyNumber, pk);
+	if (skcond != NULL)
+	{
+		switch (skcond->op)
+		{
+			case KVEXPR_KEY_EQ:
+				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTEqualStrategyNumber, skvals[0]);
+				break;
+			case KVEXPR_KEY_LT:
+				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessStrategyNumber, skvals[0]);
+				break;
+			case KVEXPR_KEY_LE:
+				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessEqualStrategyNumber, skvals[0]);
+				break;
+			case KVEXPR_KEY_GT:
+				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterStrategyNumber, skvals[0]);
+				break;
+			case KVEXPR_KEY_GE:
+				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterEqualStrategyNumber, skvals[0]);
+				break;
+			case KVEXPR_KEY_BETWEEN:
+				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterEqualStrategyNumber, skvals[0]);
+				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessEqualStrategyNumber, skvals[1]);
+				break;
+			case KVEXPR_KEY_BEGINS_WITH:
+				{
+					Datum		succ;
+
+					KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterEqualStrategyNumber, skvals[0]);
+					if (KvPrefixSuccessor(skvals[0], &succ))
+						KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessStrategyNumber, succ);
+					break;
+				}
+		}
+	}
+	if (esk != NULL)
+	{
+		KvGsiStartKeyDatums(esk, r, r->gsi_start);
+		if (KvKeyCompare(r->gsi_start[0], pk, r->gsi_typid[0]) != 0)
+			KvValidationError("The provided starting key is outside query boundaries based on provided conditions");
+		if (skcond != NULL && !KvSortKeyMatches(r->gsi_start[1], sktyp, skcond->op, skvals))
+			KvValidationError("The provided starting key does not match the range key predicate");
+		KvGsiRowScanKey(&keys[nkeys++],
+						ScanDirectionIsForward(r->dir) ? BTGreaterStrategyNumber : BTLessStrategyNumber,
+						r, 2, r->gsi_start);
+	}
+	r->nqkeys = nkeys;
+
+	r->is_query = true;
+	if (r->gsi_modulus == 0)
+	{
+		r->nunits = 0;
+		return;
+	}
+	rem = (int) (KvRowHash(pk, r->gsi_typid[0]) % r->gsi_modulus);
+	r->units = &r->gsi_by_rem[rem];
+	r->nunits = OidIsValid(r->units[0].relid) ? 1 : 0;
+}
+
+/*
  * KvQueryBegin validates a Query request and prepares its reader, in mcxt
  * (the current context).
  */
@@ -1103,7 +1432,7 @@ KvQueryBegin(FunctionCallInfo fcinfo, MemoryContext mcxt)
 							KvOptionalJsonb(fcinfo, QA_VALUES));
 
 	/* a Query filter reads neither the table's keys nor the LSI's key */
-	keyattr = KvExprHas(st->set, KVEXPR_FILTER) ?
+	keyattr = (KvExprHas(st->set, KVEXPR_FILTER) && lsi != KV_INDEX_GSI) ?
 		KvFilterKeyAttribute(st->set->parsed.expr[KVEXPR_FILTER]->cond, &table->key) : NULL;
 	if (keyattr == NULL && lsi >= 0 && KvExprHas(st->set, KVEXPR_FILTER))
 	{
@@ -1118,6 +1447,23 @@ KvQueryBegin(FunctionCallInfo fcinfo, MemoryContext mcxt)
 	KvReaderInit(&st->reader, table, mcxt);
 	st->reader.tally.consistent = consistent;
 	st->reader.dir = forward ? ForwardScanDirection : BackwardScanDirection;
+	if (lsi == KV_INDEX_GSI)
+	{
+		/* a GSI Query filter does not read the GSI's keys */
+		KvUseGlobalIndex(st, table, index_name);
+		if (KvExprHas(st->set, KVEXPR_FILTER))
+		{
+			lsikey.nkeys = st->reader.gsi_ncols - table->key.nkeys;
+			for (int k = 0; k < lsikey.nkeys; k++)
+				lsikey.keys[k] = st->reader.gsi_cols[k];
+			keyattr = KvFilterKeyAttribute(st->set->parsed.expr[KVEXPR_FILTER]->cond, &lsikey);
+			if (keyattr != NULL)
+				KvValidationError(psprintf("Filter Expression can only contain non-primary key attributes: Primary key attribute: %s",
+										   keyattr));
+		}
+		KvPlanGsiQuery(&st->reader, st->set, esk);
+		return st;
+	}
 	if (lsi >= 0)
 		KvUseLocalIndex(st, table, lsi);
 	KvPlanQuery(&st->reader, table, st->set, esk, lsi);
@@ -1194,8 +1540,19 @@ KvPlanScan(KvReader *r, KvTable *table, bool segmented, int segment, int total,
 		   Jsonb *esk, int lsi)
 {
 	KvReadUnit *all;
-	int			nall = KvScanOrder(table, lsi, &all);
+	int			nall;
 	int			first = 0;
+
+	if (r->gsi)
+	{
+		/* KvUseGlobalIndex listed the GSI's partitions */
+		all = r->units;
+		nall = r->nunits;
+		r->units = NULL;
+		r->nunits = 0;
+	}
+	else
+		nall = KvScanOrder(table, lsi, &all);
 
 	if (!segmented || nall == 0)
 	{
@@ -1225,11 +1582,22 @@ KvPlanScan(KvReader *r, KvTable *table, bool segmented, int segment, int total,
 		Oid			relid;
 		bool		in_segment = false;
 
-		if (r->lsi)
-			KvIndexStartKeyDatums(esk, &table->key, &r->lsi_key, r->start, &r->start_lsi);
+		if (r->gsi)
+		{
+			KvGsiStartKeyDatums(esk, r, r->gsi_start);
+			r->start[0] = r->gsi_start[0];
+			relid = (r->gsi_modulus > 0) ?
+				r->gsi_by_rem[KvRowHash(r->gsi_start[0], r->gsi_typid[0]) % r->gsi_modulus].relid :
+				InvalidOid;
+		}
 		else
-			KvStartKeyDatums(esk, &table->key, r->start);
-		relid = KvRoutePartition(table, r->start[0])->relid;
+		{
+			if (r->lsi)
+				KvIndexStartKeyDatums(esk, &table->key, &r->lsi_key, r->start, &r->start_lsi);
+			else
+				KvStartKeyDatums(esk, &table->key, r->start);
+			relid = KvRoutePartition(table, r->start[0])->relid;
+		}
 		for (int i = 0; i < r->nunits; i++)
 		{
 			if (r->units[i].relid == relid)
@@ -1308,7 +1676,9 @@ KvScanBegin(FunctionCallInfo fcinfo, MemoryContext mcxt)
 							KvOptionalJsonb(fcinfo, SA_VALUES));
 
 	KvReaderInit(&st->reader, table, mcxt);
-	if (lsi >= 0)
+	if (lsi == KV_INDEX_GSI)
+		KvUseGlobalIndex(st, table, index_name);
+	else if (lsi >= 0)
 		KvUseLocalIndex(st, table, lsi);
 	KvPlanScan(&st->reader, table, has_segment, segment, total, esk, lsi);
 	return st;
@@ -1469,7 +1839,24 @@ KvReadPage(KvReadState *st)
 		/* the key of the last item read; the slot still holds its row */
 		KvPushKey(&ps, "LastEvaluatedKey");
 		pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-		for (int k = 0; k < r->key.nkeys; k++)
+		/* a GSI's: its keys and the table's, each attribute once (SPEC §5.3) */
+		for (int c = 0; r->gsi && c < r->gsi_ncols; c++)
+		{
+			bool		isnull;
+			bool		dup = false;
+			Datum		d;
+			JsonbValue	v;
+
+			for (int p = 0; p < c && !dup; p++)
+				dup = strcmp(r->gsi_cols[p].name, r->gsi_cols[c].name) == 0;
+			if (dup)
+				continue;
+			d = slot_getattr(r->slot, c + 1, &isnull);
+			KvPushKey(&ps, r->gsi_cols[c].name);
+			KvKeyDatumToJsonbValue(d, r->gsi_cols[c].type, &v);
+			pushJsonbValue(&ps, WJB_VALUE, &v);
+		}
+		for (int k = 0; !r->gsi && k < r->key.nkeys; k++)
 		{
 			bool		isnull;
 			Datum		d = slot_getattr(r->slot, r->layout.key_attno[k], &isnull);

@@ -33,6 +33,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
@@ -56,15 +57,28 @@ PG_FUNCTION_INFO_V1(partkv_key_numeric);
 PG_FUNCTION_INFO_V1(partkv_key_bytea);
 
 /*
+ * One index key attribute of a kv partition: an LSI sort key (from the
+ * partition's indexes) or a GSI key (from partkv.tables.global_indexes,
+ * src/index/gsi.c), with the name of a GSI using it for error messages.
+ */
+typedef struct KvIndexKey
+{
+	KvKeyAttr	attr;
+	bool		gsi;			/* a GSI key (else an LSI sort key) */
+	bool		hash;			/* a GSI partition key: 2048-byte limit */
+	char		index_name[256];	/* the GSI's IndexName */
+} KvIndexKey;
+
+/*
  * The index key attributes of one kv partition, cached in its relcache
  * entry (rd_amcache: one chunk in CacheMemoryContext, freed by relcache
  * invalidation, which creating or dropping an index of the partition
- * sends).
+ * sends, and so does changing the table's GSIs: see partkv.gsi_sync).
  */
 typedef struct KvIndexKeys
 {
 	int			nkeys;
-	KvKeyAttr	keys[FLEXIBLE_ARRAY_MEMBER];
+	KvIndexKey	keys[FLEXIBLE_ARRAY_MEMBER];
 } KvIndexKeys;
 
 /* ----------------------------------------------------------------
@@ -292,6 +306,86 @@ KvLsiMapPartition(Relation part, const KvTable *table, Oid *lsiindex)
  */
 
 /*
+ * KvGsiIndexKeys appends the key attributes of the global secondary indexes
+ * of rel's kv table (read from partkv.tables, only when a relcache entry's
+ * cache is built) to found[], skipping attributes already there.  Nothing
+ * during binary upgrade, or while partkv's catalog is absent (pg_restore).
+ */
+static void
+KvGsiIndexKeys(Relation rel, KvIndexKey **found, int *nfound, int *maxfound)
+{
+	Oid			relid = RelationGetRelid(rel);
+	Oid			nsp;
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		args[2];
+	char	   *nspname;
+	char	   *relname;
+	bool		pushed = false;
+
+	if (IsBinaryUpgrade || !rel->rd_rel->relispartition)
+		return;
+	nsp = get_namespace_oid("partkv", true);
+	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("tables", nsp)))
+		return;
+	relid = llast_oid(get_partition_ancestors(relid));
+	nspname = get_namespace_name(get_rel_namespace(relid));
+	relname = get_rel_name(relid);
+	if (nspname == NULL || relname == NULL)
+		return;
+	args[0] = DirectFunctionCall1(namein, CStringGetDatum(nspname));
+	args[1] = CStringGetTextDatum(relname);
+
+	SPI_connect();
+	if (!ActiveSnapshotSet())
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed = true;
+	}
+	if (SPI_execute_with_args("SELECT k->>'AttributeName', d->>'AttributeType', k->>'KeyType', i->>'IndexName' "
+							  "FROM partkv.tables t, "
+							  "pg_catalog.jsonb_array_elements(t.global_indexes) WITH ORDINALITY AS g(i, o), "
+							  "pg_catalog.jsonb_array_elements(i->'KeySchema') k, "
+							  "pg_catalog.jsonb_array_elements(t.attribute_definitions) d "
+							  "WHERE t.schema_name = $1 AND t.table_name = $2 "
+							  "AND d->>'AttributeName' = k->>'AttributeName' ORDER BY g.o",
+							  2, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read partkv.tables");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *name = SPI_getvalue(tup, desc, 1);
+		char	   *type = SPI_getvalue(tup, desc, 2);
+		char	   *keytype = SPI_getvalue(tup, desc, 3);
+		char	   *index_name = SPI_getvalue(tup, desc, 4);
+		bool		dup = false;
+		KvIndexKey *k;
+
+		if (name == NULL || type == NULL || strlen(name) > KV_MAX_KEY_NAME_BYTES)
+			continue;
+		for (int i = 0; i < *nfound && !dup; i++)
+			dup = strcmp((*found)[i].attr.name, name) == 0;
+		if (dup)
+			continue;
+		if (*nfound == *maxfound)
+		{
+			*maxfound *= 2;
+			*found = repalloc(*found, sizeof(KvIndexKey) * *maxfound);
+		}
+		k = &(*found)[(*nfound)++];
+		memset(k, 0, sizeof(KvIndexKey));
+		strlcpy(k->attr.name, name, sizeof(k->attr.name));
+		k->attr.type = KvKeyTypeFromName(type);
+		k->gsi = true;
+		k->hash = keytype != NULL && strcmp(keytype, "HASH") == 0;
+		strlcpy(k->index_name, index_name ? index_name : "", sizeof(k->index_name));
+	}
+	if (pushed)
+		PopActiveSnapshot();
+	SPI_finish();
+}
+
+/*
  * KvIndexKeysOf returns the index key attributes of kv partition rel: the
  * attributes its indexes extract from the item, each once.  Built on first
  * use after a relcache (re)build and cached in rel->rd_amcache.
@@ -302,7 +396,7 @@ KvIndexKeysOf(Relation rel)
 	KvIndexKeys *keys = (KvIndexKeys *) rel->rd_amcache;
 	List	   *indexes;
 	ListCell   *lc;
-	KvKeyAttr  *found;
+	KvIndexKey *found;
 	int			nfound = 0;
 	int			maxfound;
 
@@ -311,7 +405,7 @@ KvIndexKeysOf(Relation rel)
 
 	indexes = RelationGetIndexList(rel);
 	maxfound = Max(list_length(indexes), 1);
-	found = palloc(sizeof(KvKeyAttr) * maxfound);
+	found = palloc0(sizeof(KvIndexKey) * maxfound);
 	foreach(lc, indexes)
 	{
 		Oid			oid = lfirst_oid(lc);
@@ -328,25 +422,29 @@ KvIndexKeysOf(Relation rel)
 			if (!KvIndexColumnKey(indexrel, c, &attr))
 				continue;
 			for (int i = 0; i < nfound && !dup; i++)
-				dup = strcmp(found[i].name, attr.name) == 0;
+				dup = strcmp(found[i].attr.name, attr.name) == 0;
 			if (dup)
 				continue;
 			if (nfound == maxfound)
 			{
 				maxfound *= 2;
-				found = repalloc(found, sizeof(KvKeyAttr) * maxfound);
+				found = repalloc(found, sizeof(KvIndexKey) * maxfound);
 			}
-			found[nfound++] = attr;
+			memset(&found[nfound], 0, sizeof(KvIndexKey));
+			found[nfound++].attr = attr;
 		}
 		index_close(indexrel, NoLock);
 	}
 	list_free(indexes);
 
+	/* global secondary indexes: their keys are declared in partkv.tables */
+	KvGsiIndexKeys(rel, &found, &nfound, &maxfound);
+
 	keys = MemoryContextAlloc(CacheMemoryContext,
-							  offsetof(KvIndexKeys, keys) + sizeof(KvKeyAttr) * nfound);
+							  offsetof(KvIndexKeys, keys) + sizeof(KvIndexKey) * nfound);
 	keys->nkeys = nfound;
 	if (nfound > 0)
-		memcpy(keys->keys, found, sizeof(KvKeyAttr) * nfound);
+		memcpy(keys->keys, found, sizeof(KvIndexKey) * nfound);
 	pfree(found);
 	/* opening the indexes may have processed an invalidation of rel: set it last */
 	rel->rd_amcache = keys;
@@ -420,7 +518,7 @@ KvCheckIndexKeys(Relation rel, Jsonb *item)
 
 	for (int i = 0; i < keys->nkeys; i++)
 	{
-		const KvKeyAttr *attr = &keys->keys[i];
+		const KvKeyAttr *attr = &keys->keys[i].attr;
 		JsonbValue	v;
 		KvType		type;
 		bool		found;
@@ -431,7 +529,8 @@ KvCheckIndexKeys(Relation rel, Jsonb *item)
 		type = KvJsonbValueType(&v);
 		if (type != attr->type)
 		{
-			char	   *index_name = KvLsiIndexName(rel, attr->name);
+			char	   *index_name = keys->keys[i].gsi ? pstrdup(keys->keys[i].index_name) :
+				KvLsiIndexName(rel, attr->name);
 
 			/* without partkv's catalog row (pg_restore), leave it unindexed */
 			if (index_name == NULL)
@@ -442,9 +541,12 @@ KvCheckIndexKeys(Relation rel, Jsonb *item)
 							attr->name, KvTypeName(attr->type), KvTypeName(type),
 							index_name)));
 		}
-		/* emptiness and the 1024-byte sort key limit, worded as for table keys */
+		/*
+		 * emptiness and the 1024-byte sort key limit (2048 bytes for a GSI
+		 * partition key), worded as for table keys
+		 */
 		if (type != KV_TYPE_N)
-			(void) KvItemKeyDatum(item, attr, true, &found);
+			(void) KvItemKeyDatum(item, attr, !keys->keys[i].hash, &found);
 	}
 }
 

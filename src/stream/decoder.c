@@ -12,6 +12,10 @@
  *	 "dynamodb": {"ApproximateCreationDateTime", "Keys", "NewImage",
  *				  "OldImage", "SequenceNumber", "SizeBytes", "StreamViewType"}}
  *
+ * and, on the REMOVE records of Time to Live deletes (those between the
+ * TTL sweeper's "partkv.ttl" logical messages, see src/ttl/ttl.c),
+ * "userIdentity": {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}.
+ *
  * Items and keys are partkv's plain JSON.  Transactions without such
  * changes produce nothing (there are no BEGIN/COMMIT messages at all).
  *
@@ -61,6 +65,7 @@
 #include "../partkv.h"
 #include "../storage/item.h"
 #include "../storage/tableam.h"
+#include "../ttl/ttl.h"
 #include "decoder.h"
 
 /*
@@ -88,6 +93,7 @@ typedef struct KvStreamRel
 	Oid			relid;			/* hash key: the partition */
 	bool		valid;
 	bool		streamed;		/* changes to it produce records */
+	bool		has_gsi;		/* its table has GSIs (kv_gsi_change_hook) */
 	Oid			parent;			/* its kv table */
 	KvStreamViewType view;
 	int64		stream_id;		/* open partkv.streams row, 0 if none */
@@ -109,6 +115,7 @@ typedef struct KvDecodingData
 	uint32		position;		/* records written in the current txn */
 	KvDecodedRecord current;	/* the record being written */
 	bool		writing;
+	bool		ttl;			/* between the TTL sweeper's messages (src/ttl) */
 } KvDecodingData;
 
 /*
@@ -119,6 +126,9 @@ typedef struct KvDecodingData
 static HTAB *kv_stream_rels = NULL;
 static bool kv_callback_registered = false;
 
+/* global secondary index maintenance (src/index/gsi.c), set by the stream worker */
+KvGsiChangeHook kv_gsi_change_hook = NULL;
+
 static void kv_decode_startup(LogicalDecodingContext *ctx,
 							  OutputPluginOptions *opt, bool is_init);
 static void kv_decode_shutdown(LogicalDecodingContext *ctx);
@@ -127,6 +137,10 @@ static void kv_decode_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 							 XLogRecPtr commit_lsn);
 static void kv_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 							 Relation relation, ReorderBufferChange *change);
+static void kv_decode_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+							  XLogRecPtr message_lsn, bool transactional,
+							  const char *prefix, Size message_size,
+							  const char *message);
 
 /* _PG_output_plugin_init hands logical decoding the plugin's callbacks. */
 void
@@ -136,6 +150,7 @@ _PG_output_plugin_init(OutputPluginCallbacks *cb)
 	cb->begin_cb = kv_decode_begin;
 	cb->change_cb = kv_decode_change;
 	cb->commit_cb = kv_decode_commit;
+	cb->message_cb = kv_decode_message;
 	cb->shutdown_cb = kv_decode_shutdown;
 }
 
@@ -335,6 +350,25 @@ kv_decode_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 	KvDecodingData *data = ctx->output_plugin_private;
 
 	data->position = 0;
+	data->ttl = false;
+}
+
+/*
+ * kv_decode_message notes where the TTL sweeper's deletes start and end
+ * in a transaction (transactional messages come in change order); other
+ * messages are ignored.
+ */
+static void
+kv_decode_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+				  XLogRecPtr message_lsn, bool transactional,
+				  const char *prefix, Size message_size, const char *message)
+{
+	KvDecodingData *data = ctx->output_plugin_private;
+
+	if (!transactional || strcmp(prefix, KV_TTL_MESSAGE_PREFIX) != 0)
+		return;
+	data->ttl = (message_size == strlen(KV_TTL_MESSAGE_BEGIN) &&
+				 memcmp(message, KV_TTL_MESSAGE_BEGIN, message_size) == 0);
 }
 
 /* kv_decode_commit writes nothing: records stand alone. */
@@ -469,6 +503,27 @@ KvOpenStreamRow(HeapTuple tuple, TupleDesc desc, void *arg)
 	return true;
 }
 
+/* KvGsiRow tells whether a partkv.tables row declares global secondary indexes. */
+static bool
+KvGsiRow(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	bool	   *has_gsi = arg;
+	AttrNumber	att = KvCatalogAttnum(desc, "global_indexes");
+	bool		isnull;
+	Datum		d;
+	Jsonb	   *gsis;
+
+	*has_gsi = false;
+	if (att == InvalidAttrNumber)
+		return true;
+	d = heap_getattr(tuple, att, desc, &isnull);
+	if (isnull)
+		return true;
+	gsis = DatumGetJsonbP(d);
+	*has_gsi = JB_ROOT_IS_ARRAY(gsis) && JB_ROOT_COUNT(gsis) > 0;
+	return true;
+}
+
 /* KvTableSelected applies the "tables" option. */
 static bool
 KvTableSelected(KvDecodingData *data, const char *schema_name, const char *table_name)
@@ -512,6 +567,7 @@ KvDecoderLookupRel(KvDecodingData *data, Relation relation)
 
 	entry->valid = false;
 	entry->streamed = false;
+	entry->has_gsi = false;
 	entry->parent = InvalidOid;
 	entry->view = KV_VIEW_NONE;
 
@@ -530,6 +586,9 @@ KvDecoderLookupRel(KvDecodingData *data, Relation relation)
 			entry->stream_id = 0;
 			if (KvTableSelected(data, nspname, name))
 				KvCatalogScan("tables", nspname, name, KvSpecRow, &entry->view);
+			/* GSI maintenance (src/index/gsi.c): only the stream worker asks */
+			if (kv_gsi_change_hook != NULL)
+				KvCatalogScan("tables", nspname, name, KvGsiRow, &entry->has_gsi);
 			if (entry->view != KV_VIEW_NONE)
 			{
 				KvCatalogScan("streams", nspname, name, KvOpenStreamRow,
@@ -641,7 +700,7 @@ kv_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	oldcxt = MemoryContextSwitchTo(data->context);
 
 	entry = KvDecoderLookupRel(data, relation);
-	if (!entry->streamed)
+	if (!entry->streamed && !(entry->has_gsi && kv_gsi_change_hook != NULL))
 		goto done;
 
 	switch (change->action)
@@ -693,6 +752,26 @@ kv_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 			goto done;
 	}
 
+	/* global secondary indexes: table key and new item (src/index/gsi.c) */
+	if (entry->has_gsi && kv_gsi_change_hook != NULL &&
+		change->action == REORDER_BUFFER_CHANGE_UPDATE && oldtuple != NULL)
+	{
+		/* an UPDATE of the key columns: the old key's entry goes */
+		Jsonb	   *oldkeys = KvTupleKeys(oldtuple, desc, &entry->layout);
+
+		if (oldkeys != NULL &&
+			!DatumGetBool(DirectFunctionCall2(jsonb_eq, JsonbPGetDatum(oldkeys),
+											  JsonbPGetDatum(keys))))
+			kv_gsi_change_hook(entry->parent, entry->schema_name, entry->table_name,
+							   oldkeys, NULL, txn->xid, KvTxnCommitTime(txn));
+	}
+	if (entry->has_gsi && kv_gsi_change_hook != NULL)
+		kv_gsi_change_hook(entry->parent, entry->schema_name, entry->table_name, keys,
+						   change->action == REORDER_BUFFER_CHANGE_DELETE ? NULL : newitem,
+						   txn->xid, KvTxnCommitTime(txn));
+	if (!entry->streamed)
+		goto done;
+
 	want_new = (entry->view == KV_VIEW_NEW_IMAGE ||
 				entry->view == KV_VIEW_NEW_AND_OLD_IMAGES) && newitem != NULL;
 	want_old = (entry->view == KV_VIEW_OLD_IMAGE ||
@@ -741,9 +820,14 @@ kv_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		KvAppendItem(out, olditem);
 	}
 	appendStringInfo(out, ", \"SequenceNumber\": \"%s\", \"SizeBytes\": %lld, "
-					 "\"StreamViewType\": \"%s\"}}",
+					 "\"StreamViewType\": \"%s\"}",
 					 rec->sequence_number, (long long) size,
 					 KvStreamViewTypeName(entry->view));
+	/* a delete by Time to Live is made by the service (SPEC §9.4, §10) */
+	if (data->ttl && change->action == REORDER_BUFFER_CHANGE_DELETE)
+		appendStringInfoString(out, ", \"userIdentity\": {\"Type\": \"Service\", "
+							   "\"PrincipalId\": \"dynamodb.amazonaws.com\"}");
+	appendStringInfoChar(out, '}');
 
 	data->writing = true;
 	PG_TRY();

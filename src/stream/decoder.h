@@ -14,6 +14,7 @@
 #include "access/xlogdefs.h"
 #include "datatype/timestamp.h"
 #include "replication/logical.h"
+#include "utils/jsonb.h"
 
 /*
  * Sequence numbers are 30 decimal digits: the commit LSN of the record's
@@ -67,5 +68,17 @@ extern void KvFormatSequenceNumber(XLogRecPtr commit_lsn, uint32 position, char 
 
 /* the record being written by the partkv plugin of ctx (NULL if none) */
 extern const KvDecodedRecord *KvDecoderCurrentRecord(LogicalDecodingContext *ctx);
+
+/*
+ * Global secondary indexes (src/index/gsi.c): when set (by the stream
+ * worker only), the plugin calls this hook for every change of a kv table
+ * that has GSIs, whether or not the table has a stream, with the table key
+ * and the new item (NULL for a delete).  It runs under the historic
+ * snapshot of the change and must only copy what it keeps.
+ */
+typedef void (*KvGsiChangeHook) (Oid table_relid, const char *schema_name,
+								 const char *table_name, Jsonb *keys, Jsonb *newitem,
+								 TransactionId xid, TimestampTz commit_time);
+extern PGDLLIMPORT KvGsiChangeHook kv_gsi_change_hook;
 
 #endif							/* PARTKV_DECODER_H */

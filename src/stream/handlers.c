@@ -26,6 +26,9 @@
  */
 #include "postgres.h"
 
+#include "utils/guc.h"
+#include "utils/timeout.h"
+
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -48,6 +51,21 @@
 #else
 #define KvProcAclCheck(fn, role) pg_proc_aclcheck((fn), (role), ACL_EXECUTE)
 #endif
+
+/* longest a handler call may run before it counts as failed (ms; 0: no limit) */
+static int	kv_handler_timeout_ms = 30000;
+
+/* KvHandlersInit defines the stream handlers' settings. */
+void
+KvHandlersInit(void)
+{
+	DefineCustomIntVariable("partkv.handler_timeout",
+							"Longest time one stream handler call may run.",
+							"A call that runs longer is cancelled and counts as a failed attempt, "
+							"so a slow handler cannot hold up the stream worker.",
+							&kv_handler_timeout_ms, 30000, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+}
 
 /*
  * KvCallHandler calls handler(records) as role in a subtransaction.  On
@@ -94,7 +112,10 @@ KvCallHandler(Oid fnoid, const char *role_name, Oid table_relid, Datum records)
 		InitFunctionCallInfoData(*fcinfo, &flinfo, 1, InvalidOid, NULL, NULL);
 		fcinfo->args[0].value = records;
 		fcinfo->args[0].isnull = false;
+		if (kv_handler_timeout_ms > 0)
+			enable_timeout_after(STATEMENT_TIMEOUT, kv_handler_timeout_ms);
 		(void) FunctionCallInvoke(fcinfo);
+		disable_timeout(STATEMENT_TIMEOUT, false);
 		SetUserIdAndSecContext(save_userid, save_sec);
 
 		ReleaseCurrentSubTransaction();
@@ -105,6 +126,7 @@ KvCallHandler(Oid fnoid, const char *role_name, Oid table_relid, Datum records)
 	{
 		ErrorData  *edata;
 
+		disable_timeout(STATEMENT_TIMEOUT, false);
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();

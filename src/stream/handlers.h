@@ -17,5 +17,6 @@
  * records are waiting).
  */
 extern bool KvRunStreamHandlers(void);
+extern void KvHandlersInit(void);
 
 #endif							/* PARTKV_STREAM_HANDLERS_H */

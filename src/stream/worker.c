@@ -78,8 +78,10 @@
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
+#include "../index/gsi.h"
 #include "decoder.h"
 #include "handlers.h"
+#include "../ttl/ttl.h"
 #include "worker.h"
 
 /*
@@ -130,6 +132,7 @@ typedef struct KvWorkerSlot
 	XLogRecPtr	caught_up;		/* flushed WAL fully decoded up to here */
 	TimestampTz last_batch;
 	int64		records;
+	TimestampTz applied_commit; /* commit time of the last change applied */
 } KvWorkerSlot;
 
 #define KV_MAX_PENDING	32
@@ -623,6 +626,8 @@ KvStreamInit(void)
 {
 	BackgroundWorker bgw;
 
+	KvTtlInit();				/* partkv.ttl_* (src/ttl) */
+	KvHandlersInit();			/* partkv.handler_timeout */
 	DefineCustomIntVariable("partkv.naptime",
 							"Time the stream worker sleeps when it has nothing to do.",
 							"It also wakes up when partkv.stream_wait() asks it to.",
@@ -704,6 +709,7 @@ KvStreamWorkerOf(Oid dboid, KvStreamWorkerInfo *info)
 			info->reached = w->caught_up;
 			info->last_batch = w->last_batch;
 			info->records = w->records;
+			info->applied_commit = w->applied_commit;
 			found = true;
 			break;
 		}
@@ -838,6 +844,7 @@ KvLauncherStart(KvDbEntry *e)
 			w->caught_up = InvalidXLogRecPtr;
 			w->records = 0;
 			w->last_batch = 0;
+			w->applied_commit = 0;
 			break;
 		}
 	}
@@ -1361,6 +1368,7 @@ KvWorkerBatch(LogicalDecodingContext *ctx, const char *name)
 	MemoryContextReset(kv_batch.context);
 	kv_batch.n = 0;
 	kv_batch.cap = 0;
+	KvGsiBatchReset();			/* global secondary indexes (src/index/gsi.c) */
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -1390,7 +1398,7 @@ KvWorkerBatch(LogicalDecodingContext *ctx, const char *name)
 			elog(ERROR, "could not find record for logical decoding: %s", errm);
 		if (record != NULL)
 			LogicalDecodingProcessRecord(ctx, ctx->reader);
-		if (kv_batch.n >= kv_stream_batch_size)
+		if (kv_batch.n + KvGsiPendingChanges() >= kv_stream_batch_size)
 		{
 			full = ctx->reader->EndRecPtr < end_of_wal;
 			break;
@@ -1414,9 +1422,15 @@ KvWorkerBatch(LogicalDecodingContext *ctx, const char *name)
 		KvWorkerStore(&kv_batch);
 		SPI_finish();
 		PopActiveSnapshot();
-		/* the origin's LSN commits with the records */
+	}
+	/* global secondary indexes: apply in this same transaction (src/index/gsi.c) */
+	KvGsiApplyBatch();
+	if (n > 0 || KvGsiPendingChanges() > 0)
+	{
+		/* the origin's LSN commits with the records and index changes */
 		replorigin_session_origin_lsn = reached;
-		replorigin_session_origin_timestamp = kv_batch.last_commit_time;
+		replorigin_session_origin_timestamp = Max(kv_batch.last_commit_time,
+												  KvGsiLastCommitTime());
 	}
 	CommitTransactionCommand();
 	replorigin_session_origin_lsn = InvalidXLogRecPtr;
@@ -1431,9 +1445,13 @@ KvWorkerBatch(LogicalDecodingContext *ctx, const char *name)
 	if (!full)
 		kv_my_slot->caught_up = Max(reached, end_of_wal);
 	kv_my_slot->records += n;
-	if (n > 0)
+	if (n > 0 || KvGsiPendingChanges() > 0)
+	{
 		kv_my_slot->last_batch = GetCurrentTimestamp();
+		kv_my_slot->applied_commit = Max(kv_batch.last_commit_time, KvGsiLastCommitTime());
+	}
 	SpinLockRelease(&kv_shared->mutex);
+	KvGsiBatchReset();
 
 	MemoryContextReset(kv_batch.context);
 	kv_batch.n = 0;
@@ -1497,6 +1515,7 @@ partkv_stream_worker_main(Datum main_arg)
 										  ALLOCSET_DEFAULT_SIZES);
 	kv_batch.context = AllocSetContextCreate(kv_worker_cxt, "partkv stream batch",
 											 ALLOCSET_DEFAULT_SIZES);
+	KvGsiWorkerInit();			/* global secondary indexes (src/index/gsi.c) */
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -1573,6 +1592,13 @@ partkv_stream_worker_main(Datum main_arg)
 
 		/* stream handlers, each batch in a transaction of its own */
 		if (KvRunStreamHandlers())
+			full = true;
+		/* GSI backfill, one batch per loop in its own transaction (src/index/gsi.c) */
+		if (KvGsiBackfillStep())
+			full = true;
+
+		/* Time to Live: a batch per TTL table when due (src/ttl) */
+		if (KvTtlWorkerRun())
 			full = true;
 		MemoryContextSwitchTo(kv_worker_cxt);
 

@@ -30,6 +30,7 @@ typedef struct KvStreamWorkerInfo
 	XLogRecPtr	reached;		/* WAL decoded and its records committed */
 	TimestampTz last_batch;
 	int64		records;		/* records materialised since start */
+	TimestampTz applied_commit; /* commit time of the last change applied */
 } KvStreamWorkerInfo;
 
 /* the worker of the current database; false if none runs */

@@ -1,0 +1,646 @@
+/*-------------------------------------------------------------------------
+ *
+ * gsi.c
+ *	  Global secondary indexes: maintenance by the stream worker, backfill,
+ *	  and the SQL helpers of partkv's GSI section of the install script.
+ *
+ * Storage.  A GSI is a partitioned table in the kv table's schema, hashed on
+ * the GSI partition key, rows (gsi_pk, [gsi_sk,] base_pk, [base_sk,] item)
+ * with item the projected item.  Creating and dropping the storage follows
+ * partkv.tables.global_indexes (trigger partkv.gsi_sync); partkv.gsi_indexes
+ * holds each GSI's storage name and state (ACTIVE, or CREATING while a
+ * backfill runs).
+ *
+ * Maintenance.  The partkv output plugin hands the stream worker every
+ * change of a table that has GSIs (kv_gsi_change_hook, whether or not the
+ * table has a stream): its table key and new item (NULL for a delete).
+ * KvGsiApplyBatch applies a batch of them in the worker's batch transaction,
+ * the one that also records the origin's LSN, so after a crash a change is
+ * applied exactly once.  Per GSI, one statement (partkv.gsi_apply_sql):
+ * for each table key, the last change of the batch wins; the key's entry is
+ * deleted (found through the (base_pk, base_sk) index, so no old image is
+ * needed) and the new item inserted when it has every index key attribute
+ * of the right type, non-empty: the index is sparse, and an item whose GSI
+ * key changes moves.  GSIs are read with the current catalog, so changes
+ * decoded for a GSI that was dropped meanwhile are skipped.
+ *
+ * Backfill.  update_table adding a GSI to a table that has items leaves it
+ * CREATING; the worker then, between stream batches, copies the table into
+ * it by base key ranges, partition by partition (partkv.gsi_backfill_step,
+ * progress recorded in the same transaction).  Stream changes keep being
+ * applied to CREATING indexes meanwhile.  A backfill batch replaces the
+ * entries of the keys it reads with what its statement's snapshot S shows,
+ * and that is correct if S shows every change the stream has already
+ * applied to the index: then S's version of an item is at least as new as
+ * the index entry, and every later change is applied by the stream after
+ * the backfill wrote.  Two waits make sure of it (neither blocks the
+ * stream, they are re-checked every loop):
+ *  - when a backfill starts, for every transaction then holding a write
+ *	  lock on the table's partitions (as CREATE INDEX CONCURRENTLY waits):
+ *	  changes decoded before the GSI existed are not routed to it, and their
+ *	  transactions may have committed in WAL yet not be visible;
+ *  - before each backfill batch, for the transactions whose changes the
+ *	  stream applied since the previous batch to become visible to a new
+ *	  snapshot (a commit is in WAL before it is visible).
+ * Items whose index key has the wrong type are skipped, as DynamoDB does.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/procarray.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "../stream/decoder.h"
+#include "../stream/worker.h"
+#include "gsi.h"
+#include "lsi.h"
+
+PG_FUNCTION_INFO_V1(partkv_gsi_project);
+PG_FUNCTION_INFO_V1(partkv_gsi_backlog);
+
+/* one change of a table that has GSIs, as decoded */
+typedef struct KvGsiChange
+{
+	Oid			relid;			/* the kv table */
+	char	   *schema_name;
+	char	   *table_name;
+	Jsonb	   *keys;			/* its table key */
+	Jsonb	   *item;			/* new item; NULL: deleted */
+} KvGsiChange;
+
+/* the backfill being prepared or run (one at a time) */
+typedef struct KvGsiJob
+{
+	char	   *schema_name;	/* NULL: none */
+	char	   *table_name;
+	char	   *index_name;
+	int			nvxids;			/* writers to wait for before the first batch */
+	VirtualTransactionId *vxids;
+} KvGsiJob;
+
+static MemoryContext kv_gsi_cxt = NULL;	/* worker lifetime */
+static MemoryContext kv_gsi_batch_cxt = NULL;	/* reset per batch */
+static KvGsiChange *kv_gsi_changes = NULL;
+static int	kv_gsi_nchanges = 0;
+static int	kv_gsi_maxchanges = 0;
+static TimestampTz kv_gsi_last_commit = 0;
+
+/* transactions applied since the last backfill batch (only while backfilling) */
+static bool kv_gsi_backfilling = true;
+static TransactionId *kv_gsi_xids = NULL;
+static int	kv_gsi_nxids = 0;
+static int	kv_gsi_maxxids = 0;
+static KvGsiJob kv_gsi_job = {0};
+
+/* ----------------------------------------------------------------
+ * SQL helpers
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * partkv_gsi_project(item jsonb, attributes text[]) returns the item
+ * restricted to those top-level attributes: KEYS_ONLY and INCLUDE
+ * projections.
+ */
+Datum
+partkv_gsi_project(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *item = PG_GETARG_JSONB_P(0);
+	ArrayType  *attrs = PG_GETARG_ARRAYTYPE_P(1);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	char	  **names;
+	int			nnames = 0;
+
+	if (!JB_ROOT_IS_OBJECT(item))
+		PG_RETURN_JSONB_P(item);
+	deconstruct_array(attrs, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	names = palloc(sizeof(char *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		if (!nulls[i])
+			names[nnames++] = TextDatumGetCString(elems[i]);
+	}
+	PG_RETURN_JSONB_P(KvProjectAttributes(item, names, nnames));
+}
+
+/*
+ * partkv_gsi_backlog() returns how far the stream worker, which maintains
+ * every GSI of the database, is behind: {"WalBytes": flushed WAL not yet
+ * applied, "Seconds": 0 when caught up, else the age of the last change
+ * applied (an upper bound of the delay of the changes waiting),
+ * "LastApplied": commit time of that change}; {"WalBytes": null} when no
+ * worker runs.
+ */
+Datum
+partkv_gsi_backlog(PG_FUNCTION_ARGS)
+{
+	KvStreamWorkerInfo info;
+	StringInfoData buf;
+	XLogRecPtr	flush = GetFlushRecPtr(NULL);
+	int64		bytes;
+	double		seconds = 0;
+
+	initStringInfo(&buf);
+	if (!KvStreamWorkerOf(MyDatabaseId, &info))
+		appendStringInfoString(&buf, "{\"WalBytes\": null, \"Seconds\": null}");
+	else
+	{
+		bytes = (flush > info.reached) ? (int64) (flush - info.reached) : 0;
+		if (bytes > 0 && info.applied_commit != 0)
+			seconds = Max(0, (double) (GetCurrentTimestamp() - info.applied_commit) / USECS_PER_SEC);
+		appendStringInfo(&buf, "{\"WalBytes\": " INT64_FORMAT ", \"Seconds\": %.3f",
+						 bytes, seconds);
+		if (info.applied_commit != 0)
+			appendStringInfo(&buf, ", \"LastApplied\": \"%s\"",
+							 timestamptz_to_str(info.applied_commit));
+		appendStringInfoChar(&buf, '}');
+	}
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+/*
+ * KvGsiDescribe reads the definition and state of one GSI (Query/Scan with
+ * index_name): false when the table declares no such GSI or its storage is
+ * missing.
+ */
+bool
+KvGsiDescribe(const char *schema_name, const char *table_name,
+			  const char *index_name, KvGsiInfo *info)
+{
+	Oid			argtypes[3] = {NAMEOID, TEXTOID, TEXTOID};
+	Datum		args[3];
+	bool		found = false;
+	bool		pushed = false;
+
+	memset(info, 0, sizeof(*info));
+	args[0] = DirectFunctionCall1(namein, CStringGetDatum(schema_name));
+	args[1] = CStringGetTextDatum(table_name);
+	args[2] = CStringGetTextDatum(index_name);
+	SPI_connect();
+	if (!ActiveSnapshotSet())
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed = true;
+	}
+	if (SPI_execute_with_args("SELECT g.status, pg_catalog.to_regclass(pg_catalog.format('%I.%I', g.schema_name, g.storage_name))::oid, "
+							  "       i->'KeySchema'->0->>'AttributeName', "
+							  "       (SELECT d->>'AttributeType' FROM pg_catalog.jsonb_array_elements(t.attribute_definitions) d "
+							  "         WHERE d->>'AttributeName' = i->'KeySchema'->0->>'AttributeName'), "
+							  "       i->'KeySchema'->1->>'AttributeName', "
+							  "       (SELECT d->>'AttributeType' FROM pg_catalog.jsonb_array_elements(t.attribute_definitions) d "
+							  "         WHERE d->>'AttributeName' = i->'KeySchema'->1->>'AttributeName'), "
+							  "       i->'Projection'->>'ProjectionType' "
+							  "  FROM partkv.tables t "
+							  "  JOIN partkv.gsi_indexes g ON g.schema_name = t.schema_name AND g.table_name = t.table_name, "
+							  "       pg_catalog.jsonb_array_elements(t.global_indexes) i "
+							  " WHERE t.schema_name = $1 AND t.table_name = $2 AND g.index_name = $3 "
+							  "   AND i->>'IndexName' = g.index_name",
+							  3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read partkv.gsi_indexes");
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		storage = SPI_getbinval(tup, desc, 2, &isnull);
+		char	   *pk = SPI_getvalue(tup, desc, 3);
+		char	   *pktype = SPI_getvalue(tup, desc, 4);
+		char	   *sk = SPI_getvalue(tup, desc, 5);
+		char	   *sktype = SPI_getvalue(tup, desc, 6);
+		char	   *projection = SPI_getvalue(tup, desc, 7);
+
+		if (!isnull && pk != NULL && pktype != NULL && (sk == NULL || sktype != NULL))
+		{
+			found = true;
+			info->active = strcmp(SPI_getvalue(tup, desc, 1), "ACTIVE") == 0;
+			info->storage = DatumGetObjectId(storage);
+			strlcpy(info->pk.name, pk, sizeof(info->pk.name));
+			info->pk.type = KvKeyTypeFromName(pktype);
+			if (sk != NULL)
+			{
+				info->has_sk = true;
+				strlcpy(info->sk.name, sk, sizeof(info->sk.name));
+				info->sk.type = KvKeyTypeFromName(sktype);
+			}
+			if (projection != NULL && strcmp(projection, "KEYS_ONLY") == 0)
+				info->projection = KV_PROJECT_KEYS_ONLY;
+			else if (projection != NULL && strcmp(projection, "INCLUDE") == 0)
+				info->projection = KV_PROJECT_INCLUDE;
+			else
+				info->projection = KV_PROJECT_ALL;
+		}
+	}
+	if (pushed)
+		PopActiveSnapshot();
+	SPI_finish();
+	return found;
+}
+
+/* ----------------------------------------------------------------
+ * Collecting changes (decoder side, in the worker)
+ * ----------------------------------------------------------------
+ */
+
+/* KvCopyJsonb copies a jsonb into cxt. */
+static Jsonb *
+KvCopyJsonb(MemoryContext cxt, Jsonb *j)
+{
+	Jsonb	   *copy;
+
+	if (j == NULL)
+		return NULL;
+	copy = MemoryContextAlloc(cxt, VARSIZE(j));
+	memcpy(copy, j, VARSIZE(j));
+	return copy;
+}
+
+/*
+ * KvGsiCollectChange keeps one decoded change of a table that has GSIs for
+ * the batch being decoded (kv_gsi_change_hook).  Runs under the decoder's
+ * historic snapshot: it only copies.
+ */
+static void
+KvGsiCollectChange(Oid relid, const char *schema_name, const char *table_name,
+				   Jsonb *keys, Jsonb *newitem, TransactionId xid,
+				   TimestampTz commit_time)
+{
+	KvGsiChange *c;
+
+	if (kv_gsi_nchanges == kv_gsi_maxchanges)
+	{
+		int			cap = Max(64, kv_gsi_maxchanges * 2);
+
+		if (kv_gsi_changes == NULL)
+			kv_gsi_changes = MemoryContextAlloc(kv_gsi_batch_cxt, sizeof(KvGsiChange) * cap);
+		else
+			kv_gsi_changes = repalloc(kv_gsi_changes, sizeof(KvGsiChange) * cap);
+		kv_gsi_maxchanges = cap;
+	}
+	c = &kv_gsi_changes[kv_gsi_nchanges++];
+	c->relid = relid;
+	c->schema_name = MemoryContextStrdup(kv_gsi_batch_cxt, schema_name);
+	c->table_name = MemoryContextStrdup(kv_gsi_batch_cxt, table_name);
+	c->keys = KvCopyJsonb(kv_gsi_batch_cxt, keys);
+	c->item = KvCopyJsonb(kv_gsi_batch_cxt, newitem);
+	kv_gsi_last_commit = Max(kv_gsi_last_commit, commit_time);
+
+	/* a backfill must not read before these are visible (file header) */
+	if (kv_gsi_backfilling && TransactionIdIsValid(xid) &&
+		(kv_gsi_nxids == 0 || kv_gsi_xids[kv_gsi_nxids - 1] != xid))
+	{
+		if (kv_gsi_nxids == kv_gsi_maxxids)
+		{
+			int			cap = Max(64, kv_gsi_maxxids * 2);
+
+			if (kv_gsi_xids == NULL)
+				kv_gsi_xids = MemoryContextAlloc(kv_gsi_cxt, sizeof(TransactionId) * cap);
+			else
+				kv_gsi_xids = repalloc(kv_gsi_xids, sizeof(TransactionId) * cap);
+			kv_gsi_maxxids = cap;
+		}
+		kv_gsi_xids[kv_gsi_nxids++] = xid;
+	}
+}
+
+/* KvGsiWorkerInit sets up the worker's GSI state and hooks the decoder. */
+void
+KvGsiWorkerInit(void)
+{
+	kv_gsi_cxt = AllocSetContextCreate(TopMemoryContext, "partkv gsi",
+									   ALLOCSET_DEFAULT_SIZES);
+	kv_gsi_batch_cxt = AllocSetContextCreate(kv_gsi_cxt, "partkv gsi batch",
+											 ALLOCSET_DEFAULT_SIZES);
+	kv_gsi_change_hook = KvGsiCollectChange;
+}
+
+/* KvGsiBatchReset forgets the changes of the previous batch. */
+void
+KvGsiBatchReset(void)
+{
+	if (kv_gsi_batch_cxt == NULL)
+		return;
+	MemoryContextReset(kv_gsi_batch_cxt);
+	kv_gsi_changes = NULL;
+	kv_gsi_nchanges = 0;
+	kv_gsi_maxchanges = 0;
+}
+
+/* KvGsiPendingChanges counts the changes collected for the current batch. */
+int
+KvGsiPendingChanges(void)
+{
+	return kv_gsi_nchanges;
+}
+
+/* KvGsiLastCommitTime is the latest commit time of a change collected. */
+TimestampTz
+KvGsiLastCommitTime(void)
+{
+	return kv_gsi_last_commit;
+}
+
+/* ----------------------------------------------------------------
+ * Applying a batch
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * KvGsiApplyTable applies the changes of one kv table (those of changes[]
+ * with that relid, in order) to each of its GSIs.
+ */
+static void
+KvGsiApplyTable(const KvGsiChange *first, int from)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		args[2];
+	Datum	   *keys;
+	Datum	   *items;
+	bool	   *nulls;
+	int			n = 0;
+	uint64		nsql;
+	char	  **sql;
+	int			dims[1];
+	int			lbs[1] = {1};
+	Datum		arrays[2];
+	Oid			arraytypes[2] = {JSONBARRAYOID, JSONBARRAYOID};
+	ArrayType  *keyarr;
+	ArrayType  *itemarr;
+
+	args[0] = DirectFunctionCall1(namein, CStringGetDatum(first->schema_name));
+	args[1] = CStringGetTextDatum(first->table_name);
+	if (SPI_execute_with_args("SELECT partkv.gsi_apply_sql(g.schema_name, g.table_name, g.index_name) "
+							  "FROM partkv.gsi_indexes g WHERE g.schema_name = $1 AND g.table_name = $2",
+							  2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "partkv gsi: could not read the indexes of table \"%s\"", first->table_name);
+	nsql = SPI_processed;
+	if (nsql == 0)
+		return;
+	sql = palloc(sizeof(char *) * nsql);
+	for (uint64 i = 0; i < nsql; i++)
+		sql[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+	keys = palloc(sizeof(Datum) * (kv_gsi_nchanges - from));
+	items = palloc(sizeof(Datum) * (kv_gsi_nchanges - from));
+	nulls = palloc(sizeof(bool) * (kv_gsi_nchanges - from));
+	for (int i = from; i < kv_gsi_nchanges; i++)
+	{
+		const KvGsiChange *c = &kv_gsi_changes[i];
+
+		if (c->relid != first->relid)
+			continue;
+		keys[n] = JsonbPGetDatum(c->keys);
+		items[n] = c->item ? JsonbPGetDatum(c->item) : (Datum) 0;
+		nulls[n] = (c->item == NULL);
+		n++;
+	}
+	dims[0] = n;
+	keyarr = construct_array(keys, n, JSONBOID, -1, false, TYPALIGN_INT);
+	itemarr = construct_md_array(items, nulls, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT);
+	arrays[0] = PointerGetDatum(keyarr);
+	arrays[1] = PointerGetDatum(itemarr);
+
+	for (uint64 i = 0; i < nsql; i++)
+	{
+		int			ret;
+
+		if (sql[i] == NULL)
+			continue;			/* dropped meanwhile */
+		ret = SPI_execute_with_args(sql[i], 2, arraytypes, arrays, NULL, false, 0);
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "partkv gsi: could not apply changes of table \"%s\": %d",
+				 first->table_name, ret);
+	}
+}
+
+/*
+ * KvGsiApplyBatch applies the changes collected while decoding the batch,
+ * in the current transaction (the worker's batch transaction, which also
+ * records the WAL position reached): table by table, in decoding order.
+ */
+void
+KvGsiApplyBatch(void)
+{
+	MemoryContext oldcxt;
+	Oid		   *done;
+	int			ndone = 0;
+
+	if (kv_gsi_nchanges == 0)
+		return;
+	oldcxt = MemoryContextSwitchTo(kv_gsi_batch_cxt);
+	done = palloc(sizeof(Oid) * kv_gsi_nchanges);
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	for (int i = 0; i < kv_gsi_nchanges; i++)
+	{
+		bool		seen = false;
+
+		for (int j = 0; j < ndone && !seen; j++)
+			seen = (done[j] == kv_gsi_changes[i].relid);
+		if (seen)
+			continue;
+		done[ndone++] = kv_gsi_changes[i].relid;
+		KvGsiApplyTable(&kv_gsi_changes[i], i);
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/* ----------------------------------------------------------------
+ * Backfill
+ * ----------------------------------------------------------------
+ */
+
+/* KvGsiForgetJob drops the state of the backfill being prepared. */
+static void
+KvGsiForgetJob(void)
+{
+	if (kv_gsi_job.schema_name != NULL)
+	{
+		pfree(kv_gsi_job.schema_name);
+		pfree(kv_gsi_job.table_name);
+		pfree(kv_gsi_job.index_name);
+		if (kv_gsi_job.vxids != NULL)
+			pfree(kv_gsi_job.vxids);
+	}
+	memset(&kv_gsi_job, 0, sizeof(kv_gsi_job));
+}
+
+/*
+ * KvGsiStartJob remembers a new backfill and the transactions writing its
+ * table right now (holding a lock that conflicts with SHARE on the table or
+ * a partition), to be waited for before its first batch.
+ */
+static void
+KvGsiStartJob(const char *schema_name, const char *table_name, const char *index_name)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(kv_gsi_cxt);
+	Oid			nsp = get_namespace_oid(schema_name, true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(table_name, nsp) : InvalidOid;
+	List	   *rels = NIL;
+	ListCell   *lc;
+	int			cap = 16;
+
+	KvGsiForgetJob();
+	kv_gsi_job.schema_name = pstrdup(schema_name);
+	kv_gsi_job.table_name = pstrdup(table_name);
+	kv_gsi_job.index_name = pstrdup(index_name);
+	kv_gsi_job.vxids = palloc(sizeof(VirtualTransactionId) * cap);
+	if (OidIsValid(relid))
+		rels = lappend_oid(find_inheritance_children(relid, NoLock), relid);
+	foreach(lc, rels)
+	{
+		LOCKTAG		tag;
+		VirtualTransactionId *holders;
+
+		SET_LOCKTAG_RELATION(tag, MyDatabaseId, lfirst_oid(lc));
+		holders = GetLockConflicts(&tag, ShareLock, NULL);
+		for (; VirtualTransactionIdIsValid(*holders); holders++)
+		{
+			if (kv_gsi_job.nvxids == cap)
+			{
+				cap *= 2;
+				kv_gsi_job.vxids = repalloc(kv_gsi_job.vxids, sizeof(VirtualTransactionId) * cap);
+			}
+			kv_gsi_job.vxids[kv_gsi_job.nvxids++] = *holders;
+		}
+	}
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/* KvGsiWritersDone tells whether the writers the job waits for have ended. */
+static bool
+KvGsiWritersDone(void)
+{
+	int			kept = 0;
+
+	for (int i = 0; i < kv_gsi_job.nvxids; i++)
+	{
+		if (!VirtualXactLock(kv_gsi_job.vxids[i], false))
+			kv_gsi_job.vxids[kept++] = kv_gsi_job.vxids[i];
+	}
+	kv_gsi_job.nvxids = kept;
+	return kept == 0;
+}
+
+/*
+ * KvGsiAppliedVisible tells whether every transaction the stream applied
+ * to GSIs is visible to a new snapshot; forgets those that are.
+ */
+static bool
+KvGsiAppliedVisible(void)
+{
+	Snapshot	snap = GetLatestSnapshot();
+	int			kept = 0;
+
+	for (int i = 0; i < kv_gsi_nxids; i++)
+	{
+		if (XidInMVCCSnapshot(kv_gsi_xids[i], snap))
+			kv_gsi_xids[kept++] = kv_gsi_xids[i];
+	}
+	kv_gsi_nxids = kept;
+	return kept == 0;
+}
+
+/*
+ * KvGsiBackfillStep runs one backfill batch of the oldest CREATING GSI, in
+ * a transaction of its own, once the waits of the file header are over.
+ * True when more backfill work is ready.
+ */
+bool
+KvGsiBackfillStep(void)
+{
+	bool		more = false;
+	bool		found = false;
+	char	   *schema_name = NULL;
+	char	   *table_name = NULL;
+	char	   *index_name = NULL;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (!OidIsValid(get_extension_oid("partkv", true)))
+	{
+		/* being dropped: the stream's own checks make the worker exit */
+		CommitTransactionCommand();
+		return false;
+	}
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	if (SPI_execute("SELECT schema_name::text, table_name, index_name FROM partkv.gsi_indexes "
+					"WHERE status = 'CREATING' ORDER BY created_at, index_name LIMIT 1",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "partkv gsi: could not read partkv.gsi_indexes");
+	if (SPI_processed == 1)
+	{
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		HeapTuple	tup = SPI_tuptable->vals[0];
+
+		found = true;
+		schema_name = SPI_getvalue(tup, desc, 1);
+		table_name = SPI_getvalue(tup, desc, 2);
+		index_name = SPI_getvalue(tup, desc, 3);
+	}
+
+	if (!found)
+	{
+		/* nothing to backfill: stop recording applied transactions */
+		kv_gsi_backfilling = false;
+		kv_gsi_nxids = 0;
+		KvGsiForgetJob();
+	}
+	else
+	{
+		kv_gsi_backfilling = true;
+		if (kv_gsi_job.schema_name == NULL ||
+			strcmp(kv_gsi_job.schema_name, schema_name) != 0 ||
+			strcmp(kv_gsi_job.table_name, table_name) != 0 ||
+			strcmp(kv_gsi_job.index_name, index_name) != 0)
+			KvGsiStartJob(schema_name, table_name, index_name);
+
+		if (KvGsiWritersDone() && KvGsiAppliedVisible())
+		{
+			Oid			argtypes[4] = {NAMEOID, TEXTOID, TEXTOID, INT4OID};
+			Datum		args[4];
+			bool		isnull;
+
+			args[0] = DirectFunctionCall1(namein, CStringGetDatum(schema_name));
+			args[1] = CStringGetTextDatum(table_name);
+			args[2] = CStringGetTextDatum(index_name);
+			args[3] = Int32GetDatum(Max(kv_stream_batch_size, 100));
+			if (SPI_execute_with_args("SELECT partkv.gsi_backfill_step($1, $2, $3, $4)",
+									  4, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "partkv gsi: backfill of index \"%s\" failed", index_name);
+			more = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+											  1, &isnull)) && !isnull;
+			if (!more)
+			{
+				/* done (or gone): the next CREATING index starts afresh */
+				KvGsiForgetJob();
+				more = true;
+			}
+		}
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	return more;
+}

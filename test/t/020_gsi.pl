@@ -1,0 +1,137 @@
+# 020_gsi.pl -- global secondary indexes under crashes and concurrency: the
+# stream worker applies every change to GSIs exactly once across SIGKILL
+# (crash restart) during GSI apply and during a backfill; several clients
+# moving items across GSI keys while an index is created and backfilled end
+# with every GSI equal to what the table says (partkv.verify_index).
+use strict;
+use warnings;
+
+use FindBin;
+use lib $FindBin::RealBin;
+
+use File::Temp qw(tempfile);
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use PartkvTest;
+
+my $node = partkv_node('gsi');
+$node->append_conf(
+	'postgresql.conf', q{
+partkv.naptime = '50ms'
+partkv.stream_batch_size = 50
+restart_after_crash = on
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION partkv');
+
+# wait_up() -- after a crash restart, wait until the server takes queries.
+sub wait_up
+{
+	$node->poll_query_until('postgres', 'SELECT true') or die 'server did not come back';
+	return;
+}
+
+# worker_pid() -- pid of the stream worker, once it runs.
+sub worker_pid
+{
+	$node->poll_query_until('postgres',
+		q{SELECT partkv.stream_worker_status() IS NOT NULL})
+	  or die 'no stream worker';
+	return $node->safe_psql('postgres', q{SELECT partkv.stream_worker_status()->>'pid'});
+}
+
+# clean(TABLE, INDEX, NAME) -- once the index is ACTIVE and caught up, it
+# holds exactly what the table says.
+sub clean
+{
+	my ($table, $index, $name) = @_;
+	is($node->safe_psql('postgres', qq{SELECT partkv.wait_for_index('$table', '$index', '60s')}),
+		't', "$name: index active and caught up");
+	my $v = $node->safe_psql('postgres', qq{SELECT partkv.verify_index('$table', '$index')});
+	like($v, qr/"extra": 0, "stale": 0, "checked": \d+, "missing": 0/, "$name: verify_index clean")
+	  or diag($v);
+	return;
+}
+
+$node->safe_psql('postgres', q{
+	SELECT partkv.create_table('gsit', 'pk', 'S', 'sk', 'N', partitions => 4,
+		global_indexes => '[{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
+			{"AttributeName": "n", "KeyType": "RANGE", "AttributeType": "N"}], "Projection": {"ProjectionType": "ALL"}}]');
+});
+
+# 1. SIGKILL the worker while it applies many small batches
+$node->safe_psql('postgres', q{
+	DO $$
+	BEGIN
+		FOR i IN 1 .. 3000 LOOP
+			PERFORM partkv.put_item('gsit', jsonb_build_object('pk', 'p' || (i % 97), 'sk', i % 13,
+														   'g', 'g' || (i % 7), 'n', i));
+			IF i % 10 = 0 THEN COMMIT; END IF;
+		END LOOP;
+	END;
+	$$;
+});
+kill 'KILL', worker_pid();
+wait_up();
+clean('gsit', 'by_g', 'SIGKILL during GSI apply');
+
+# 2. SIGKILL the worker during a backfill
+$node->safe_psql('postgres', q{
+	SELECT count(*) FROM generate_series(1, 6000) i,
+		LATERAL partkv.put_item('gsit', jsonb_build_object('pk', 'b' || (i % 211), 'sk', i, 'c', 'c' || (i % 5), 'n', i));
+	SELECT partkv.update_table('gsit', '{"GlobalSecondaryIndexUpdates": [{"Create": {"IndexName": "by_c",
+		"KeySchema": [{"AttributeName": "c", "KeyType": "HASH"}], "Projection": {"ProjectionType": "KEYS_ONLY"}}}],
+		"AttributeDefinitions": [{"AttributeName": "c", "AttributeType": "S"}]}');
+});
+$node->poll_query_until('postgres',
+	q{SELECT items_done > 0 OR status = 'ACTIVE' FROM partkv.gsi_indexes WHERE index_name = 'by_c'})
+  or die 'backfill did not start';
+kill 'KILL', worker_pid();
+wait_up();
+clean('gsit', 'by_c', 'SIGKILL during backfill');
+clean('gsit', 'by_g', 'SIGKILL during backfill (other index)');
+
+# 3. several clients move items across GSI keys, update and delete them,
+# while a new GSI is created and backfilled
+my ($fh, $script) = tempfile(UNLINK => 1);
+print $fh q{
+\set k random(1, 300)
+\set g random(1, 9)
+\set op random(1, 10)
+SELECT partkv.put_item('gsit', jsonb_build_object('pk', 'r' || :k, 'sk', 1, 'g', 'g' || :g, 'n', :k, 'c', 'c' || :g, 'd', 'd' || (:k % 4))) WHERE :op <= 5;
+SELECT partkv.update_item('gsit', jsonb_build_object('pk', 'r' || :k, 'sk', 1), 'REMOVE g SET d = :d', jsonb_build_object(':d', 'd' || :g)) WHERE :op BETWEEN 6 AND 7;
+SELECT partkv.update_item('gsit', jsonb_build_object('pk', 'r' || :k, 'sk', 1), 'SET n = n + :one', '{":one": 1}', condition => 'attribute_exists(n)') WHERE :op = 8 AND EXISTS (SELECT 1 FROM gsit WHERE pk = 'r' || :k AND sk = 1 AND item ? 'n');
+SELECT partkv.delete_item('gsit', jsonb_build_object('pk', 'r' || :k, 'sk', 1)) WHERE :op >= 9;
+};
+close $fh;
+my ($out, $err) = ('', '');
+my $bench = IPC::Run::start(
+	[
+		'pgbench', '-n', '-c', '4', '-T', '8', '-f', $script,
+		'-h', $node->host, '-p', $node->port, 'postgres'
+	],
+	'>', \$out, '2>', \$err);
+sleep 2;
+$node->safe_psql('postgres', q{
+	SELECT partkv.update_table('gsit', '{"GlobalSecondaryIndexUpdates": [{"Create": {"IndexName": "by_d",
+		"KeySchema": [{"AttributeName": "d", "KeyType": "HASH"}, {"AttributeName": "pk", "KeyType": "RANGE"}],
+		"Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["g"]}}}],
+		"AttributeDefinitions": [{"AttributeName": "d", "AttributeType": "S"}]}');
+});
+$bench->finish;
+like($out, qr/number of transactions actually processed: [1-9]/, 'randomized clients ran')
+  or diag("$out\n$err");
+clean('gsit', 'by_g', 'randomized clients');
+clean('gsit', 'by_c', 'randomized clients');
+clean('gsit', 'by_d', 'randomized clients with a concurrent backfill');
+
+# the GSI answers what the table says
+is( $node->safe_psql('postgres',
+		q{SELECT count(*) FROM partkv.query('gsit', 'g = :g', '{":g": "g3"}', index_name => 'by_g')}),
+	$node->safe_psql('postgres', q{SELECT count(*) FROM gsit WHERE item->>'g' = 'g3' AND item ? 'n'}),
+	'query through the GSI matches the table');
+
+$node->stop;
+done_testing();
