@@ -273,3 +273,11 @@ SELECT partkv.delete_table('cap2') IS NOT NULL;
 REVOKE ALL ON cap FROM regress_partkv_stats;
 DROP ROLE regress_partkv_stats;
 SELECT partkv.delete_table('cap') IS NOT NULL;
+
+-- tables with a stream (or GSIs) show their worker's backlog in WAL bytes; others NULL
+SELECT partkv.create_table('cap_stream', 'pk', stream_view_type => 'KEYS_ONLY') IS NOT NULL AS created;
+SELECT partkv.put_item('cap_stream', '{"pk": "a"}');
+SELECT partkv.stream_wait();
+SELECT table_name, stream_backlog >= 0 AS stream_backlog_known, gsi_backlog IS NULL AS no_gsi_backlog
+  FROM partkv.table_stats WHERE table_name = 'cap_stream';
+SELECT partkv.delete_table('cap_stream') IS NOT NULL AS deleted;

@@ -2739,3 +2739,38 @@ AS 'MODULE_PATHNAME', 'partkv_run_ttl_sweep'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION partkv.run_ttl_sweep(text) IS
 'Delete now, in this transaction, the expired items of a TTL-enabled table (NULL: of every one the caller may delete from); returns how many';
+
+-- ===== statistics: stream and index backlogs =====
+
+-- table_stats again, now that the worker's backlog can be read: a table with
+-- a stream (or GSIs) waits on its database's worker, whose backlog is the WAL
+-- not yet decoded (bytes).
+CREATE OR REPLACE VIEW partkv.table_stats AS
+SELECT schema_name, table_name,
+	   count(*)::int AS partitions,
+	   sum(items)::bigint AS items,
+	   sum(bytes)::bigint AS bytes,
+	   sum(reads)::bigint AS reads,
+	   sum(writes)::bigint AS writes,
+	   sum(read_units) AS read_units,
+	   sum(write_units) AS write_units,
+	   sum(ttl_deletes)::bigint AS ttl_deletes,
+	   sum(condition_check_failures)::bigint AS condition_check_failures,
+	   (SELECT CASE WHEN coalesce((t.stream_specification->>'StreamEnabled')::boolean, false)
+					THEN (partkv.gsi_backlog()->>'WalBytes')::bigint END
+		  FROM partkv.tables t
+		 WHERE t.schema_name = ps.schema_name AND t.table_name = ps.table_name) AS stream_backlog,
+	   (SELECT CASE WHEN jsonb_array_length(t.global_indexes) > 0
+					THEN (partkv.gsi_backlog()->>'WalBytes')::bigint END
+		  FROM partkv.tables t
+		 WHERE t.schema_name = ps.schema_name AND t.table_name = ps.table_name) AS gsi_backlog,
+	   sum(items_read)::bigint AS items_read,
+	   sum(bytes_read)::bigint AS bytes_read,
+	   sum(items_written)::bigint AS items_written,
+	   sum(items_deleted)::bigint AS items_deleted,
+	   sum(bytes_written)::bigint AS bytes_written,
+	   max(traffic_share) AS hottest_partition_share
+  FROM partkv.partition_stats ps
+ GROUP BY schema_name, table_name;
+COMMENT ON VIEW partkv.table_stats IS
+'Per kv table: partitions, estimated items, bytes on disk, requests and capacity units read and written, TTL deletes, conditional check failures, the traffic share of its hottest partition, and for tables with a stream or GSIs the stream worker''s backlog (WAL bytes not yet decoded)';
