@@ -47,6 +47,8 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+#include "utils/inval.h"
+#include "utils/hsearch.h"
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -182,9 +184,95 @@ partkv_gsi_backlog(PG_FUNCTION_ARGS)
  * index_name): false when the table declares no such GSI or its storage is
  * missing.
  */
+/*
+ * ACTIVE GSIs are cached per backend: their definition no longer changes,
+ * and deleting one drops its storage, whose relcache invalidation clears
+ * the entry.  Indexes still CREATING are read from the catalog each time.
+ */
+#define KV_GSI_CACHE_KEY (NAMEDATALEN * 2 + 256)
+
+typedef struct KvGsiCacheEntry
+{
+	char		key[KV_GSI_CACHE_KEY];	/* schema, table, index, NUL-separated */
+	KvGsiInfo	info;
+} KvGsiCacheEntry;
+
+static HTAB *kv_gsi_cache = NULL;
+
+/* KvGsiCacheInvalidate drops entries whose storage was invalidated (all for InvalidOid). */
+static void
+KvGsiCacheInvalidate(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	KvGsiCacheEntry *e;
+
+	if (kv_gsi_cache == NULL)
+		return;
+	hash_seq_init(&status, kv_gsi_cache);
+	while ((e = hash_seq_search(&status)) != NULL)
+		if (!OidIsValid(relid) || e->info.storage == relid)
+			hash_search(kv_gsi_cache, e->key, HASH_REMOVE, NULL);
+}
+
+/* KvGsiCacheKey builds the cache key; false when the names do not fit. */
+static bool
+KvGsiCacheKey(const char *schema_name, const char *table_name, const char *index_name,
+			  char *key)
+{
+	size_t		a = strlen(schema_name),
+				b = strlen(table_name),
+				c = strlen(index_name);
+
+	if (a + b + c + 3 > KV_GSI_CACHE_KEY)
+		return false;
+	memset(key, 0, KV_GSI_CACHE_KEY);
+	memcpy(key, schema_name, a);
+	memcpy(key + a + 1, table_name, b);
+	memcpy(key + a + b + 2, index_name, c);
+	return true;
+}
+
+static bool KvGsiDescribeCatalog(const char *schema_name, const char *table_name,
+								 const char *index_name, KvGsiInfo *info);
+
 bool
 KvGsiDescribe(const char *schema_name, const char *table_name,
 			  const char *index_name, KvGsiInfo *info)
+{
+	char		key[KV_GSI_CACHE_KEY];
+	KvGsiCacheEntry *e;
+	bool		cacheable = KvGsiCacheKey(schema_name, table_name, index_name, key);
+
+	if (kv_gsi_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = KV_GSI_CACHE_KEY;
+		ctl.entrysize = sizeof(KvGsiCacheEntry);
+		ctl.hcxt = CacheMemoryContext;
+		kv_gsi_cache = hash_create("partkv GSIs", 32, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(KvGsiCacheInvalidate, (Datum) 0);
+	}
+	if (cacheable && (e = hash_search(kv_gsi_cache, key, HASH_FIND, NULL)) != NULL)
+	{
+		*info = e->info;
+		return true;
+	}
+	if (!KvGsiDescribeCatalog(schema_name, table_name, index_name, info))
+		return false;
+	if (cacheable && info->active)
+	{
+		e = hash_search(kv_gsi_cache, key, HASH_ENTER, NULL);
+		e->info = *info;
+	}
+	return true;
+}
+
+/* KvGsiDescribeCatalog reads a GSI's definition and state from the catalog. */
+static bool
+KvGsiDescribeCatalog(const char *schema_name, const char *table_name,
+					 const char *index_name, KvGsiInfo *info)
 {
 	Oid			argtypes[3] = {NAMEOID, TEXTOID, TEXTOID};
 	Datum		args[3];

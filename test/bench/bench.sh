@@ -142,7 +142,7 @@ for w in "${workloads[@]}"; do
 	# report.sql: figures a workload measures besides tps (printed after the table)
 	if [ -f "$tmp/workloads/$w/report.sql" ]; then
 		reports+=("$w: $(psql_b -d bench -X -q -A -F ' ' -P footer=off -P tuples_only=off \
-			-f "$tmp/workloads/$w/report.sql" 2>&1 | tail -n 2 | paste -sd ' ' -)")
+			-f "$tmp/workloads/$w/report.sql" 2>&1 | tail -n 2 | paste -sd ' ' - || true)")
 	fi
 	raw+=("$w: partkv $(printf '%.0f ' "${k[@]}")| plain $(printf '%.0f ' "${p[@]}")| plain-part $(printf '%.0f ' "${pp[@]}")")
 done
