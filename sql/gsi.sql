@@ -202,6 +202,13 @@ SELECT count(*) FROM partkv.query('flat', 'g = :g', '{":g": 1}', index_name => '
 SELECT partkv.query_page('flat', 'g = :g', '{":g": 0}', index_name => 'by_g', item_limit => 3)->'LastEvaluatedKey';
 SELECT partkv.verify_index('flat', 'by_g');
 
+-- a table cannot be deleted while a GSI of it is being backfilled
+BEGIN;
+SELECT partkv.update_table('flat', '{"GlobalSecondaryIndexUpdates": [{"Create": {"IndexName": "by_id",
+	"KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}], "Projection": {"ProjectionType": "KEYS_ONLY"}}}]}') ? 'TableName';
+SELECT try($$SELECT partkv.delete_table('flat')$$);
+ROLLBACK;
+
 -- delete_table drops the GSIs' storage
 SELECT partkv.delete_table('flat') ? 'TableName';
 SELECT count(*) FROM partkv.gsi_indexes WHERE table_name = 'flat';

@@ -689,6 +689,13 @@ DECLARE
 	t partkv.tables := partkv.find_table(table_name);
 	d jsonb := partkv.table_description(t, 'DELETING');
 BEGIN
+	-- as in DynamoDB, a table cannot be deleted while one of its GSIs is backfilled
+	IF EXISTS (SELECT 1 FROM partkv.gsi_indexes g
+				WHERE g.schema_name = t.schema_name AND g.table_name = t.table_name
+				  AND g.status = 'CREATING') THEN
+		RAISE EXCEPTION 'Attempt to change a resource which is still in use: Table is being updated: %', t.table_name
+			USING ERRCODE = 'duplicate_table';
+	END IF;
 	DELETE FROM partkv.tables WHERE schema_name = t.schema_name AND partkv.tables.table_name = t.table_name;
 	EXECUTE format('DROP TABLE %I.%I', t.schema_name, t.table_name);
 	RETURN d;
