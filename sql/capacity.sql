@@ -281,3 +281,30 @@ SELECT partkv.stream_wait();
 SELECT table_name, stream_backlog >= 0 AS stream_backlog_known, gsi_backlog IS NULL AS no_gsi_backlog
   FROM partkv.table_stats WHERE table_name = 'cap_stream';
 SELECT partkv.delete_table('cap_stream') IS NOT NULL AS deleted;
+
+-- INDEXES: what each secondary index consumed.  capix has an LSI (ALL) on l
+-- and a GSI (KEYS_ONLY) on g; the items are under 1 KB.
+SELECT partkv.create_table('{"TableName": "capix",
+  "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+  "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"},
+                           {"AttributeName": "l", "AttributeType": "N"}, {"AttributeName": "g", "AttributeType": "S"}],
+  "LocalSecondaryIndexes": [{"IndexName": "by_l", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                            {"AttributeName": "l", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}}],
+  "GlobalSecondaryIndexes": [{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                             "Projection": {"ProjectionType": "KEYS_ONLY"}}]}') IS NOT NULL AS created;
+-- a new item in both indexes: table 1 + LSI 1 + GSI 1
+SELECT partkv.put_item('capix', '{"pk": "a", "sk": "1", "l": 5, "g": "x"}', return_consumed_capacity => 'INDEXES');
+-- TOTAL folds the indexes into CapacityUnits
+SELECT partkv.put_item('capix', '{"pk": "a", "sk": "2", "l": 6}', return_consumed_capacity => 'TOTAL');
+-- g changes: the GSI entry moves (delete + put = 2), the LSI entry is rewritten (1)
+SELECT partkv.update_item('capix', '{"pk": "a", "sk": "1"}', 'SET g = :y', '{":y": "y"}',
+						  return_consumed_capacity => 'INDEXES');
+-- only a non-key attribute changes: the KEYS_ONLY GSI entry is not rewritten
+SELECT partkv.update_item('capix', '{"pk": "a", "sk": "1"}', 'SET v = :v', '{":v": 1}',
+						  return_consumed_capacity => 'INDEXES');
+-- a delete removes both entries: table 1 + LSI 1 + GSI 1
+SELECT partkv.delete_item('capix', '{"pk": "a", "sk": "1"}', return_consumed_capacity => 'INDEXES');
+-- reading an index is charged to the index (eventually consistent: 0.5)
+SELECT partkv.query_page('capix', 'pk = :p', '{":p": "a"}', index_name => 'by_l',
+						 return_consumed_capacity => 'INDEXES')->'ConsumedCapacity';
+SELECT partkv.delete_table('capix') IS NOT NULL AS deleted;

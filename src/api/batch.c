@@ -508,7 +508,7 @@ partkv_batch_write_item(PG_FUNCTION_ARGS)
 	for (int i = 0; i < nops; i++)
 	{
 		KvOpRun(&ops[i], false);
-		KvCapacityAdd(&cap, ops[i].table->relid, names[i], 0, ops[i].write_units);
+		KvOpCapacity(&cap, &ops[i], names[i]);
 	}
 
 	PG_RETURN_JSONB_P(KvCapacityAppend(DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
@@ -827,8 +827,7 @@ partkv_transact_write_items(PG_FUNCTION_ARGS)
 	for (int i = 0; i < n; i++)
 	{
 		KvOpAccount(&actions[i].op, false);
-		KvCapacityAdd(&cap, actions[i].op.table->relid, actions[i].table_name, 0,
-					  actions[i].op.write_units);
+		KvOpCapacity(&cap, &actions[i].op, actions[i].table_name);
 		KvOpClose(&actions[i].op);
 	}
 

@@ -19,6 +19,7 @@
 #include "../common/errors.h"
 #include "../stats/capacity.h"
 #include "../stats/stats.h"
+#include "../index/gsi.h"
 #include "itemops.h"
 
 void
@@ -98,6 +99,97 @@ KvOpClose(KvItemOp *op)
  * statistics or ConsumedCapacity need them, and only exactly for items
  * over 1 KB (KvCapacitySize).
  */
+/* KvTopAttr finds a top-level attribute of an item (NULL item: absent). */
+static bool
+KvTopAttr(Jsonb *item, const char *name, JsonbValue *out)
+{
+	return item != NULL &&
+		getKeyJsonValueFromContainer(&item->root, name, strlen(name), out) != NULL;
+}
+
+/*
+ * KvIndexEntryWrites is what one index entry costs for a write that turns
+ * old into written (either may be NULL), DynamoDB's way: writing an entry
+ * costs its size in write units (one for KEYS_ONLY), and an entry that
+ * disappears or whose index key changes costs one more for its delete.
+ */
+static int64
+KvIndexEntryWrites(Jsonb *old, Jsonb *written, const KvKeyAttr *k1, const KvKeyAttr *k2,
+				   bool keys_only)
+{
+	JsonbValue	o1,
+				o2,
+				n1,
+				n2;
+	bool		in_old = KvTopAttr(old, k1->name, &o1) && (k2 == NULL || KvTopAttr(old, k2->name, &o2));
+	bool		in_new = KvTopAttr(written, k1->name, &n1) && (k2 == NULL || KvTopAttr(written, k2->name, &n2));
+	int64		units = 0;
+
+	bool		moved = in_old && in_new &&
+		(!KvValueEquals(&o1, &n1) || (k2 != NULL && !KvValueEquals(&o2, &n2)));
+
+	/* a KEYS_ONLY entry whose keys stay is not rewritten */
+	if (in_new && !(keys_only && in_old && !moved))
+		units += keys_only ? 1 : KvWriteUnits(KvCapacitySize(written, KV_WRITE_UNIT_BYTES), false);
+	if (in_old && (!in_new || moved))
+		units += 1;
+	return units;
+}
+
+/* KvOpIndexWrites fills op->index_units with what the write cost each secondary index. */
+static void
+KvOpIndexWrites(KvItemOp *op, Jsonb *written)
+{
+	const KvTable *t = op->table;
+	Jsonb	   *old = op->exists ? op->old : NULL;
+	int			mult = op->transactional ? 2 : 1;
+
+	op->nindex_units = 0;
+	if (t->nlocal + t->nglobal == 0)
+		return;
+	op->index_units = palloc0(sizeof(KvCapacityIndex) * KV_CAPACITY_MAX_INDEXES);
+	for (int i = 0; i < t->nlocal && op->nindex_units < KV_CAPACITY_MAX_INDEXES; i++)
+	{
+		int64		units = KvIndexEntryWrites(old, written, &t->local[i].key, NULL,
+											   t->local[i].projection == KV_PROJECT_KEYS_ONLY);
+
+		if (units > 0)
+		{
+			KvCapacityIndex *x = &op->index_units[op->nindex_units++];
+
+			x->name = t->local[i].name;
+			x->write_units = units * mult;
+		}
+	}
+	for (int i = 0; i < t->nglobal && op->nindex_units < KV_CAPACITY_MAX_INDEXES; i++)
+	{
+		KvGsiInfo	info;
+		int64		units;
+
+		if (!KvGsiDescribe(t->schema_name, t->table_name, t->global_names[i], &info))
+			continue;
+		units = KvIndexEntryWrites(old, written, &info.pk, info.has_sk ? &info.sk : NULL,
+								   info.projection == KV_PROJECT_KEYS_ONLY);
+		if (units > 0)
+		{
+			KvCapacityIndex *x = &op->index_units[op->nindex_units++];
+
+			x->name = t->global_names[i];
+			x->global = true;
+			x->write_units = units * mult;
+		}
+	}
+}
+
+void
+KvOpCapacity(KvCapacity *cap, const KvItemOp *op, const char *table_name)
+{
+	KvCapacityAdd(cap, op->table->relid, table_name, 0, op->write_units);
+	for (int i = 0; i < op->nindex_units; i++)
+		KvCapacityAddIndex(cap, op->table->relid, table_name, op->index_units[i].name,
+						   op->index_units[i].global, 0, op->index_units[i].write_units);
+}
+
 void
 KvOpAccount(KvItemOp *op, bool failed)
 {
@@ -140,6 +232,10 @@ KvOpAccount(KvItemOp *op, bool failed)
 		}
 		charged = Max(old_size, new_size);
 	}
+	/* a failed condition writes no index entry; ConditionCheck writes none */
+	if (op->measure && !failed && op->kind != KV_OP_CHECK &&
+		(written != NULL || op->exists))
+		KvOpIndexWrites(op, written);
 	d.writes = 1;
 	d.write_units = op->write_units = KvWriteUnits(charged, op->transactional);
 	KvStatsReport(op->partition->relid, op->table->relid, &d);

@@ -15,6 +15,7 @@
 
 #include "../catalog/tablecache.h"
 #include "../eval/eval.h"
+#include "../stats/capacity.h"
 #include "../storage/rowops.h"
 
 typedef enum KvOpKind
@@ -45,6 +46,8 @@ typedef struct KvItemOp
 	bool		transactional;	/* TransactWriteItems: units count twice */
 	bool		measure;		/* ConsumedCapacity asked: size it even without stats */
 	int64		write_units;	/* what the op consumed, set by KvOpAccount */
+	int			nindex_units;	/* ... and on its secondary indexes (measure only) */
+	KvCapacityIndex *index_units;
 } KvItemOp;
 
 /* Route the op's key and open its partition for writing. */
@@ -81,5 +84,8 @@ extern void KvConditionFailed(Jsonb *current, bool return_item);
 
 /* {"Attributes": item}, or {} without an item (or for an empty one) */
 extern Jsonb *KvAttributesResponse(Jsonb *item);
+
+/* add what an accounted op consumed (table and indexes) to a request's capacity */
+extern void KvOpCapacity(KvCapacity *cap, const KvItemOp *op, const char *table_name);
 
 #endif							/* PARTKV_ITEMOPS_H */

@@ -142,7 +142,7 @@ KvWithCapacity(Jsonb *response, const KvItemOp *op, KvReturnCapacity mode,
 	if (mode == KV_CAPACITY_NONE)
 		return response;
 	KvCapacityInit(&cap, mode);
-	KvCapacityAdd(&cap, op->table->relid, text_to_cstring(table_name), 0, op->write_units);
+	KvOpCapacity(&cap, op, text_to_cstring(table_name));
 	return KvCapacityAppend(response, &cap, false);
 }
 

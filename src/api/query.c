@@ -171,6 +171,7 @@ typedef struct KvReader
 	bool		lsi;
 	KvKeyAttr	lsi_key;
 	Oid			lsi_typid;
+	char	   *index_name;		/* the LSI or GSI read (capacity is charged to it) */
 
 	/*
 	 * Reading a global secondary index (src/index/gsi.c): its storage
@@ -826,6 +827,7 @@ KvUseGlobalIndex(KvReadState *st, const KvTable *table, const char *index_name)
 		KvValidationError(psprintf("Cannot read from backfilling global secondary index: %s",
 								   index_name));
 	r->gsi = true;
+	r->index_name = pstrdup(index_name);
 	r->gsi_cols[r->gsi_ncols++] = info.pk;
 	if (info.has_sk)
 		r->gsi_cols[r->gsi_ncols++] = info.sk;
@@ -943,6 +945,7 @@ KvUseLocalIndex(KvReadState *st, const KvTable *table, int lsi)
 	MemoryContext old = MemoryContextSwitchTo(r->mcxt);
 
 	r->lsi = true;
+	r->index_name = pstrdup(index->name);
 	r->lsi_key = index->key;
 	r->lsi_typid = KvKeyTypeOid(index->key.type);
 	if (index->projection != KV_PROJECT_ALL && !KvExprHas(st->set, KVEXPR_PROJECTION))
@@ -1971,8 +1974,14 @@ KvPageCapacity(Jsonb *page, KvReadState *st, KvReturnCapacity mode,
 	if (mode == KV_CAPACITY_NONE)
 		return page;
 	KvCapacityInit(&cap, mode);
-	KvCapacityAdd(&cap, t->table, text_to_cstring(PG_GETARG_TEXT_PP(0)),
-				  Max(t->halves, KvReadHalves(0, t->consistent, false)), 0);
+	/* reading an index is charged to that index */
+	if (st->reader.index_name != NULL)
+		KvCapacityAddIndex(&cap, t->table, text_to_cstring(PG_GETARG_TEXT_PP(0)),
+						   st->reader.index_name, st->reader.gsi,
+						   Max(t->halves, KvReadHalves(0, t->consistent, false)), 0);
+	else
+		KvCapacityAdd(&cap, t->table, text_to_cstring(PG_GETARG_TEXT_PP(0)),
+					  Max(t->halves, KvReadHalves(0, t->consistent, false)), 0);
 	return KvCapacityAppend(page, &cap, false);
 }
 

@@ -97,14 +97,12 @@ KvCapacityInit(KvCapacity *cap, KvReturnCapacity mode)
  * KvCapacityAdd adds units to a table's line, creating it on first use.
  * Requests touch at most 100 tables, so a linear search is enough.
  */
-void
-KvCapacityAdd(KvCapacity *cap, Oid relid, const char *name,
-			  int64 read_halves, int64 write_units)
+/* KvCapacityLine finds (or creates) a table's line. */
+static KvCapacityTable *
+KvCapacityLine(KvCapacity *cap, Oid relid, const char *name)
 {
 	KvCapacityTable *t = NULL;
 
-	if (cap->mode == KV_CAPACITY_NONE)
-		return;
 	for (int i = 0; i < cap->ntables; i++)
 	{
 		if (cap->tables[i].relid == relid)
@@ -128,9 +126,51 @@ KvCapacityAdd(KvCapacity *cap, Oid relid, const char *name,
 		t->name = pstrdup(name);
 		t->read_halves = 0;
 		t->write_units = 0;
+		t->nindexes = 0;
+		t->indexes = NULL;
 	}
+	return t;
+}
+
+void
+KvCapacityAdd(KvCapacity *cap, Oid relid, const char *name,
+			  int64 read_halves, int64 write_units)
+{
+	KvCapacityTable *t;
+
+	if (cap->mode == KV_CAPACITY_NONE)
+		return;
+	t = KvCapacityLine(cap, relid, name);
 	t->read_halves += read_halves;
 	t->write_units += write_units;
+}
+
+void
+KvCapacityAddIndex(KvCapacity *cap, Oid relid, const char *name,
+				   const char *index_name, bool global,
+				   int64 read_halves, int64 write_units)
+{
+	KvCapacityTable *t;
+	KvCapacityIndex *x = NULL;
+
+	if (cap->mode == KV_CAPACITY_NONE)
+		return;
+	t = KvCapacityLine(cap, relid, name);
+	for (int i = 0; i < t->nindexes; i++)
+		if (t->indexes[i].global == global && strcmp(t->indexes[i].name, index_name) == 0)
+			x = &t->indexes[i];
+	if (x == NULL)
+	{
+		if (t->indexes == NULL)
+			t->indexes = palloc0(sizeof(KvCapacityIndex) * KV_CAPACITY_MAX_INDEXES);
+		if (t->nindexes == KV_CAPACITY_MAX_INDEXES)
+			return;
+		x = &t->indexes[t->nindexes++];
+		x->name = pstrdup(index_name);
+		x->global = global;
+	}
+	x->read_halves += read_halves;
+	x->write_units += write_units;
 }
 
 /* KvPushKey pushes an object key. */
@@ -160,14 +200,19 @@ KvPushUnits(JsonbParseState **state, double units)
 
 /*
  * KvPushTable pushes one ConsumedCapacity object: TableName and
- * CapacityUnits, and for INDEXES the table's own share under "Table"
- * (partkv maintains no secondary index yet, so that is all of it).
+ * CapacityUnits (table and indexes), and for INDEXES the table's own share
+ * under "Table" and each index's under LocalSecondaryIndexes or
+ * GlobalSecondaryIndexes.
  */
 static void
 KvPushTable(JsonbParseState **state, const KvCapacity *cap, const KvCapacityTable *t)
 {
 	JsonbValue	v;
-	double		units = t->read_halves / 2.0 + (double) t->write_units;
+	double		table_units = t->read_halves / 2.0 + (double) t->write_units;
+	double		units = table_units;
+
+	for (int i = 0; i < t->nindexes; i++)
+		units += t->indexes[i].read_halves / 2.0 + (double) t->indexes[i].write_units;
 
 	pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 	KvPushKey(state, "TableName");
@@ -180,8 +225,32 @@ KvPushTable(JsonbParseState **state, const KvCapacity *cap, const KvCapacityTabl
 	{
 		KvPushKey(state, "Table");
 		pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-		KvPushUnits(state, units);
+		KvPushUnits(state, table_units);
 		pushJsonbValue(state, WJB_END_OBJECT, NULL);
+		for (int global = 0; global <= 1; global++)
+		{
+			bool		any = false;
+
+			for (int i = 0; i < t->nindexes; i++)
+			{
+				const KvCapacityIndex *x = &t->indexes[i];
+
+				if (x->global != (bool) global)
+					continue;
+				if (!any)
+				{
+					KvPushKey(state, global ? "GlobalSecondaryIndexes" : "LocalSecondaryIndexes");
+					pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+					any = true;
+				}
+				KvPushKey(state, x->name);
+				pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+				KvPushUnits(state, x->read_halves / 2.0 + (double) x->write_units);
+				pushJsonbValue(state, WJB_END_OBJECT, NULL);
+			}
+			if (any)
+				pushJsonbValue(state, WJB_END_OBJECT, NULL);
+		}
 	}
 	pushJsonbValue(state, WJB_END_OBJECT, NULL);
 }
@@ -208,7 +277,7 @@ KvCapacityAppend(Jsonb *response, const KvCapacity *cap, bool as_list)
 		KvPushTable(&state, cap, &cap->tables[0]);
 	else
 	{
-		KvCapacityTable none = {InvalidOid, "", 0, 0};
+		KvCapacityTable none = {InvalidOid, "", 0, 0, 0, NULL};
 
 		KvPushTable(&state, cap, &none);
 	}

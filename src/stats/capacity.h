@@ -29,6 +29,17 @@ typedef enum KvReturnCapacity
 	KV_CAPACITY_INDEXES
 } KvReturnCapacity;
 
+/* the units one secondary index consumed in a request */
+typedef struct KvCapacityIndex
+{
+	char	   *name;			/* IndexName */
+	bool		global;			/* GSI (else LSI) */
+	int64		read_halves;
+	int64		write_units;
+} KvCapacityIndex;
+
+#define KV_CAPACITY_MAX_INDEXES 25	/* 5 LSIs + 20 GSIs */
+
 /* the units one table consumed in a request */
 typedef struct KvCapacityTable
 {
@@ -36,6 +47,8 @@ typedef struct KvCapacityTable
 	char	   *name;			/* as the request named it */
 	int64		read_halves;
 	int64		write_units;
+	int			nindexes;
+	KvCapacityIndex *indexes;	/* NULL until an index consumed units */
 } KvCapacityTable;
 
 /* the units a request consumed, per table in order of first use */
@@ -83,6 +96,15 @@ extern void KvCapacityInit(KvCapacity *cap, KvReturnCapacity mode);
 /* add units consumed on a table (relid identifies it, name is shown) */
 extern void KvCapacityAdd(KvCapacity *cap, Oid relid, const char *name,
 						  int64 read_halves, int64 write_units);
+
+/*
+ * add units consumed on a secondary index of a table: they count in the
+ * table's CapacityUnits and, for INDEXES, under LocalSecondaryIndexes or
+ * GlobalSecondaryIndexes
+ */
+extern void KvCapacityAddIndex(KvCapacity *cap, Oid relid, const char *name,
+							   const char *index_name, bool global,
+							   int64 read_halves, int64 write_units);
 
 /*
  * The response object with "ConsumedCapacity" added when the mode asks for
