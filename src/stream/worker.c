@@ -1213,6 +1213,8 @@ KvPartitionWidth(void)
 static void
 KvWorkerStore(KvBatch *b)
 {
+	static SPIPlanPtr kv_ensure_plan = NULL;
+	static SPIPlanPtr kv_store_plan = NULL;
 	static const char *sql =
 		"WITH r AS ("
 		"  SELECT u.nsp::name AS nsp, u.tab, u.shard, u.seq, u.ev, u.sz, u.rec,"
@@ -1225,7 +1227,7 @@ KvWorkerStore(KvBatch *b)
 		"), ins AS ("
 		"  INSERT INTO partkv.stream_log"
 		"         (stream_id, shard_id, sequence_number, event_name, size_bytes, record, written_at)"
-		"  SELECT sid, shard, seq, ev, sz, rec::jsonb, clock_timestamp() FROM r WHERE sid IS NOT NULL"
+		"  SELECT sid, shard, seq, ev, sz, rec::jsonb, now() FROM r WHERE sid IS NOT NULL"
 		"  RETURNING 1"
 		")"
 		" SELECT pg_catalog.pg_notify(partkv.stream_channel(tab),"
@@ -1239,9 +1241,24 @@ KvWorkerStore(KvBatch *b)
 	Oid			wtype = INT4OID;
 	int			ret;
 
+	/* both statements run every batch: plan them once per worker */
+	if (kv_store_plan == NULL)
+	{
+		SPIPlanPtr	ensure = SPI_prepare("SELECT partkv.stream_ensure_partition(now(), make_interval(secs => $1))",
+										 1, &wtype);
+		SPIPlanPtr	store = SPI_prepare(sql, 8, argtypes);
+
+		if (ensure == NULL || store == NULL)
+			elog(ERROR, "partkv stream: could not plan the batch statements: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(ensure);
+		SPI_keepplan(store);
+		kv_ensure_plan = ensure;
+		kv_store_plan = store;
+	}
+
 	width = Int32GetDatum(KvPartitionWidth());
-	ret = SPI_execute_with_args("SELECT partkv.stream_ensure_partition(now(), make_interval(secs => $1))",
-								1, &wtype, &width, NULL, false, 0);
+	ret = SPI_execute_plan(kv_ensure_plan, &width, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "partkv stream: could not prepare a partition: %d", ret);
 
@@ -1254,7 +1271,7 @@ KvWorkerStore(KvBatch *b)
 	args[5] = KvTextArray(b->event, b->n);
 	args[6] = PointerGetDatum(construct_array(b->size, b->n, INT4OID, 4, true, TYPALIGN_INT));
 	args[7] = KvTextArray(b->record, b->n);
-	ret = SPI_execute_with_args(sql, 8, argtypes, args, NULL, false, 0);
+	ret = SPI_execute_plan(kv_store_plan, args, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "partkv stream: could not store records: %d", ret);
 }
