@@ -24,6 +24,7 @@
 
 #include "../catalog/tablecache.h"
 #include "../common/errors.h"
+#include "../common/jsonbuild.h"
 #include "../eval/eval.h"
 #include "../stats/capacity.h"
 #include "../stats/stats.h"
@@ -234,18 +235,6 @@ KvAccountRead(KvCapacity *cap, const KvTable *table, const KvPartition *part,
  * Response building
  * ----------------------------------------------------------------
  */
-
-/* KvPushKey pushes an object key. */
-static void
-KvPushKey(JsonbParseState **state, const char *name)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) name;
-	k.val.string.len = strlen(name);
-	pushJsonbValue(state, WJB_KEY, &k);
-}
 
 /* KvPushJsonb pushes a whole Jsonb as a value or element. */
 static void

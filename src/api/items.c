@@ -147,6 +147,21 @@ KvWithCapacity(Jsonb *response, const KvItemOp *op, KvReturnCapacity mode,
 }
 
 /*
+ * KvConditionArgs compiles the condition, attr_values and attr_names
+ * arguments (2, 3, 4) of PutItem and DeleteItem; NULL when all are absent.
+ */
+static KvExprSet *
+KvConditionArgs(FunctionCallInfo fcinfo)
+{
+	KvExprTexts texts = {{0}};
+
+	if (PG_ARGISNULL(2) && PG_ARGISNULL(3) && PG_ARGISNULL(4))
+		return NULL;
+	texts.text[KVEXPR_CONDITION] = KvOptionalText(fcinfo, 2);
+	return KvExprCompile(&texts, KvOptionalJsonb(fcinfo, 4), KvOptionalJsonb(fcinfo, 3));
+}
+
+/*
  * partkv_put_item creates or replaces an item (PutItem).
  * Arguments: table_name, item, condition, attr_values, attr_names,
  * return_values, return_values_on_condition_check_failure,
@@ -160,18 +175,12 @@ partkv_put_item(PG_FUNCTION_ARGS)
 	KvReturnValues return_values = KvParseReturnValues(fcinfo, 5, false);
 	bool		return_on_failure = KvParseReturnOnFailure(fcinfo, 6);
 	KvReturnCapacity capacity = KvReturnCapacityArg(fcinfo, 7);
-	KvExprSet  *exprs = NULL;
+	KvExprSet  *exprs;
 	AclMode		required = ACL_INSERT | ACL_UPDATE;
 	KvTable    *table;
 	KvItemOp	op;
 
-	if (!PG_ARGISNULL(2) || !PG_ARGISNULL(3) || !PG_ARGISNULL(4))
-	{
-		KvExprTexts texts = {{0}};
-
-		texts.text[KVEXPR_CONDITION] = KvOptionalText(fcinfo, 2);
-		exprs = KvExprCompile(&texts, KvOptionalJsonb(fcinfo, 4), KvOptionalJsonb(fcinfo, 3));
-	}
+	exprs = KvConditionArgs(fcinfo);
 	if (return_values != KV_RETURN_NONE || KvExprHas(exprs, KVEXPR_CONDITION))
 		required |= ACL_SELECT;
 	table = KvLookupTable(table_name, required, RowExclusiveLock);
@@ -248,18 +257,12 @@ partkv_delete_item(PG_FUNCTION_ARGS)
 	KvReturnValues return_values = KvParseReturnValues(fcinfo, 5, false);
 	bool		return_on_failure = KvParseReturnOnFailure(fcinfo, 6);
 	KvReturnCapacity capacity = KvReturnCapacityArg(fcinfo, 7);
-	KvExprSet  *exprs = NULL;
+	KvExprSet  *exprs;
 	AclMode		required = ACL_DELETE;
 	KvTable    *table;
 	KvItemOp	op;
 
-	if (!PG_ARGISNULL(2) || !PG_ARGISNULL(3) || !PG_ARGISNULL(4))
-	{
-		KvExprTexts texts = {{0}};
-
-		texts.text[KVEXPR_CONDITION] = KvOptionalText(fcinfo, 2);
-		exprs = KvExprCompile(&texts, KvOptionalJsonb(fcinfo, 4), KvOptionalJsonb(fcinfo, 3));
-	}
+	exprs = KvConditionArgs(fcinfo);
 	if (return_values != KV_RETURN_NONE || KvExprHas(exprs, KVEXPR_CONDITION))
 		required |= ACL_SELECT;
 	table = KvLookupTable(table_name, required, RowExclusiveLock);

@@ -92,6 +92,7 @@
 
 #include "../catalog/tablecache.h"
 #include "../common/errors.h"
+#include "../common/jsonbuild.h"
 #include "../eval/eval.h"
 #include "../index/gsi.h"
 #include "../index/lsi.h"
@@ -1745,18 +1746,6 @@ KvReadNextItem(KvReadState *st)
 		if (out != NULL)
 			return out;
 	}
-}
-
-/* KvPushKey pushes an object key. */
-static void
-KvPushKey(JsonbParseState **ps, const char *key)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(ps, WJB_KEY, &k);
 }
 
 /* KvPushCount pushes "key": n. */

@@ -13,6 +13,7 @@
 #include "utils/numeric.h"
 
 #include "../common/errors.h"
+#include "../common/jsonbuild.h"
 #include "../storage/item.h"
 #include "capacity.h"
 
@@ -171,18 +172,6 @@ KvCapacityAddIndex(KvCapacity *cap, Oid relid, const char *name,
 	}
 	x->read_halves += read_halves;
 	x->write_units += write_units;
-}
-
-/* KvPushKey pushes an object key. */
-static void
-KvPushKey(JsonbParseState **state, const char *name)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) name;
-	k.val.string.len = strlen(name);
-	pushJsonbValue(state, WJB_KEY, &k);
 }
 
 /* KvPushUnits pushes "CapacityUnits": n, n a multiple of 0.5 (exact as float8). */
