@@ -836,8 +836,31 @@ RETURNS void
 LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-	UPDATE partkv.client_request_tokens SET response = p_response WHERE token = p_token
+	-- only the transaction that claimed the token may record its response
+	UPDATE partkv.client_request_tokens SET response = p_response
+	 WHERE token = p_token AND response IS NULL AND xmin = xid(pg_current_xact_id())
 $$;
+
+-- Internal helpers: callable by every role because the API functions (which
+-- run as the caller) use them; they touch nothing the caller could not.
+COMMENT ON FUNCTION partkv.raise_validation(text) IS 'internal: raise a ValidationException (22023)';
+COMMENT ON FUNCTION partkv.resolve_table_name(text, boolean) IS 'internal: schema and table of a DynamoDB table name';
+COMMENT ON FUNCTION partkv.check_indexes(jsonb, boolean, jsonb, text[]) IS 'internal: validate the index list of a CreateTable request';
+COMMENT ON FUNCTION partkv.check_key_schema(jsonb, text) IS 'internal: validate a KeySchema list';
+COMMENT ON FUNCTION partkv.owns_table(name, text) IS 'internal: whether the current role owns a kv table';
+COMMENT ON FUNCTION partkv.find_table(text) IS 'internal: the catalog row of a table name, or ResourceNotFound';
+COMMENT ON FUNCTION partkv.table_description(partkv.tables, text) IS 'internal: the TableDescription of a catalog row';
+COMMENT ON FUNCTION partkv.key_column_type(text) IS 'internal: the column type of a key attribute type';
+COMMENT ON FUNCTION partkv.invalidate_table_cache(oid) IS 'internal: make every backend reload a kv table''s metadata';
+COMMENT ON FUNCTION partkv.claim_request_token(text, text) IS 'internal: claim a ClientRequestToken, or return the response it already has';
+COMMENT ON FUNCTION partkv.record_request_token(text, jsonb) IS 'internal: store the response of the transaction that claimed a token';
+COMMENT ON FUNCTION partkv.partkv_tam_handler(internal) IS 'handler of the partkv table access method';
+COMMENT ON FUNCTION partkv.xxhash_text(text) IS 'XXH3 hash of a text key (hash opclass support)';
+COMMENT ON FUNCTION partkv.xxhash_text_extended(text, int8) IS 'seeded XXH3 hash of a text key (hash partitioning)';
+COMMENT ON FUNCTION partkv.xxhash_numeric(numeric) IS 'XXH3 hash of a number key, by its normalised text';
+COMMENT ON FUNCTION partkv.xxhash_numeric_extended(numeric, int8) IS 'seeded XXH3 hash of a number key (hash partitioning)';
+COMMENT ON FUNCTION partkv.xxhash_bytea(bytea) IS 'XXH3 hash of a binary key';
+COMMENT ON FUNCTION partkv.xxhash_bytea_extended(bytea, int8) IS 'seeded XXH3 hash of a binary key (hash partitioning)';
 
 -- ===== change stream (src/stream) =====
 --
@@ -2781,3 +2804,13 @@ SELECT schema_name, table_name,
  GROUP BY schema_name, table_name;
 COMMENT ON VIEW partkv.table_stats IS
 'Per kv table: partitions, estimated items, bytes on disk, requests and capacity units read and written, TTL deletes, conditional check failures, the traffic share of its hottest partition, and for tables with a stream or GSIs the stream worker''s backlog (WAL bytes not yet decoded)';
+
+-- ===== comments on internal GSI helpers =====
+COMMENT ON FUNCTION partkv.gsi_apply_sql(name, text, text) IS 'internal: the statement that applies a batch of changes to one GSI';
+COMMENT ON FUNCTION partkv.gsi_create_storage(partkv.tables, jsonb, text) IS 'internal: create the partitioned storage of a GSI';
+COMMENT ON FUNCTION partkv.gsi_description_fields(partkv.tables) IS 'internal: GSI members of a TableDescription';
+COMMENT ON FUNCTION partkv.gsi_estimate_items(regclass) IS 'internal: estimated items of a table, for backfill progress';
+COMMENT ON FUNCTION partkv.gsi_key_expression(text, text, text) IS 'internal: SQL expression extracting a GSI key attribute';
+COMMENT ON FUNCTION partkv.gsi_shape(partkv.tables, jsonb, text) IS 'internal: key attributes, types and projection of a GSI';
+COMMENT ON FUNCTION partkv.gsi_storage_name(text, text) IS 'internal: name of a GSI''s storage table';
+COMMENT ON FUNCTION partkv.gsi_update_table(partkv.tables, jsonb) IS 'internal: GlobalSecondaryIndexUpdates of UpdateTable';
