@@ -104,6 +104,10 @@ SELECT partkv.transact_write_items('{"ClientRequestToken": "tok-1", "TransactIte
 SELECT partkv.get_item('btb', '{"id": 7}');
 SELECT try($$SELECT partkv.transact_write_items('{"ClientRequestToken": "tok-1", "TransactItems": [
 	{"Update": {"TableName": "btb", "Key": {"id": 7}, "UpdateExpression": "ADD n :two", "ExpressionAttributeValues": {":two": 2}}}]}')$$);
+-- only the transaction that claimed a token records its response
+SELECT partkv.record_request_token('tok-1', '{"forged": true}');
+SELECT partkv.transact_write_items('{"ClientRequestToken": "tok-1", "TransactItems": [
+	{"Update": {"TableName": "btb", "Key": {"id": 7}, "UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": 1}}}]}');
 -- a cancelled transaction does not keep its token
 SELECT try($$SELECT partkv.transact_write_items('{"ClientRequestToken": "tok-2", "TransactItems": [
 	{"ConditionCheck": {"TableName": "btb", "Key": {"id": 7}, "ConditionExpression": "n > :five", "ExpressionAttributeValues": {":five": 5}}}]}')$$);
