@@ -1133,6 +1133,47 @@ KvSortKeyMatches(Datum v, Oid typid, KvExprKeyOp op, const Datum *vals)
 }
 
 /*
+ * KvSortKeyScanKeys adds the scan keys of a sort-key condition on index
+ * column 2 (table, LSI or GSI sort key); returns the new number of keys.
+ * begins_with becomes [prefix, successor): exactly the values with that
+ * prefix.
+ */
+static int
+KvSortKeyScanKeys(ScanKey keys, int nkeys, KvExprKeyOp op, Oid sktyp, const Datum *skvals)
+{
+	Datum		succ;
+
+	switch (op)
+	{
+		case KVEXPR_KEY_EQ:
+			KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTEqualStrategyNumber, skvals[0]);
+			break;
+		case KVEXPR_KEY_LT:
+			KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessStrategyNumber, skvals[0]);
+			break;
+		case KVEXPR_KEY_LE:
+			KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessEqualStrategyNumber, skvals[0]);
+			break;
+		case KVEXPR_KEY_GT:
+			KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterStrategyNumber, skvals[0]);
+			break;
+		case KVEXPR_KEY_GE:
+			KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterEqualStrategyNumber, skvals[0]);
+			break;
+		case KVEXPR_KEY_BETWEEN:
+			KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterEqualStrategyNumber, skvals[0]);
+			KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessEqualStrategyNumber, skvals[1]);
+			break;
+		case KVEXPR_KEY_BEGINS_WITH:
+			KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterEqualStrategyNumber, skvals[0]);
+			if (KvPrefixSuccessor(skvals[0], &succ))
+				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessStrategyNumber, succ);
+			break;
+	}
+	return nkeys;
+}
+
+/*
  * KvPlanQuery matches the decomposed KeyConditionExpression with the key
  * schema of the table, or of LSI number lsi (SPEC §4.8), routes the
  * partition key, and turns the conditions and the ExclusiveStartKey into
@@ -1203,40 +1244,7 @@ KvPlanQuery(KvReader *r, KvTable *table, KvExprSet *set, Jsonb *esk, int lsi)
 	if (r->lsi)
 		KvNotNullScanKey(&keys[nkeys++], 2);
 	if (skcond != NULL)
-	{
-		switch (skcond->op)
-		{
-			case KVEXPR_KEY_EQ:
-				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTEqualStrategyNumber, skvals[0]);
-				break;
-			case KVEXPR_KEY_LT:
-				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessStrategyNumber, skvals[0]);
-				break;
-			case KVEXPR_KEY_LE:
-				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessEqualStrategyNumber, skvals[0]);
-				break;
-			case KVEXPR_KEY_GT:
-				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterStrategyNumber, skvals[0]);
-				break;
-			case KVEXPR_KEY_GE:
-				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterEqualStrategyNumber, skvals[0]);
-				break;
-			case KVEXPR_KEY_BETWEEN:
-				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterEqualStrategyNumber, skvals[0]);
-				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessEqualStrategyNumber, skvals[1]);
-				break;
-			case KVEXPR_KEY_BEGINS_WITH:
-				{
-					Datum		succ;
-
-					/* [prefix, successor): exactly the values with that prefix */
-					KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterEqualStrategyNumber, skvals[0]);
-					if (KvPrefixSuccessor(skvals[0], &succ))
-						KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessStrategyNumber, succ);
-					break;
-				}
-		}
-	}
+		nkeys = KvSortKeyScanKeys(keys, nkeys, skcond->op, sktyp, skvals);
 
 	if (esk != NULL && r->lsi)
 	{
@@ -1341,39 +1349,7 @@ KvPlanGsiQuery(KvReader *r, KvExprSet *set, Jsonb *esk)
 
 	KvKeyScanKey(&keys[nkeys++], 1, r->gsi_typid[0], BTEqualStrategyNumber, pk);
 	if (skcond != NULL)
-	{
-		switch (skcond->op)
-		{
-			case KVEXPR_KEY_EQ:
-				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTEqualStrategyNumber, skvals[0]);
-				break;
-			case KVEXPR_KEY_LT:
-				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessStrategyNumber, skvals[0]);
-				break;
-			case KVEXPR_KEY_LE:
-				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessEqualStrategyNumber, skvals[0]);
-				break;
-			case KVEXPR_KEY_GT:
-				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterStrategyNumber, skvals[0]);
-				break;
-			case KVEXPR_KEY_GE:
-				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterEqualStrategyNumber, skvals[0]);
-				break;
-			case KVEXPR_KEY_BETWEEN:
-				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterEqualStrategyNumber, skvals[0]);
-				KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessEqualStrategyNumber, skvals[1]);
-				break;
-			case KVEXPR_KEY_BEGINS_WITH:
-				{
-					Datum		succ;
-
-					KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTGreaterEqualStrategyNumber, skvals[0]);
-					if (KvPrefixSuccessor(skvals[0], &succ))
-						KvKeyScanKey(&keys[nkeys++], 2, sktyp, BTLessStrategyNumber, succ);
-					break;
-				}
-		}
-	}
+		nkeys = KvSortKeyScanKeys(keys, nkeys, skcond->op, sktyp, skvals);
 	if (esk != NULL)
 	{
 		KvGsiStartKeyDatums(esk, r, r->gsi_start);
