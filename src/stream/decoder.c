@@ -62,6 +62,7 @@
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
+#include "../common/jsonbuild.h"
 #include "../partkv.h"
 #include "../storage/item.h"
 #include "../storage/tableam.h"
@@ -111,6 +112,7 @@ typedef struct KvDecodingData
 	uint32		magic;
 	MemoryContext context;		/* reset after every change */
 	bool		include_xids;
+	bool		binary;			/* binary-records: each record as a jsonb varlena */
 	List	   *tables;			/* "tables" option: names, or NIL for all */
 	uint32		position;		/* records written in the current txn */
 	KvDecodedRecord current;	/* the record being written */
@@ -293,6 +295,16 @@ kv_decode_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 			if (elem->arg == NULL)
 				data->include_xids = true;
 			else if (!parse_bool(strVal(elem->arg), &data->include_xids))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("could not parse value \"%s\" for parameter \"%s\"",
+								strVal(elem->arg), elem->defname)));
+		}
+		else if (strcmp(elem->defname, "binary-records") == 0)
+		{
+			if (elem->arg == NULL)
+				data->binary = true;
+			else if (!parse_bool(strVal(elem->arg), &data->binary))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("could not parse value \"%s\" for parameter \"%s\"",
@@ -671,6 +683,91 @@ KvTupleKeys(HeapTuple tuple, TupleDesc desc, const KvRowLayout *layout)
 	return JsonbValueToJsonb(res);
 }
 
+/* KvPushText pushes "key": string. */
+static void
+KvPushText(JsonbParseState **st, const char *key, const char *value)
+{
+	JsonbValue	v;
+
+	KvPushKey(st, key);
+	v.type = jbvString;
+	v.val.string.val = (char *) value;
+	v.val.string.len = strlen(value);
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+/* KvPushNumber pushes "key": n. */
+static void
+KvPushNumber(JsonbParseState **st, const char *key, int64 n)
+{
+	JsonbValue	v;
+
+	KvPushKey(st, key);
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(n);
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+/* KvPushItem pushes "key": item. */
+static void
+KvPushItem(JsonbParseState **st, const char *key, Jsonb *item)
+{
+	JsonbValue	v;
+
+	KvPushKey(st, key);
+	v.type = jbvBinary;
+	v.val.binary.data = &item->root;
+	v.val.binary.len = VARSIZE(item) - VARHDRSZ;
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+/*
+ * KvRecordJsonb builds a change record as jsonb, the same document the text
+ * form spells out (binary-records, used by the stream worker).
+ */
+static Jsonb *
+KvRecordJsonb(KvDecodingData *data, KvStreamRel *entry, KvDecodedRecord *rec,
+			  ReorderBufferTXN *txn, const char *event, Jsonb *keys,
+			  Jsonb *newitem, Jsonb *olditem, bool by_ttl)
+{
+	JsonbParseState *st = NULL;
+	char		event_id[64];
+
+	snprintf(event_id, sizeof(event_id), "%016llx%08x%08x",
+			 (unsigned long long) txn->final_lsn, txn->xid, data->position);
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	KvPushText(&st, "eventID", event_id);
+	KvPushText(&st, "eventName", event);
+	KvPushText(&st, "eventVersion", "1.1");
+	KvPushText(&st, "eventSource", "partkv");
+	KvPushText(&st, "tableName", entry->table_name);
+	KvPushText(&st, "tableSchema", entry->schema_name);
+	KvPushText(&st, "shardId", entry->shard_id);
+	if (data->include_xids)
+		KvPushNumber(&st, "xid", txn->xid);
+	KvPushKey(&st, "dynamodb");
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	KvPushNumber(&st, "ApproximateCreationDateTime", (int64) timestamptz_to_time_t(rec->commit_time));
+	KvPushItem(&st, "Keys", keys);
+	if (newitem != NULL)
+		KvPushItem(&st, "NewImage", newitem);
+	if (olditem != NULL)
+		KvPushItem(&st, "OldImage", olditem);
+	KvPushText(&st, "SequenceNumber", rec->sequence_number);
+	KvPushNumber(&st, "SizeBytes", rec->size_bytes);
+	KvPushText(&st, "StreamViewType", KvStreamViewTypeName(entry->view));
+	pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	if (by_ttl)
+	{
+		KvPushKey(&st, "userIdentity");
+		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		KvPushText(&st, "Type", "Service");
+		KvPushText(&st, "PrincipalId", "dynamodb.amazonaws.com");
+		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
+}
+
 /* kv_decode_change writes the stream record of one item change. */
 static void
 kv_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
@@ -797,6 +894,16 @@ kv_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 
 	OutputPluginPrepareWrite(ctx, true);
 	out = ctx->out;
+	if (data->binary)
+	{
+		/* the stream worker stores jsonb: hand it jsonb, not text to parse again */
+		Jsonb	   *j = KvRecordJsonb(data, entry, rec, txn, event, keys,
+									  want_new ? newitem : NULL, want_old ? olditem : NULL,
+									  data->ttl && change->action == REORDER_BUFFER_CHANGE_DELETE);
+
+		appendBinaryStringInfo(out, (const char *) j, VARSIZE(j));
+		goto write;
+	}
 	appendStringInfo(out, "{\"eventID\": \"%016llx%08x%08x\", \"eventName\": \"%s\", "
 					 "\"eventVersion\": \"1.1\", \"eventSource\": \"partkv\", \"tableName\": ",
 					 (unsigned long long) txn->final_lsn, txn->xid, data->position, event);
@@ -829,6 +936,7 @@ kv_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 							   "\"PrincipalId\": \"dynamodb.amazonaws.com\"}");
 	appendStringInfoChar(out, '}');
 
+write:
 	data->writing = true;
 	PG_TRY();
 	{

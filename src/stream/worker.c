@@ -36,6 +36,10 @@
  */
 #include "postgres.h"
 
+#include "nodes/value.h"
+
+#include "nodes/makefuncs.h"
+
 #include <signal.h>
 
 #include "access/heapam.h"
@@ -1185,7 +1189,8 @@ KvWorkerWrite(LogicalDecodingContext *ctx, XLogRecPtr lsn, TransactionId xid,
 	b->seqno[i] = CStringGetTextDatum(rec->sequence_number);
 	b->event[i] = CStringGetTextDatum(rec->event_name);
 	b->size[i] = Int32GetDatum((int32) Min(rec->size_bytes, PG_INT32_MAX));
-	b->record[i] = PointerGetDatum(cstring_to_text_with_len(ctx->out->data, ctx->out->len));
+	/* binary-records: the output is one jsonb varlena */
+	b->record[i] = PointerGetDatum(memcpy(palloc(ctx->out->len), ctx->out->data, ctx->out->len));
 	b->last_commit_time = rec->commit_time;
 	MemoryContextSwitchTo(oldcxt);
 }
@@ -1222,12 +1227,12 @@ KvWorkerStore(KvBatch *b)
 		"                  (SELECT max(s.stream_id) FROM partkv.streams s"
 		"                    WHERE s.schema_name = u.nsp::name AND s.table_name = u.tab)) AS sid"
 		"    FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[],"
-		"                $6::text[], $7::int4[], $8::text[])"
+		"                $6::text[], $7::int4[], $8::jsonb[])"
 		"         AS u(nsp, tab, sid, shard, seq, ev, sz, rec)"
 		"), ins AS ("
 		"  INSERT INTO partkv.stream_log"
 		"         (stream_id, shard_id, sequence_number, event_name, size_bytes, record, written_at)"
-		"  SELECT sid, shard, seq, ev, sz, rec::jsonb, now() FROM r WHERE sid IS NOT NULL"
+		"  SELECT sid, shard, seq, ev, sz, rec, now() FROM r WHERE sid IS NOT NULL"
 		"  RETURNING 1"
 		")"
 		" SELECT pg_catalog.pg_notify(partkv.stream_channel(tab),"
@@ -1235,7 +1240,7 @@ KvWorkerStore(KvBatch *b)
 		"                                     'SequenceNumber', max(seq), 'Count', count(*))::text)"
 		"   FROM r GROUP BY nsp, tab";
 	Oid			argtypes[8] = {TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
-	TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID};
+	TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID};
 	Datum		args[8];
 	Datum		width;
 	Oid			wtype = INT4OID;
@@ -1270,7 +1275,8 @@ KvWorkerStore(KvBatch *b)
 	args[4] = KvTextArray(b->seqno, b->n);
 	args[5] = KvTextArray(b->event, b->n);
 	args[6] = PointerGetDatum(construct_array(b->size, b->n, INT4OID, 4, true, TYPALIGN_INT));
-	args[7] = KvTextArray(b->record, b->n);
+	args[7] = PointerGetDatum(construct_array(b->record, b->n, JSONBOID, -1, false,
+											  TYPALIGN_INT));
 	ret = SPI_execute_plan(kv_store_plan, args, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "partkv stream: could not store records: %d", ret);
@@ -1564,7 +1570,11 @@ partkv_stream_worker_main(Datum main_arg)
 	 * confirmed position when that is later).
 	 */
 	MemoryContextSwitchTo(kv_worker_cxt);
-	ctx = CreateDecodingContext(origin_lsn, NIL, false,
+	/* records come as jsonb, not as text the worker would parse again */
+	ctx = CreateDecodingContext(origin_lsn,
+								list_make1(makeDefElem("binary-records",
+													   (Node *) makeString("on"), -1)),
+								false,
 								XL_ROUTINE(.page_read = read_local_xlog_page,
 										   .segment_open = wal_segment_open,
 										   .segment_close = wal_segment_close),
