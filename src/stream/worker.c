@@ -1251,7 +1251,8 @@ KvWorkerStore(KvBatch *b)
 	{
 		SPIPlanPtr	ensure = SPI_prepare("SELECT partkv.stream_ensure_partition(now(), make_interval(secs => $1))",
 										 1, &wtype);
-		SPIPlanPtr	store = SPI_prepare(sql, 8, argtypes);
+		/* generic: a custom plan per batch would be re-planned every time */
+		SPIPlanPtr	store = SPI_prepare_cursor(sql, 8, argtypes, CURSOR_OPT_GENERIC_PLAN);
 
 		if (ensure == NULL || store == NULL)
 			elog(ERROR, "partkv stream: could not plan the batch statements: %s",
