@@ -162,6 +162,19 @@ KvConditionArgs(FunctionCallInfo fcinfo)
 }
 
 /*
+ * KvLookupWriteTable finds the table of a PutItem or DeleteItem; reading the
+ * item back (ReturnValues) or testing it (a condition) also needs SELECT.
+ */
+static KvTable *
+KvLookupWriteTable(text *table_name, AclMode required, KvReturnValues return_values,
+				   KvExprSet *exprs)
+{
+	if (return_values != KV_RETURN_NONE || KvExprHas(exprs, KVEXPR_CONDITION))
+		required |= ACL_SELECT;
+	return KvLookupTable(table_name, required, RowExclusiveLock);
+}
+
+/*
  * partkv_put_item creates or replaces an item (PutItem).
  * Arguments: table_name, item, condition, attr_values, attr_names,
  * return_values, return_values_on_condition_check_failure,
@@ -181,9 +194,7 @@ partkv_put_item(PG_FUNCTION_ARGS)
 	KvItemOp	op;
 
 	exprs = KvConditionArgs(fcinfo);
-	if (return_values != KV_RETURN_NONE || KvExprHas(exprs, KVEXPR_CONDITION))
-		required |= ACL_SELECT;
-	table = KvLookupTable(table_name, required, RowExclusiveLock);
+	table = KvLookupWriteTable(table_name, required, return_values, exprs);
 
 	memset(&op, 0, sizeof(op));
 	op.kind = KV_OP_PUT;
@@ -263,9 +274,7 @@ partkv_delete_item(PG_FUNCTION_ARGS)
 	KvItemOp	op;
 
 	exprs = KvConditionArgs(fcinfo);
-	if (return_values != KV_RETURN_NONE || KvExprHas(exprs, KVEXPR_CONDITION))
-		required |= ACL_SELECT;
-	table = KvLookupTable(table_name, required, RowExclusiveLock);
+	table = KvLookupWriteTable(table_name, required, return_values, exprs);
 
 	memset(&op, 0, sizeof(op));
 	op.kind = KV_OP_DELETE;

@@ -748,6 +748,41 @@ ParseUnary(Parser *p, bool allow_operand)
 	return node;
 }
 
+typedef KvExprNode *(*SubParser) (Parser *p, bool allow_operand);
+
+/*
+ * ParseNary
+ *		sub ( op sub )*, as one n-ary node of type kind: AND and OR are
+ *		parsed alike, one precedence level apart.
+ */
+static KvExprNode *
+ParseNary(Parser *p, bool allow_operand, SubParser sub, KvTokType op, KvExprNodeType kind)
+{
+	NodeVec		v = {0};
+	KvExprNode *first = sub(p, allow_operand);
+	KvExprNode *n;
+
+	if (first == NULL)
+		return NULL;
+	if (!(first->flags & KVEXPR_NODE_IS_COND) || TokType(p) != op)
+		return first;
+	if (!VecPush(p, &v, first))
+		return NULL;
+	while (TokType(p) == op)
+	{
+		KvExprNode *next;
+
+		Advance(p);
+		next = sub(p, false);
+		if (next == NULL || !VecPush(p, &v, next))
+			return NULL;
+	}
+	n = NodeFromVec(p, kind, first->location, &v);
+	if (n)
+		n->flags |= KVEXPR_NODE_IS_COND;
+	return n;
+}
+
 /*
  * ParseAnd
  *		unary ( AND unary )*, as one n-ary node.
@@ -755,29 +790,7 @@ ParseUnary(Parser *p, bool allow_operand)
 static KvExprNode *
 ParseAnd(Parser *p, bool allow_operand)
 {
-	NodeVec		v = {0};
-	KvExprNode *first = ParseUnary(p, allow_operand);
-	KvExprNode *n;
-
-	if (first == NULL)
-		return NULL;
-	if (!(first->flags & KVEXPR_NODE_IS_COND) || TokType(p) != TK_AND)
-		return first;
-	if (!VecPush(p, &v, first))
-		return NULL;
-	while (TokType(p) == TK_AND)
-	{
-		KvExprNode *next;
-
-		Advance(p);
-		next = ParseUnary(p, false);
-		if (next == NULL || !VecPush(p, &v, next))
-			return NULL;
-	}
-	n = NodeFromVec(p, KVEXPR_NODE_AND, first->location, &v);
-	if (n)
-		n->flags |= KVEXPR_NODE_IS_COND;
-	return n;
+	return ParseNary(p, allow_operand, ParseUnary, TK_AND, KVEXPR_NODE_AND);
 }
 
 /*
@@ -787,29 +800,7 @@ ParseAnd(Parser *p, bool allow_operand)
 static KvExprNode *
 ParseOr(Parser *p, bool allow_operand)
 {
-	NodeVec		v = {0};
-	KvExprNode *first = ParseAnd(p, allow_operand);
-	KvExprNode *n;
-
-	if (first == NULL)
-		return NULL;
-	if (!(first->flags & KVEXPR_NODE_IS_COND) || TokType(p) != TK_OR)
-		return first;
-	if (!VecPush(p, &v, first))
-		return NULL;
-	while (TokType(p) == TK_OR)
-	{
-		KvExprNode *next;
-
-		Advance(p);
-		next = ParseAnd(p, false);
-		if (next == NULL || !VecPush(p, &v, next))
-			return NULL;
-	}
-	n = NodeFromVec(p, KVEXPR_NODE_OR, first->location, &v);
-	if (n)
-		n->flags |= KVEXPR_NODE_IS_COND;
-	return n;
+	return ParseNary(p, allow_operand, ParseAnd, TK_OR, KVEXPR_NODE_OR);
 }
 
 /*
