@@ -160,15 +160,9 @@ KvRunHandler(int64 id, bool dead_letter)
 		"SELECT h.handler::oid, h.role_name::text, h.batch_size, h.max_attempts, h.attempts,"
 		"       b.records, b.last, b.n, to_regclass(format('%I.%I', h.schema_name, h.table_name))::oid"
 		"  FROM partkv.stream_handlers h,"
-		"       LATERAL (SELECT jsonb_agg(x.record ORDER BY x.seq) AS records, max(x.seq) AS last,"
-		"                       count(*)::int AS n"
-		"                  FROM (SELECT l.record, l.sequence_number AS seq"
-		"                          FROM partkv.stream_log l"
-		"                         WHERE l.stream_id IN (SELECT s.stream_id FROM partkv.streams s"
-		"                                                WHERE s.table_id = h.table_id)"
-		"                           AND l.sequence_number > h.position"
-		"                         ORDER BY l.sequence_number"
-		"                         LIMIT h.batch_size) x) b"
+		"       LATERAL (SELECT jsonb_agg(x.record ORDER BY x.sequence_number) AS records,"
+		"                       max(x.sequence_number) AS last, count(*)::int AS n"
+		"                  FROM partkv.stream_records_after(h.table_id, h.position, h.batch_size) x) b"
 		" WHERE h.handler_id = $1 AND h.enabled AND h.next_attempt_at <= now()"
 		"   FOR UPDATE OF h SKIP LOCKED";
 	static const char *dead_letter_sql =

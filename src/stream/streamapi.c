@@ -76,20 +76,26 @@ partkv_stream_shard_id(PG_FUNCTION_ARGS)
 }
 
 /*
- * partkv_stream_channel names the NOTIFY channel of a table's stream:
+ * KvStreamChannelName names the NOTIFY channel of a table's stream:
  * "partkv_stream_" and the table name, cut to an identifier's 63 bytes the
  * way the parser cuts the channel name of LISTEN.
  */
-Datum
-partkv_stream_channel(PG_FUNCTION_ARGS)
+char *
+KvStreamChannelName(const char *table_name)
 {
-	char	   *table = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *channel = psprintf("partkv_stream_%s", table);
+	char	   *channel = psprintf("partkv_stream_%s", table_name);
 	int			len = strlen(channel);
 
 	if (len >= NAMEDATALEN)
-		len = pg_mbcliplen(channel, len, NAMEDATALEN - 1);
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(channel, len));
+		channel[pg_mbcliplen(channel, len, NAMEDATALEN - 1)] = '\0';
+	return channel;
+}
+
+/* partkv_stream_channel is partkv.stream_channel(table_name). */
+Datum
+partkv_stream_channel(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(KvStreamChannelName(text_to_cstring(PG_GETARG_TEXT_PP(0)))));
 }
 
 /*

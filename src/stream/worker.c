@@ -18,7 +18,10 @@
  * one transaction per batch: it decodes WAL from where it stopped until it
  * has partkv.stream_batch_size records or reaches the end of flushed WAL,
  * always stopping after a whole WAL record so that every decoded
- * transaction is complete; writes the records into partkv.stream_log;
+ * transaction is complete; writes the records into partkv.stream_chunks,
+ * one row per stream and shard holding that batch's records of the shard
+ * (a row per record cost a heap tuple and two index entries per change,
+ * more than a worker could pay while four writers saturate two cores);
  * NOTIFYs each table's channel; sets the origin's LSN to the end of the
  * WAL decoded; commits; and only then confirms that LSN to the slot.
  * After a crash the origin's LSN is the point up to which records were
@@ -28,8 +31,8 @@
  * change made after the extension exists is missed) or, failing that, by
  * the worker; DROP EXTENSION makes the worker drop them both and exit.
  *
- * Records are stored in time-partitioned storage: partitions of
- * partkv.stream_log by write time, created ahead and dropped whole once
+ * Chunks are stored in time-partitioned storage: partitions of
+ * partkv.stream_chunks by write time, created ahead and dropped whole once
  * older than partkv.stream_retention.
  *
  *-------------------------------------------------------------------------
@@ -49,10 +52,14 @@
 #include "access/xlog.h"
 #include "access/xlog_internal.h"
 #include "access/xlogutils.h"
+#include "access/genam.h"
+#include "catalog/indexing.h"
 #include "catalog/pg_database.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
+#include "commands/async.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -73,8 +80,11 @@
 #include "tcop/utility.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/json.h"
+#include "utils/pg_lsn.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -1077,20 +1087,25 @@ partkv_stream_launcher_main(Datum main_arg)
  * ----------------------------------------------------------------
  */
 
-/* the records decoded for one batch */
+/* one decoded record, as the batch keeps it */
+typedef struct KvBatchRecord
+{
+	int64		stream_id;		/* 0: the decoder did not know the stream */
+	const char *schema_name;
+	const char *table_name;
+	const char *shard_id;
+	char		sequence_number[KV_SEQNO_LEN + 1];
+	int32		size_bytes;
+	Datum		record;			/* jsonb */
+} KvBatchRecord;
+
+/* the records decoded for one batch, in commit (sequence number) order */
 typedef struct KvBatch
 {
 	MemoryContext context;		/* reset per batch */
 	int			n;
 	int			cap;
-	Datum	   *schema;
-	Datum	   *table;
-	Datum	   *stream;
-	Datum	   *shard;
-	Datum	   *seqno;
-	Datum	   *event;
-	Datum	   *size;
-	Datum	   *record;
+	KvBatchRecord *recs;
 	TimestampTz last_commit_time;
 } KvBatch;
 
@@ -1147,59 +1162,39 @@ KvWorkerWrite(LogicalDecodingContext *ctx, XLogRecPtr lsn, TransactionId xid,
 {
 	const KvDecodedRecord *rec = KvDecoderCurrentRecord(ctx);
 	KvBatch    *b = &kv_batch;
+	KvBatchRecord *r;
 	MemoryContext oldcxt;
-	int			i;
 
 	if (rec == NULL)
 		return;
 	oldcxt = MemoryContextSwitchTo(b->context);
 	if (b->n == b->cap)
 	{
-		int			cap = Max(64, b->cap * 2);
-
-		if (b->cap == 0)
-		{
-			b->schema = palloc(sizeof(Datum) * cap);
-			b->table = palloc(sizeof(Datum) * cap);
-			b->stream = palloc(sizeof(Datum) * cap);
-			b->shard = palloc(sizeof(Datum) * cap);
-			b->seqno = palloc(sizeof(Datum) * cap);
-			b->event = palloc(sizeof(Datum) * cap);
-			b->size = palloc(sizeof(Datum) * cap);
-			b->record = palloc(sizeof(Datum) * cap);
-		}
-		else
-		{
-			b->schema = repalloc(b->schema, sizeof(Datum) * cap);
-			b->table = repalloc(b->table, sizeof(Datum) * cap);
-			b->stream = repalloc(b->stream, sizeof(Datum) * cap);
-			b->shard = repalloc(b->shard, sizeof(Datum) * cap);
-			b->seqno = repalloc(b->seqno, sizeof(Datum) * cap);
-			b->event = repalloc(b->event, sizeof(Datum) * cap);
-			b->size = repalloc(b->size, sizeof(Datum) * cap);
-			b->record = repalloc(b->record, sizeof(Datum) * cap);
-		}
-		b->cap = cap;
+		b->cap = Max(64, b->cap * 2);
+		b->recs = b->n == 0 ? palloc(sizeof(KvBatchRecord) * b->cap)
+			: repalloc(b->recs, sizeof(KvBatchRecord) * b->cap);
 	}
-	i = b->n++;
-	b->schema[i] = CStringGetTextDatum(rec->schema_name);
-	b->table[i] = CStringGetTextDatum(rec->table_name);
-	b->stream[i] = Int64GetDatum(rec->stream_id);
-	b->shard[i] = CStringGetTextDatum(rec->shard_id);
-	b->seqno[i] = CStringGetTextDatum(rec->sequence_number);
-	b->event[i] = CStringGetTextDatum(rec->event_name);
-	b->size[i] = Int32GetDatum((int32) Min(rec->size_bytes, PG_INT32_MAX));
+	r = &b->recs[b->n++];
+	r->stream_id = rec->stream_id;
+	/* consecutive records mostly share their table: share the strings */
+	if (b->n > 1 && strcmp(r[-1].table_name, rec->table_name) == 0 &&
+		strcmp(r[-1].schema_name, rec->schema_name) == 0)
+	{
+		r->schema_name = r[-1].schema_name;
+		r->table_name = r[-1].table_name;
+	}
+	else
+	{
+		r->schema_name = pstrdup(rec->schema_name);
+		r->table_name = pstrdup(rec->table_name);
+	}
+	r->shard_id = pstrdup(rec->shard_id);
+	memcpy(r->sequence_number, rec->sequence_number, sizeof(r->sequence_number));
+	r->size_bytes = (int32) Min(rec->size_bytes, PG_INT32_MAX);
 	/* binary-records: the output is one jsonb varlena */
-	b->record[i] = PointerGetDatum(memcpy(palloc(ctx->out->len), ctx->out->data, ctx->out->len));
+	r->record = PointerGetDatum(memcpy(palloc(ctx->out->len), ctx->out->data, ctx->out->len));
 	b->last_commit_time = rec->commit_time;
 	MemoryContextSwitchTo(oldcxt);
-}
-
-/* KvTextArray builds a text[] of n Datums. */
-static Datum
-KvTextArray(Datum *elems, int n)
-{
-	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
 /* width of the stream's time partitions: retention / 24, 1 s .. 1 h */
@@ -1209,78 +1204,200 @@ KvPartitionWidth(void)
 	return Max(1, Min(3600, kv_stream_retention_s / 24));
 }
 
+/* orders batch records by stream, shard, then sequence number */
+static int
+KvBatchRecordCmp(const void *a, const void *b)
+{
+	const KvBatchRecord *x = *(KvBatchRecord *const *) a;
+	const KvBatchRecord *y = *(KvBatchRecord *const *) b;
+	int			c;
+
+	if (x->stream_id != y->stream_id)
+		return x->stream_id < y->stream_id ? -1 : 1;
+	c = strcmp(x->shard_id, y->shard_id);
+	if (c != 0)
+		return c;
+	return strcmp(x->sequence_number, y->sequence_number);
+}
+
 /*
- * KvWorkerStore writes the batch into partkv.stream_log and notifies
- * the channels of the tables it touches, in the current transaction.
- * Records whose stream is unknown to the decoder (its partkv.streams row
- * was missing) go to the table's latest stream.
+ * KvResolveStreams gives records whose stream the decoder did not know
+ * (its partkv.streams row was missing) the table's latest stream; those of
+ * tables without one get -1 and are not stored.
  */
 static void
-KvWorkerStore(KvBatch *b)
+KvResolveStreams(KvBatch *b)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {NAMEOID, NAMEOID};
+
+	for (int i = 0; i < b->n; i++)
+	{
+		KvBatchRecord *r = &b->recs[i];
+		Datum		args[2];
+		bool		isnull;
+		int64		sid = -1;
+
+		if (r->stream_id != 0)
+			continue;
+		if (plan == NULL)
+		{
+			plan = SPI_prepare("SELECT max(s.stream_id) FROM partkv.streams s"
+							   " WHERE s.schema_name = $1 AND s.table_name = $2",
+							   2, argtypes);
+			if (plan == NULL || SPI_keepplan(plan) != 0)
+				elog(ERROR, "partkv stream: could not plan the stream lookup: %s",
+					 SPI_result_code_string(SPI_result));
+		}
+		args[0] = DirectFunctionCall1(namein, CStringGetDatum(r->schema_name));
+		args[1] = DirectFunctionCall1(namein, CStringGetDatum(r->table_name));
+		if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "partkv stream: could not look up the stream of \"%s\"", r->table_name);
+		if (SPI_processed == 1)
+		{
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			if (!isnull)
+				sid = DatumGetInt64(d);
+		}
+		/* the batch's other records of this table get the same */
+		for (int j = i; j < b->n; j++)
+			if (b->recs[j].stream_id == 0 &&
+				strcmp(b->recs[j].table_name, r->table_name) == 0 &&
+				strcmp(b->recs[j].schema_name, r->schema_name) == 0)
+				b->recs[j].stream_id = sid;
+	}
+}
+
+/*
+ * KvStoreChunk inserts the records recs[0..n-1] (one stream and shard, in
+ * sequence number order) as one row of partkv.stream_chunks.
+ */
+static void
+KvStoreChunk(SPIPlanPtr plan, KvBatchRecord **recs, int n, XLogRecPtr batch_lsn,
+			 TimestampTz written_at)
+{
+	Datum	   *seqs = palloc(sizeof(Datum) * n);
+	Datum	   *sizes = palloc(sizeof(Datum) * n);
+	Datum	   *records = palloc(sizeof(Datum) * n);
+	Datum		args[9];
+
+	for (int i = 0; i < n; i++)
+	{
+		seqs[i] = CStringGetTextDatum(recs[i]->sequence_number);
+		sizes[i] = Int32GetDatum(recs[i]->size_bytes);
+		records[i] = recs[i]->record;
+	}
+	args[0] = Int64GetDatum(recs[0]->stream_id);
+	args[1] = CStringGetTextDatum(recs[0]->shard_id);
+	args[2] = LSNGetDatum(batch_lsn);
+	args[3] = seqs[0];
+	args[4] = seqs[n - 1];
+	args[5] = PointerGetDatum(construct_array(seqs, n, TEXTOID, -1, false, TYPALIGN_INT));
+	args[6] = PointerGetDatum(construct_array(sizes, n, INT4OID, 4, true, TYPALIGN_INT));
+	args[7] = PointerGetDatum(construct_array(records, n, JSONBOID, -1, false, TYPALIGN_INT));
+	args[8] = TimestampTzGetDatum(written_at);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "partkv stream: could not store a chunk of records");
+}
+
+/*
+ * KvNotifyTables NOTIFYs the channel of each table with records in the
+ * batch, with its table, last sequence number and record count (sorted by
+ * stream, a table's records are adjacent).
+ */
+static void
+KvNotifyTables(KvBatchRecord **sorted, int n)
+{
+	int			i = 0;
+
+	while (i < n)
+	{
+		KvBatchRecord *first = sorted[i];
+		const char *last = first->sequence_number;
+		int			count = 0;
+		StringInfoData payload;
+
+		for (; i < n && sorted[i]->stream_id == first->stream_id; i++)
+		{
+			if (strcmp(sorted[i]->sequence_number, last) > 0)
+				last = sorted[i]->sequence_number;
+			count++;
+		}
+		initStringInfo(&payload);
+		appendStringInfoString(&payload, "{\"TableName\" : ");
+		escape_json(&payload, first->table_name);
+		appendStringInfoString(&payload, ", \"TableSchema\" : ");
+		escape_json(&payload, first->schema_name);
+		appendStringInfo(&payload, ", \"SequenceNumber\" : \"%s\", \"Count\" : %d}", last, count);
+		Async_Notify(KvStreamChannelName(first->table_name), payload.data);
+	}
+}
+
+/*
+ * KvWorkerStore writes the batch into partkv.stream_chunks, one chunk per
+ * stream and shard, and notifies the channels of the tables it touches, in
+ * the current transaction.
+ */
+static void
+KvWorkerStore(KvBatch *b, XLogRecPtr batch_lsn)
 {
 	static SPIPlanPtr kv_ensure_plan = NULL;
-	static SPIPlanPtr kv_store_plan = NULL;
-	static const char *sql =
-		"WITH r AS ("
-		"  SELECT u.nsp::name AS nsp, u.tab, u.shard, u.seq, u.ev, u.sz, u.rec,"
-		"         coalesce(nullif(u.sid, 0),"
-		"                  (SELECT max(s.stream_id) FROM partkv.streams s"
-		"                    WHERE s.schema_name = u.nsp::name AND s.table_name = u.tab)) AS sid"
-		"    FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[],"
-		"                $6::text[], $7::int4[], $8::jsonb[])"
-		"         AS u(nsp, tab, sid, shard, seq, ev, sz, rec)"
-		"), ins AS ("
-		"  INSERT INTO partkv.stream_log"
-		"         (stream_id, shard_id, sequence_number, event_name, size_bytes, record, written_at)"
-		"  SELECT sid, shard, seq, ev, sz, rec, now() FROM r WHERE sid IS NOT NULL"
-		"  RETURNING 1"
-		")"
-		" SELECT pg_catalog.pg_notify(partkv.stream_channel(tab),"
-		"        pg_catalog.json_build_object('TableName', tab, 'TableSchema', nsp,"
-		"                                     'SequenceNumber', max(seq), 'Count', count(*))::text)"
-		"   FROM r GROUP BY nsp, tab";
-	Oid			argtypes[8] = {TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
-	TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID};
-	Datum		args[8];
-	Datum		width;
-	Oid			wtype = INT4OID;
-	int			ret;
+	static SPIPlanPtr kv_chunk_plan = NULL;
+	Oid			argtypes[9] = {INT8OID, TEXTOID, LSNOID, TEXTOID, TEXTOID,
+	TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID, TIMESTAMPTZOID};
+	Oid			ensure_types[2] = {INT4OID, TIMESTAMPTZOID};
+	Datum		ensure_args[2];
+	/* written_at: when the records were decoded, close to their commit */
+	TimestampTz written_at = GetCurrentTimestamp();
+	KvBatchRecord **sorted;
+	int			n = 0;
+	int			i;
 
 	/* both statements run every batch: plan them once per worker */
-	if (kv_store_plan == NULL)
+	if (kv_chunk_plan == NULL)
 	{
-		SPIPlanPtr	ensure = SPI_prepare("SELECT partkv.stream_ensure_partition(now(), make_interval(secs => $1))",
-										 1, &wtype);
-		/* generic: a custom plan per batch would be re-planned every time */
-		SPIPlanPtr	store = SPI_prepare_cursor(sql, 8, argtypes, CURSOR_OPT_GENERIC_PLAN);
+		SPIPlanPtr	ensure = SPI_prepare("SELECT partkv.stream_ensure_partition($2, make_interval(secs => $1))",
+										 2, ensure_types);
+		SPIPlanPtr	chunk = SPI_prepare("INSERT INTO partkv.stream_chunks"
+										" (stream_id, shard_id, batch_lsn, first_sequence_number,"
+										"  last_sequence_number, sequence_numbers, size_bytes, records,"
+										"  written_at)"
+										" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+										9, argtypes);
 
-		if (ensure == NULL || store == NULL)
+		if (ensure == NULL || chunk == NULL)
 			elog(ERROR, "partkv stream: could not plan the batch statements: %s",
 				 SPI_result_code_string(SPI_result));
 		SPI_keepplan(ensure);
-		SPI_keepplan(store);
+		SPI_keepplan(chunk);
 		kv_ensure_plan = ensure;
-		kv_store_plan = store;
+		kv_chunk_plan = chunk;
 	}
 
-	width = Int32GetDatum(KvPartitionWidth());
-	ret = SPI_execute_plan(kv_ensure_plan, &width, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "partkv stream: could not prepare a partition: %d", ret);
+	ensure_args[0] = Int32GetDatum(KvPartitionWidth());
+	ensure_args[1] = TimestampTzGetDatum(written_at);
+	if (SPI_execute_plan(kv_ensure_plan, ensure_args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "partkv stream: could not prepare a partition");
 
-	args[0] = KvTextArray(b->schema, b->n);
-	args[1] = KvTextArray(b->table, b->n);
-	args[2] = PointerGetDatum(construct_array(b->stream, b->n, INT8OID, 8,
-											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[3] = KvTextArray(b->shard, b->n);
-	args[4] = KvTextArray(b->seqno, b->n);
-	args[5] = KvTextArray(b->event, b->n);
-	args[6] = PointerGetDatum(construct_array(b->size, b->n, INT4OID, 4, true, TYPALIGN_INT));
-	args[7] = PointerGetDatum(construct_array(b->record, b->n, JSONBOID, -1, false,
-											  TYPALIGN_INT));
-	ret = SPI_execute_plan(kv_store_plan, args, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "partkv stream: could not store records: %d", ret);
+	KvResolveStreams(b);
+	sorted = palloc(sizeof(KvBatchRecord *) * b->n);
+	for (i = 0; i < b->n; i++)
+		if (b->recs[i].stream_id > 0)
+			sorted[n++] = &b->recs[i];
+	qsort(sorted, n, sizeof(KvBatchRecord *), KvBatchRecordCmp);
+
+	for (i = 0; i < n;)
+	{
+		int			j = i + 1;
+
+		while (j < n && sorted[j]->stream_id == sorted[i]->stream_id &&
+			   strcmp(sorted[j]->shard_id, sorted[i]->shard_id) == 0)
+			j++;
+		KvStoreChunk(kv_chunk_plan, sorted + i, j - i, batch_lsn, written_at);
+		i = j;
+	}
+	KvNotifyTables(sorted, n);
 }
 
 /* KvExtensionPresent tells whether the worker's database still has partkv. */
@@ -1288,6 +1405,43 @@ static bool
 KvExtensionPresent(void)
 {
 	return OidIsValid(get_extension_oid("partkv", true));
+}
+
+/*
+ * The version of the extension's SQL objects this library's worker writes
+ * (partkv.control's default_version).  A database still at an older
+ * version, whose ALTER EXTENSION partkv UPDATE has not run yet, keeps its
+ * WAL in the slot until it has.
+ */
+#define KV_SQL_VERSION "0.2"
+
+/* KvInstalledVersion returns the version of partkv in pg_extension, or NULL. */
+static char *
+KvInstalledVersion(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	char	   *version = NULL;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("partkv"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, Anum_pg_extension_extversion,
+									 RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			version = TextDatumGetCString(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return version;
 }
 
 /*
@@ -1326,6 +1480,38 @@ KvWorkerDropStream(const char *name)
 				(errmsg("partkv stream worker dropped the stream of database \"%s\": the extension is not installed",
 						kv_my_dbname)));
 	KvWorkerExit(KV_EXIT_ABSENT);
+}
+
+/*
+ * KvWorkerVersionReady tells whether the database's extension is at the
+ * version this library writes; it says once in the log when it is not.
+ * A database without the extension has its stream dropped.
+ */
+static bool
+KvWorkerVersionReady(const char *name)
+{
+	static bool said = false;
+	char	   *version;
+	bool		ready;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (!KvExtensionPresent())
+	{
+		AbortCurrentTransaction();
+		KvWorkerDropStream(name);
+	}
+	version = KvInstalledVersion();
+	ready = version != NULL && strcmp(version, KV_SQL_VERSION) == 0;
+	if (!ready && !said)
+		ereport(LOG,
+				(errmsg("partkv stream worker for database \"%s\" is waiting for ALTER EXTENSION partkv UPDATE",
+						kv_my_dbname),
+				 errdetail("The database has partkv %s; the installed library needs %s.",
+						   version ? version : "(none)", KV_SQL_VERSION)));
+	said = !ready;
+	CommitTransactionCommand();
+	return ready;
 }
 
 /*
@@ -1443,7 +1629,7 @@ KvWorkerBatch(LogicalDecodingContext *ctx, const char *name)
 	{
 		PushActiveSnapshot(GetTransactionSnapshot());
 		SPI_connect();
-		KvWorkerStore(&kv_batch);
+		KvWorkerStore(&kv_batch, reached);
 		SPI_finish();
 		PopActiveSnapshot();
 	}
@@ -1601,6 +1787,14 @@ partkv_stream_worker_main(Datum main_arg)
 		}
 		if (KvWorkerStopRequested())
 			KvWorkerExit(KV_EXIT_STOPPED);
+
+		if (!KvWorkerVersionReady(name))
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 kv_stream_naptime_ms, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			continue;
+		}
 
 		now = GetCurrentTimestamp();
 		if (now >= next_maintenance)

@@ -39,6 +39,9 @@ extern bool KvStreamWorkerOf(Oid dboid, KvStreamWorkerInfo *info);
 /* ask the worker of a database to look for new WAL now */
 extern void KvStreamWakeWorker(Oid dboid);
 
+/* the NOTIFY channel of a table's stream (palloc'd) */
+extern char *KvStreamChannelName(const char *table_name);
+
 /* name of a database's logical slot and replication origin */
 extern void KvStreamSlotName(Oid dboid, char *out);
 

@@ -1,0 +1,404 @@
+/* partkv--0.1--0.2.sql: the materialised stream is stored in chunks */
+
+\echo Use "ALTER EXTENSION partkv UPDATE TO '0.2'" to load this file. \quit
+
+-------------------------------------------------------------------------------
+-- Stream chunks
+--
+-- 0.1 stored one row per stream record, so the stream worker paid a heap
+-- tuple and two btree entries for every change and fell behind a saturating
+-- write load.  A chunk holds the records one worker batch wrote for one
+-- shard, in sequence number order, as parallel arrays: one row and two index
+-- entries per shard and batch.  Readers find chunks through the index on
+-- (stream, shard, last sequence number) and unnest them.  partkv.stream_log
+-- becomes a view with the 0.1 columns, one row per record.
+-------------------------------------------------------------------------------
+
+ALTER TABLE partkv.stream_log RENAME TO stream_log_0_1;
+
+-- Chunks are written once and read a few times: lz4 compresses them at a
+-- fraction of pglz's cost to the worker.
+-- batch_lsn is the WAL position the batch reached: every record of a batch
+-- precedes, in sequence number order, every record of a later batch, so
+-- ordering chunks by batch_lsn and records within them orders a whole stream.
+CREATE TABLE partkv.stream_chunks (
+	stream_id bigint NOT NULL,
+	shard_id text COLLATE "C" NOT NULL,
+	batch_lsn pg_lsn NOT NULL,
+	first_sequence_number text COLLATE "C" NOT NULL,
+	last_sequence_number text COLLATE "C" NOT NULL,
+	sequence_numbers text[] COMPRESSION lz4 COLLATE "C" NOT NULL,
+	size_bytes int[] COMPRESSION lz4 NOT NULL,
+	records jsonb[] COMPRESSION lz4 NOT NULL,
+	written_at timestamptz NOT NULL,
+	CHECK (cardinality(sequence_numbers) = cardinality(records)
+		   AND cardinality(size_bytes) = cardinality(records))
+) PARTITION BY RANGE (written_at);
+CREATE INDEX stream_chunks_shard ON partkv.stream_chunks (stream_id, shard_id, last_sequence_number);
+CREATE INDEX stream_chunks_batch ON partkv.stream_chunks (stream_id, batch_lsn);
+
+ALTER TABLE partkv.stream_chunks ENABLE ROW LEVEL SECURITY;
+CREATE POLICY stream_chunks_read ON partkv.stream_chunks FOR SELECT
+	USING (stream_id = ANY ((SELECT partkv.readable_streams())::bigint[]));
+GRANT SELECT ON partkv.stream_chunks TO PUBLIC;
+
+-- The records of 0.1's partitions become chunks of the same partitions:
+-- one per stream, shard and worker batch (a batch shared its written_at).
+DO $$
+DECLARE
+	p record;
+	chunk_partition text;
+BEGIN
+	FOR p IN SELECT * FROM partkv.stream_partitions ORDER BY lo LOOP
+		chunk_partition := 'stream_chunks_' || substr(p.partition_name, length('stream_log_') + 1);
+		EXECUTE format('CREATE TABLE partkv.%I PARTITION OF partkv.stream_chunks FOR VALUES FROM (%L) TO (%L)',
+					   chunk_partition, p.lo, p.hi);
+		EXECUTE format($q$
+			INSERT INTO partkv.%I
+			SELECT l.stream_id, l.shard_id,
+				   '0/0'::pg_lsn + max(max(left(l.sequence_number, 20)::numeric)) OVER (PARTITION BY l.written_at),
+				   min(l.sequence_number), max(l.sequence_number),
+				   array_agg(l.sequence_number ORDER BY l.sequence_number),
+				   array_agg(l.size_bytes ORDER BY l.sequence_number),
+				   array_agg(l.record ORDER BY l.sequence_number),
+				   l.written_at
+			  FROM partkv.%I l
+			 GROUP BY l.stream_id, l.shard_id, l.written_at$q$,
+					   chunk_partition, p.partition_name);
+		UPDATE partkv.stream_partitions sp SET partition_name = chunk_partition
+		 WHERE sp.partition_name = p.partition_name;
+	END LOOP;
+END;
+$$;
+DROP TABLE partkv.stream_log_0_1;
+
+-- One row per record, as 0.1 stored them; the caller's privileges apply
+-- (security_invoker), so each role sees the records of the tables it may read.
+CREATE VIEW partkv.stream_log WITH (security_invoker = true) AS
+SELECT c.stream_id, c.shard_id, r.sequence_number,
+	   r.record->>'eventName' AS event_name, r.size_bytes, r.record, c.written_at
+  FROM partkv.stream_chunks c,
+	   unnest(c.sequence_numbers, c.size_bytes, c.records) AS r(sequence_number, size_bytes, record);
+GRANT SELECT ON partkv.stream_log TO PUBLIC;
+COMMENT ON VIEW partkv.stream_log IS
+'the materialised stream, one row per record (stored in partkv.stream_chunks)';
+
+-- The lowest batch_lsn a chunk holding records after sequence number
+-- "after" can have: its batch reached at least the commit LSN in "after".
+CREATE FUNCTION partkv.sequence_number_lsn(seq text)
+RETURNS pg_lsn
+LANGUAGE sql IMMUTABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT '0/0'::pg_lsn + left(seq, 20)::numeric
+$$;
+COMMENT ON FUNCTION partkv.sequence_number_lsn(text) IS
+'internal: the commit LSN a sequence number was made from';
+
+CREATE OR REPLACE FUNCTION partkv.stream_ensure_partition(at timestamptz, width interval)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	lo timestamptz;
+	hi timestamptz;
+	pname text;
+BEGIN
+	IF EXISTS (SELECT 1 FROM partkv.stream_partitions p WHERE p.lo <= at AND at < p.hi) THEN
+		RETURN;
+	END IF;
+	lo := date_bin(width, at, timestamptz '1970-01-01 00:00:00+00');
+	hi := lo + width;
+	lo := greatest(lo, (SELECT max(p.hi) FROM partkv.stream_partitions p WHERE p.hi <= at));
+	hi := least(hi, (SELECT min(p.lo) FROM partkv.stream_partitions p WHERE p.lo > at));
+	pname := 'stream_chunks_' || to_char(lo AT TIME ZONE 'UTC', 'YYYYMMDD_HH24MISS_US');
+	EXECUTE format('CREATE TABLE partkv.%I PARTITION OF partkv.stream_chunks FOR VALUES FROM (%L) TO (%L)',
+				   pname, lo, hi);
+	EXECUTE format('ALTER EXTENSION partkv ADD TABLE partkv.%I', pname);
+	INSERT INTO partkv.stream_partitions VALUES (pname, lo, hi);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION partkv.stream_maintain(retention interval, width interval)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p record;
+BEGIN
+	PERFORM set_config('lock_timeout', '100ms', true);
+	BEGIN
+		PERFORM partkv.stream_ensure_partition(now(), width);
+		PERFORM partkv.stream_ensure_partition(now() + width, width);
+	EXCEPTION WHEN lock_not_available THEN
+		NULL;
+	END;
+	FOR p IN SELECT * FROM partkv.stream_partitions sp
+			  WHERE sp.hi <= now() - retention ORDER BY sp.lo LOOP
+		BEGIN
+			EXECUTE format('UPDATE partkv.streams s SET trimmed_upto = greatest(s.trimmed_upto, m.last)'
+						   '  FROM (SELECT stream_id, max(last_sequence_number) AS last FROM partkv.%I GROUP BY stream_id) m'
+						   ' WHERE m.stream_id = s.stream_id', p.partition_name);
+			EXECUTE format('ALTER EXTENSION partkv DROP TABLE partkv.%I', p.partition_name);
+			EXECUTE format('DROP TABLE partkv.%I', p.partition_name);
+			DELETE FROM partkv.stream_partitions sp WHERE sp.partition_name = p.partition_name;
+		EXCEPTION WHEN lock_not_available THEN
+			EXIT;
+		END;
+	END LOOP;
+	DELETE FROM partkv.streams s
+	 WHERE s.disabled_at < now() - retention
+	   AND NOT EXISTS (SELECT 1 FROM partkv.stream_chunks c WHERE c.stream_id = s.stream_id);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION partkv.describe_stream(table_name text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+-- no fixed search_path: the caller's names the schema
+AS $$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	s partkv.streams;
+	start_seq text;
+	is_open boolean;
+	shards jsonb;
+	keys jsonb;
+BEGIN
+	PERFORM partkv.check_stream_read(t);
+	s := partkv.latest_stream(t);
+	IF s.stream_id IS NULL THEN
+		RAISE EXCEPTION 'Requested resource not found: Table: % has no stream', t.table_name
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	start_seq := partkv.lsn_sequence_number(s.created_lsn);
+	is_open := s.disabled_at IS NULL;
+	-- within a shard, chunks are in sequence number order
+	SELECT jsonb_agg(jsonb_build_object('ShardId', x.shard_id,
+			'SequenceNumberRange',
+			jsonb_build_object('StartingSequenceNumber', coalesce(x.first, start_seq)) ||
+			CASE WHEN is_open THEN '{}'::jsonb
+				 ELSE jsonb_build_object('EndingSequenceNumber', coalesce(x.last, start_seq)) END)
+			ORDER BY x.shard_id)
+	  INTO shards
+	  FROM (SELECT sh.shard_id,
+				   (SELECT c.first_sequence_number FROM partkv.stream_chunks c
+					 WHERE c.stream_id = s.stream_id AND c.shard_id = sh.shard_id
+					 ORDER BY c.last_sequence_number LIMIT 1) AS first,
+				   (SELECT max(c.last_sequence_number) FROM partkv.stream_chunks c
+					 WHERE c.stream_id = s.stream_id AND c.shard_id = sh.shard_id) AS last
+			  FROM (SELECT partkv.stream_shard_id(i.inhrelid::regclass) AS shard_id
+					  FROM pg_catalog.pg_inherits i
+					 WHERE i.inhparent = format('%I.%I', t.schema_name, t.table_name)::regclass) sh) x;
+	keys := jsonb_build_array(jsonb_build_object('AttributeName', t.partition_key, 'KeyType', 'HASH'));
+	IF t.sort_key IS NOT NULL THEN
+		keys := keys || jsonb_build_array(jsonb_build_object('AttributeName', t.sort_key, 'KeyType', 'RANGE'));
+	END IF;
+	RETURN jsonb_build_object(
+		'StreamArn', partkv.stream_arn(s),
+		'StreamLabel', s.label,
+		'StreamStatus', CASE WHEN is_open THEN 'ENABLED' ELSE 'DISABLED' END,
+		'StreamViewType', s.view_type,
+		'CreationRequestDateTime', extract(epoch FROM s.created_at),
+		'TableName', t.table_name,
+		'KeySchema', keys,
+		'Shards', coalesce(shards, '[]'));
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION partkv.get_shard_iterator(table_name text, shard_id text, iterator_type text,
+													 sequence_number text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+-- no fixed search_path: the caller's names the schema
+AS $$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	s partkv.streams;
+	after text;
+	inclusive boolean := false;
+BEGIN
+	PERFORM partkv.check_stream_read(t);
+	s := partkv.latest_stream(t);
+	IF s.stream_id IS NULL THEN
+		RAISE EXCEPTION 'Requested resource not found: Table: % has no stream', t.table_name
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	IF iterator_type IS NULL OR iterator_type NOT IN ('TRIM_HORIZON', 'LATEST', 'AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER') THEN
+		PERFORM partkv.raise_validation(format('1 validation error detected: Value ''%s'' at ''shardIteratorType'' failed to satisfy constraint: Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_SEQUENCE_NUMBER, TRIM_HORIZON]', iterator_type));
+	END IF;
+	IF iterator_type IN ('AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER') THEN
+		IF sequence_number IS NULL THEN
+			PERFORM partkv.raise_validation(format('SequenceNumber is required for ShardIteratorType %s', iterator_type));
+		END IF;
+		after := partkv.check_sequence_number(sequence_number);
+		inclusive := iterator_type = 'AT_SEQUENCE_NUMBER';
+	ELSIF sequence_number IS NOT NULL THEN
+		PERFORM partkv.raise_validation(format('SequenceNumber must not be given for ShardIteratorType %s', iterator_type));
+	END IF;
+	IF shard_id IS NULL OR NOT EXISTS (
+			SELECT 1 FROM pg_catalog.pg_inherits i
+			 WHERE i.inhparent = format('%I.%I', t.schema_name, t.table_name)::regclass
+			   AND partkv.stream_shard_id(i.inhrelid::regclass) = shard_id)
+	   AND NOT EXISTS (SELECT 1 FROM partkv.stream_chunks c
+						WHERE c.stream_id = s.stream_id AND c.shard_id = get_shard_iterator.shard_id) THEN
+		RAISE EXCEPTION 'Requested resource not found: Shard does not exist: %', shard_id
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	IF iterator_type = 'LATEST' THEN
+		SELECT max(c.last_sequence_number) INTO after FROM partkv.stream_chunks c
+		 WHERE c.stream_id = s.stream_id AND c.shard_id = get_shard_iterator.shard_id;
+	END IF;
+	IF iterator_type IN ('AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER') THEN
+		PERFORM partkv.check_not_trimmed(s, after, inclusive);
+	END IF;
+	RETURN partkv.encode_shard_iterator(s.stream_id, shard_id, after, inclusive);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION partkv.get_records(shard_iterator text, item_limit int DEFAULT 1000)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	it jsonb := partkv.decode_shard_iterator(shard_iterator);
+	s partkv.streams;
+	shard text := it->>'h';
+	after text := it->>'a';
+	inclusive boolean := coalesce((it->>'i')::boolean, false);
+	recs jsonb;
+	last text;
+	n int;
+	reached pg_lsn;
+	closed boolean;
+BEGIN
+	IF item_limit IS NULL OR item_limit < 1 OR item_limit > 1000 THEN
+		PERFORM partkv.raise_validation(format('1 validation error detected: Value ''%s'' at ''limit'' failed to satisfy constraint: Member must have value %s',
+			item_limit, CASE WHEN item_limit < 1 THEN 'greater than or equal to 1' ELSE 'less than or equal to 1000' END));
+	END IF;
+	SELECT * INTO s FROM partkv.streams WHERE stream_id = (it->>'s')::bigint;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'Requested resource not found: Stream % not found', it->>'s'
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	IF NOT s.stream_id = ANY (partkv.readable_streams()) THEN
+		RAISE EXCEPTION 'permission denied for table %', s.table_name
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	PERFORM partkv.check_not_trimmed(s, after, inclusive);
+
+	-- at most item_limit records, and no more once 1 MB is reached; the
+	-- shard's chunks come in order from the index, so only the first few
+	-- are read
+	SELECT coalesce(jsonb_agg(x.record ORDER BY x.seq), '[]'), max(x.seq), count(*)
+	  INTO recs, last, n
+	  FROM (SELECT y.record, y.seq, sum(y.sz) OVER (ORDER BY y.seq) - y.sz AS before
+			  FROM (SELECT r.record, r.seq, r.sz
+					  FROM partkv.stream_chunks c,
+						   unnest(c.sequence_numbers, c.size_bytes, c.records) WITH ORDINALITY AS r(seq, sz, record, ord)
+					 WHERE c.stream_id = s.stream_id AND c.shard_id = shard
+					   AND (after IS NULL OR c.last_sequence_number > after
+							OR (inclusive AND c.last_sequence_number = after))
+					   AND (after IS NULL OR r.seq > after OR (inclusive AND r.seq = after))
+					 ORDER BY c.last_sequence_number, r.ord
+					 LIMIT item_limit) y) x
+	 WHERE x.before < 1048576;
+	IF n > 0 THEN
+		after := last;
+		inclusive := false;
+	END IF;
+
+	-- a closed stream's shard ends once the worker has passed the closing
+	-- point and nothing is left after the position
+	closed := false;
+	IF s.disabled_lsn IS NOT NULL THEN
+		reached := (partkv.stream_worker_status()->>'reachedLsn')::pg_lsn;
+		closed := reached >= s.disabled_lsn
+			AND NOT EXISTS (SELECT 1 FROM partkv.stream_chunks c
+							 WHERE c.stream_id = s.stream_id AND c.shard_id = shard
+							   AND (after IS NULL OR c.last_sequence_number > after
+									OR (inclusive AND c.last_sequence_number = after)));
+	END IF;
+	IF closed THEN
+		RETURN jsonb_build_object('Records', recs);
+	END IF;
+	RETURN jsonb_build_object('Records', recs,
+							  'NextShardIterator', partkv.encode_shard_iterator(s.stream_id, shard, after, inclusive));
+END;
+$$;
+
+-- The records of a table's streams after a sequence number, in order, at
+-- most item_limit of them (NULL: all).  Shared by stream_records and the
+-- stream handlers (src/stream/handlers.c).
+CREATE FUNCTION partkv.stream_records_after(table_id uuid, after text, item_limit int)
+RETURNS TABLE (sequence_number text, record jsonb)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT r.seq, r.record
+	  FROM partkv.stream_chunks c,
+		   unnest(c.sequence_numbers, c.records) WITH ORDINALITY AS r(seq, record, ord)
+	 WHERE c.stream_id IN (SELECT s.stream_id FROM partkv.streams s WHERE s.table_id = stream_records_after.table_id)
+	   AND (after IS NULL OR (c.batch_lsn >= partkv.sequence_number_lsn(after)
+							  AND c.last_sequence_number > after AND r.seq > after))
+	 ORDER BY c.batch_lsn, r.seq
+	 LIMIT item_limit
+$$;
+COMMENT ON FUNCTION partkv.stream_records_after(uuid, text, int) IS
+'internal: the stream records of a table after a sequence number, in order';
+
+CREATE OR REPLACE FUNCTION partkv.stream_records(table_name text, after_sequence_number text DEFAULT NULL,
+												 item_limit int DEFAULT 1000)
+RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE
+-- no fixed search_path: the caller's names the schema
+AS $$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	after text;
+BEGIN
+	PERFORM partkv.check_stream_read(t);
+	IF after_sequence_number IS NOT NULL THEN
+		after := partkv.check_sequence_number(after_sequence_number);
+	END IF;
+	IF item_limit IS NOT NULL AND item_limit < 0 THEN
+		PERFORM partkv.raise_validation('item_limit must not be negative');
+	END IF;
+	RETURN QUERY
+		SELECT r.record FROM partkv.stream_records_after(t.table_id, after, item_limit) r;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION partkv.stream_handlers_wait(timeout interval DEFAULT '30s')
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	deadline timestamptz := clock_timestamp() + timeout;
+BEGIN
+	IF NOT partkv.stream_wait(timeout) THEN
+		RETURN false;
+	END IF;
+	LOOP
+		IF NOT EXISTS (SELECT 1 FROM partkv.dead_letters d WHERE d.replay_requested)
+		   AND NOT EXISTS (
+				SELECT 1 FROM partkv.stream_handlers h
+				 WHERE h.enabled
+				   AND EXISTS (SELECT 1 FROM partkv.stream_chunks c
+								WHERE c.stream_id IN (SELECT s.stream_id FROM partkv.streams s
+													   WHERE s.table_id = h.table_id)
+								  AND c.batch_lsn >= partkv.sequence_number_lsn(h.position)
+								  AND c.last_sequence_number > h.position)) THEN
+			RETURN true;
+		END IF;
+		IF clock_timestamp() > deadline THEN
+			RETURN false;
+		END IF;
+		PERFORM pg_sleep(0.01);
+	END LOOP;
+END;
+$$;
