@@ -1,0 +1,100 @@
+# 040_upgrade.pl -- ALTER EXTENSION partkv UPDATE from 0.1 (a record per
+# row in partkv.stream_log) to 0.2 (chunks): while a database is still at
+# 0.1 its stream worker waits and says so; the update turns 0.1's records
+# into chunks; once it commits the worker materialises what was written
+# meanwhile, after the old records and in order, with nothing lost.
+use strict;
+use warnings;
+
+use FindBin;
+use lib $FindBin::RealBin;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use PartkvTest;
+
+my $node = partkv_node('upgrade');
+$node->append_conf('postgresql.conf', "partkv.naptime = '100ms'\n");
+$node->start;
+
+$node->safe_psql('postgres', 'CREATE DATABASE kv');
+my $log_offset = -s $node->logfile;
+$node->safe_psql('kv', q{CREATE EXTENSION partkv VERSION '0.1'});
+is($node->safe_psql('kv', q{SELECT extversion FROM pg_extension WHERE extname = 'partkv'}),
+	'0.1', 'the extension is created at 0.1');
+ok( $node->wait_for_log(
+		qr/partkv stream worker for database "kv" is waiting for ALTER EXTENSION partkv UPDATE/,
+		$log_offset),
+	'the worker of a 0.1 database waits and says why');
+
+$node->safe_psql(
+	'kv', q{
+	SELECT partkv.create_table('orders', 'customer', sort_key => 'id', sort_key_type => 'N',
+							   partitions => 2, stream_view_type => 'NEW_IMAGE');
+});
+
+# A record as the 0.1 worker stored it, older than anything written next.
+$node->safe_psql(
+	'kv', q{
+	SELECT partkv.stream_ensure_partition(now(), '1 hour');
+	INSERT INTO partkv.stream_log
+	SELECT s.stream_id, 'shardId-0000000002-0000000000',
+		   partkv.lsn_sequence_number(s.created_lsn), 'INSERT', 10,
+		   jsonb_build_object('eventName', 'INSERT', 'tableName', 'orders',
+							  'dynamodb', jsonb_build_object('Keys', '{"customer": "old", "id": 0}'::jsonb,
+															 'SequenceNumber', partkv.lsn_sequence_number(s.created_lsn))),
+		   now()
+	  FROM partkv.streams s;
+});
+
+# Writes made while the worker waits stay in its slot.
+$node->safe_psql('kv',
+	q{SELECT partkv.put_item('orders', jsonb_build_object('customer', 'c' || (i % 3), 'id', i)) FROM generate_series(1, 20) i}
+);
+sleep(1);
+is($node->safe_psql('kv', 'SELECT count(*) FROM partkv.stream_log'),
+	'1', 'nothing is materialised while the database is at 0.1');
+
+$node->safe_psql('kv', 'ALTER EXTENSION partkv UPDATE');
+is($node->safe_psql('kv', q{SELECT extversion FROM pg_extension WHERE extname = 'partkv'}),
+	'0.2', 'the extension is at 0.2');
+is($node->safe_psql('kv', q{SELECT to_regclass('partkv.stream_log_0_1') IS NULL AND
+	(SELECT relkind FROM pg_class WHERE oid = 'partkv.stream_log'::regclass) = 'v'}),
+	't', 'partkv.stream_log is a view over the chunks');
+is($node->safe_psql('kv', q{SELECT count(*) FROM partkv.stream_chunks}),
+	'1', "0.1's record became a chunk");
+
+ok($node->safe_psql('kv', q{SELECT partkv.stream_wait('60s')}) eq 't',
+	'the worker catches up after the update');
+is( $node->safe_psql(
+		'kv', q{
+	SELECT string_agg(coalesce(r->'dynamodb'->'NewImage'->>'customer', r->'dynamodb'->'Keys'->>'customer')
+					  || '/' || (r->'dynamodb'->'Keys'->>'id'), ',')
+	  FROM partkv.stream_records('orders', item_limit => NULL) r}),
+	'old/0,'
+	  . join(',', map { 'c' . ($_ % 3) . "/$_" } 1 .. 20),
+	'the old record, then every write in commit order');
+is( $node->safe_psql(
+		'kv', q{
+	SELECT bool_and(x.seq < x.next)
+	  FROM (SELECT r->'dynamodb'->>'SequenceNumber' AS seq,
+				   lead(r->'dynamodb'->>'SequenceNumber') OVER () AS next
+			  FROM partkv.stream_records('orders', item_limit => NULL) r) x
+	 WHERE x.next IS NOT NULL}),
+	't', 'sequence numbers increase');
+
+# get_records reads the converted record through its shard
+is( $node->safe_psql(
+		'kv', q{
+	SELECT partkv.get_records(partkv.get_shard_iterator('orders', 'shardId-0000000002-0000000000',
+														'TRIM_HORIZON'))->'Records'->0->'dynamodb'->'Keys'->>'customer'}),
+	'old', 'the converted record is read through its shard');
+
+# the upgraded extension drops cleanly, stream and all
+$node->safe_psql('kv', 'DROP EXTENSION partkv CASCADE');
+is($node->safe_psql('kv', q{SELECT count(*) FROM pg_class WHERE relname LIKE 'stream_chunks%'}),
+	'0', 'DROP EXTENSION removes the chunks and their partitions');
+
+$node->stop;
+done_testing();
