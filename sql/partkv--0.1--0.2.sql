@@ -402,3 +402,159 @@ BEGIN
 	END LOOP;
 END;
 $$;
+
+-------------------------------------------------------------------------------
+-- GSI maintenance by old image
+--
+-- A GSI's storage is hashed on the GSI partition key, so replacing an
+-- item's entry by its table key alone probes the table-key index of every
+-- storage partition.  Tables with GSIs now log whole old rows (REPLICA
+-- IDENTITY FULL): the worker knows each item's previous GSI key and deletes
+-- its entry in the one partition holding it.  Changes whose old row is not
+-- in WAL (identity changed by hand, writes from before) and changes older
+-- than the end of the index's backfill still replace by table key.
+-------------------------------------------------------------------------------
+
+-- The WAL position at which the index became ACTIVE: from there on every
+-- entry is exactly what the stream's old images say it is.
+ALTER TABLE partkv.gsi_indexes ADD COLUMN activated_lsn pg_lsn;
+UPDATE partkv.gsi_indexes SET activated_lsn = pg_current_wal_insert_lsn() WHERE status = 'ACTIVE';
+
+CREATE FUNCTION partkv.gsi_note_activation()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NEW.status = 'ACTIVE' AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM 'ACTIVE') THEN
+		NEW.activated_lsn := pg_current_wal_insert_lsn();
+	ELSIF NEW.status <> 'ACTIVE' THEN
+		NEW.activated_lsn := NULL;
+	END IF;
+	RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION partkv.gsi_note_activation() IS
+'internal: trigger recording the WAL position at which a GSI becomes ACTIVE';
+CREATE TRIGGER gsi_note_activation
+	BEFORE INSERT OR UPDATE OF status ON partkv.gsi_indexes
+	FOR EACH ROW EXECUTE FUNCTION partkv.gsi_note_activation();
+
+CREATE OR REPLACE FUNCTION partkv.apply_stream_replica_identity(schema_name name, table_name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	rel oid;
+	spec jsonb;
+	gsis jsonb;
+	want_full boolean;
+	part record;
+BEGIN
+	SELECT c.oid INTO rel
+	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'p';
+	IF rel IS NULL THEN
+		RETURN;
+	END IF;
+	SELECT t.stream_specification, t.global_indexes INTO spec, gsis
+	  FROM partkv.tables t WHERE t.schema_name = $1 AND t.table_name = $2;
+	-- old images for the stream's view type, or for GSI maintenance
+	want_full := coalesce(jsonb_typeof(spec->'StreamEnabled') = 'boolean'
+						  AND (spec->>'StreamEnabled')::boolean
+						  AND spec->>'StreamViewType' IN ('OLD_IMAGE', 'NEW_AND_OLD_IMAGES'), false)
+		OR coalesce(jsonb_array_length(gsis) > 0, false);
+	FOR part IN SELECT c.oid::regclass AS r, c.relreplident
+				  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+				 WHERE i.inhparent = rel ORDER BY c.oid LOOP
+		IF want_full AND part.relreplident <> 'f' THEN
+			EXECUTE format('ALTER TABLE %s REPLICA IDENTITY FULL', part.r);
+		ELSIF NOT want_full AND part.relreplident = 'f' THEN
+			EXECUTE format('ALTER TABLE %s REPLICA IDENTITY DEFAULT', part.r);
+		END IF;
+	END LOOP;
+	PERFORM partkv.stream_invalidate(rel);
+END;
+$$;
+COMMENT ON FUNCTION partkv.apply_stream_replica_identity(name, text) IS
+'set the replica identity of a kv table''s partitions: FULL for a stream with old images or for GSIs';
+
+CREATE FUNCTION partkv.gsi_replica_identity()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM partkv.apply_stream_replica_identity(NEW.schema_name, NEW.table_name);
+	RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION partkv.gsi_replica_identity() IS
+'internal: trigger giving a table whose GSIs change the replica identity they need';
+CREATE TRIGGER gsi_replica_identity
+	AFTER UPDATE OF global_indexes ON partkv.tables
+	FOR EACH ROW EXECUTE FUNCTION partkv.gsi_replica_identity();
+
+SELECT partkv.apply_stream_replica_identity(t.schema_name, t.table_name)
+  FROM partkv.tables t WHERE jsonb_array_length(t.global_indexes) > 0;
+
+-- The SQL statement applying a batch of changes to one GSI: $1 jsonb[]
+-- table keys, $2 jsonb[] new items (NULL: deleted), $3 jsonb[] old items,
+-- $4 bool[] whether the old item is known (see KvGsiChangeInfo), $5
+-- pg_lsn[] commit LSNs, in commit order.  Per table key the last change
+-- gives the new entry, which is inserted when it has every index key
+-- attribute (sparse index); the first change's old item locates the entry
+-- to delete, or, when unknown, the entry is found by table key.
+CREATE OR REPLACE FUNCTION partkv.gsi_apply_sql(schema_name name, table_name text, index_name text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t partkv.tables;
+	g partkv.gsi_indexes;
+	s record;
+	gsi jsonb;
+	bpk text;
+	bsk text;
+	base_match text;
+	targeted text;
+BEGIN
+	SELECT * INTO t FROM partkv.tables x WHERE x.schema_name = $1 AND x.table_name = $2;
+	SELECT * INTO g FROM partkv.gsi_indexes x WHERE x.schema_name = $1 AND x.table_name = $2 AND x.index_name = $3;
+	SELECT i INTO gsi FROM jsonb_array_elements(t.global_indexes) i WHERE i->>'IndexName' = $3;
+	IF t IS NULL OR g IS NULL OR gsi IS NULL
+	   OR to_regclass(format('%I.%I', g.schema_name, g.storage_name)) IS NULL THEN
+		RETURN NULL;
+	END IF;
+	s := partkv.gsi_shape(t, gsi, 'u.i');
+	bpk := replace(partkv.lsi_key_expression(t.partition_key, t.partition_key_type), '(item,', '(u.k,');
+	bsk := replace(partkv.lsi_key_expression(t.sort_key, t.sort_key_type), '(item,', '(u.k,');
+	base_match := 'g.base_pk = ' || bpk || CASE WHEN t.sort_key IS NULL THEN '' ELSE ' AND g.base_sk = ' || bsk END;
+	-- old images locate entries once the index holds exactly the stream's
+	-- state: changes committed after it became ACTIVE
+	targeted := CASE WHEN g.status = 'ACTIVE' AND g.activated_lsn IS NOT NULL
+					 THEN format('c.kn AND c.l > %L::pg_lsn', g.activated_lsn) ELSE 'false' END;
+	RETURN format(
+		'WITH c AS (SELECT * FROM unnest($1::jsonb[], $2::jsonb[], $3::jsonb[], $4::bool[], $5::pg_lsn[]) '
+		'WITH ORDINALITY AS c(k, i, ol, kn, l, o)), '
+		'u AS (SELECT DISTINCT ON (c.k) c.k, c.i, first_value(c.ol) OVER w AS ol, '
+		'first_value(%1$s) OVER w AS targeted FROM c WINDOW w AS (PARTITION BY c.k ORDER BY c.o) '
+		'ORDER BY c.k, c.o DESC), '
+		'dt AS (DELETE FROM %2$s g USING u WHERE u.targeted AND g.gsi_pk = %3$s%4$s AND %5$s), '
+		'd AS (DELETE FROM %2$s g USING u WHERE NOT u.targeted AND %5$s) '
+		'INSERT INTO %2$s SELECT * FROM (SELECT %6$s AS gpk%7$s, %8$s, %9$s FROM u WHERE u.i IS NOT NULL) x '
+		'WHERE x.gpk IS NOT NULL%10$s',
+		targeted,
+		format('%I.%I', g.schema_name, g.storage_name),
+		partkv.gsi_key_expression('u.ol', s.gpk, s.gpk_type),
+		CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND g.gsi_sk = ' || partkv.gsi_key_expression('u.ol', s.gsk, s.gsk_type) END,
+		base_match,
+		partkv.gsi_key_expression('u.i', s.gpk, s.gpk_type),
+		CASE WHEN s.gsk IS NULL THEN '' ELSE ', ' || partkv.gsi_key_expression('u.i', s.gsk, s.gsk_type) || ' AS gsk' END,
+		bpk || CASE WHEN t.sort_key IS NULL THEN '' ELSE ', ' || bsk END,
+		s.projection,
+		CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND x.gsk IS NOT NULL' END);
+END;
+$$;

@@ -63,6 +63,7 @@
 #include "storage/procarray.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/pg_lsn.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -85,6 +86,9 @@ typedef struct KvGsiChange
 	char	   *table_name;
 	Jsonb	   *keys;			/* its table key */
 	Jsonb	   *item;			/* new item; NULL: deleted */
+	Jsonb	   *olditem;		/* item before the change (see KvGsiChangeInfo) */
+	bool		old_known;
+	XLogRecPtr	commit_lsn;
 } KvGsiChange;
 
 /* the backfill being prepared or run (one at a time) */
@@ -367,11 +371,10 @@ KvCopyJsonb(MemoryContext cxt, Jsonb *j)
  * historic snapshot: it only copies.
  */
 static void
-KvGsiCollectChange(Oid relid, const char *schema_name, const char *table_name,
-				   Jsonb *keys, Jsonb *newitem, TransactionId xid,
-				   TimestampTz commit_time)
+KvGsiCollectChange(const KvGsiChangeInfo *change)
 {
 	KvGsiChange *c;
+	TransactionId xid = change->xid;
 
 	if (kv_gsi_nchanges == kv_gsi_maxchanges)
 	{
@@ -384,12 +387,24 @@ KvGsiCollectChange(Oid relid, const char *schema_name, const char *table_name,
 		kv_gsi_maxchanges = cap;
 	}
 	c = &kv_gsi_changes[kv_gsi_nchanges++];
-	c->relid = relid;
-	c->schema_name = MemoryContextStrdup(kv_gsi_batch_cxt, schema_name);
-	c->table_name = MemoryContextStrdup(kv_gsi_batch_cxt, table_name);
-	c->keys = KvCopyJsonb(kv_gsi_batch_cxt, keys);
-	c->item = KvCopyJsonb(kv_gsi_batch_cxt, newitem);
-	kv_gsi_last_commit = Max(kv_gsi_last_commit, commit_time);
+	c->relid = change->table_relid;
+	/* consecutive changes mostly share their table: share the strings */
+	if (kv_gsi_nchanges > 1 && c[-1].relid == c->relid)
+	{
+		c->schema_name = c[-1].schema_name;
+		c->table_name = c[-1].table_name;
+	}
+	else
+	{
+		c->schema_name = MemoryContextStrdup(kv_gsi_batch_cxt, change->schema_name);
+		c->table_name = MemoryContextStrdup(kv_gsi_batch_cxt, change->table_name);
+	}
+	c->keys = KvCopyJsonb(kv_gsi_batch_cxt, change->keys);
+	c->item = KvCopyJsonb(kv_gsi_batch_cxt, change->newitem);
+	c->olditem = KvCopyJsonb(kv_gsi_batch_cxt, change->olditem);
+	c->old_known = change->old_known;
+	c->commit_lsn = change->commit_lsn;
+	kv_gsi_last_commit = Max(kv_gsi_last_commit, change->commit_time);
 
 	/* a backfill must not read before these are visible (file header) */
 	if (kv_gsi_backfilling && TransactionIdIsValid(xid) &&
@@ -460,18 +475,22 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 {
 	Oid			argtypes[2] = {NAMEOID, TEXTOID};
 	Datum		args[2];
-	Datum	   *keys;
-	Datum	   *items;
-	bool	   *nulls;
+	int			cap = kv_gsi_nchanges - from;
+	Datum	   *keys = palloc(sizeof(Datum) * cap);
+	Datum	   *items = palloc(sizeof(Datum) * cap);
+	bool	   *item_nulls = palloc(sizeof(bool) * cap);
+	Datum	   *olds = palloc(sizeof(Datum) * cap);
+	bool	   *old_nulls = palloc(sizeof(bool) * cap);
+	Datum	   *known = palloc(sizeof(Datum) * cap);
+	Datum	   *lsns = palloc(sizeof(Datum) * cap);
 	int			n = 0;
 	uint64		nsql;
 	char	  **sql;
 	int			dims[1];
 	int			lbs[1] = {1};
-	Datum		arrays[2];
-	Oid			arraytypes[2] = {JSONBARRAYOID, JSONBARRAYOID};
-	ArrayType  *keyarr;
-	ArrayType  *itemarr;
+	Datum		arrays[5];
+	Oid			arraytypes[5] = {JSONBARRAYOID, JSONBARRAYOID, JSONBARRAYOID, BOOLARRAYOID,
+	PG_LSNARRAYOID};
 
 	args[0] = DirectFunctionCall1(namein, CStringGetDatum(first->schema_name));
 	args[1] = CStringGetTextDatum(first->table_name);
@@ -486,9 +505,6 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 	for (uint64 i = 0; i < nsql; i++)
 		sql[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 
-	keys = palloc(sizeof(Datum) * (kv_gsi_nchanges - from));
-	items = palloc(sizeof(Datum) * (kv_gsi_nchanges - from));
-	nulls = palloc(sizeof(bool) * (kv_gsi_nchanges - from));
 	for (int i = from; i < kv_gsi_nchanges; i++)
 	{
 		const KvGsiChange *c = &kv_gsi_changes[i];
@@ -497,14 +513,22 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 			continue;
 		keys[n] = JsonbPGetDatum(c->keys);
 		items[n] = c->item ? JsonbPGetDatum(c->item) : (Datum) 0;
-		nulls[n] = (c->item == NULL);
+		item_nulls[n] = (c->item == NULL);
+		olds[n] = c->olditem ? JsonbPGetDatum(c->olditem) : (Datum) 0;
+		old_nulls[n] = (c->olditem == NULL);
+		known[n] = BoolGetDatum(c->old_known);
+		lsns[n] = LSNGetDatum(c->commit_lsn);
 		n++;
 	}
 	dims[0] = n;
-	keyarr = construct_array(keys, n, JSONBOID, -1, false, TYPALIGN_INT);
-	itemarr = construct_md_array(items, nulls, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT);
-	arrays[0] = PointerGetDatum(keyarr);
-	arrays[1] = PointerGetDatum(itemarr);
+	arrays[0] = PointerGetDatum(construct_array(keys, n, JSONBOID, -1, false, TYPALIGN_INT));
+	arrays[1] = PointerGetDatum(construct_md_array(items, item_nulls, 1, dims, lbs, JSONBOID,
+												   -1, false, TYPALIGN_INT));
+	arrays[2] = PointerGetDatum(construct_md_array(olds, old_nulls, 1, dims, lbs, JSONBOID,
+												   -1, false, TYPALIGN_INT));
+	arrays[3] = PointerGetDatum(construct_array(known, n, BOOLOID, 1, true, TYPALIGN_CHAR));
+	arrays[4] = PointerGetDatum(construct_array(lsns, n, LSNOID, sizeof(XLogRecPtr),
+												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
 	for (uint64 i = 0; i < nsql; i++)
 	{
@@ -512,7 +536,7 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 
 		if (sql[i] == NULL)
 			continue;			/* dropped meanwhile */
-		ret = SPI_execute_with_args(sql[i], 2, arraytypes, arrays, NULL, false, 0);
+		ret = SPI_execute_with_args(sql[i], 5, arraytypes, arrays, NULL, false, 0);
 		if (ret != SPI_OK_INSERT)
 			elog(ERROR, "partkv gsi: could not apply changes of table \"%s\": %d",
 				 first->table_name, ret);

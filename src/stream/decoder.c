@@ -849,23 +849,43 @@ kv_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 			goto done;
 	}
 
-	/* global secondary indexes: table key and new item (src/index/gsi.c) */
-	if (entry->has_gsi && kv_gsi_change_hook != NULL &&
-		change->action == REORDER_BUFFER_CHANGE_UPDATE && oldtuple != NULL)
-	{
-		/* an UPDATE of the key columns: the old key's entry goes */
-		Jsonb	   *oldkeys = KvTupleKeys(oldtuple, desc, &entry->layout);
-
-		if (oldkeys != NULL &&
-			!DatumGetBool(DirectFunctionCall2(jsonb_eq, JsonbPGetDatum(oldkeys),
-											  JsonbPGetDatum(keys))))
-			kv_gsi_change_hook(entry->parent, entry->schema_name, entry->table_name,
-							   oldkeys, NULL, txn->xid, KvTxnCommitTime(txn));
-	}
+	/* global secondary indexes: table key, new and old items (src/index/gsi.c) */
 	if (entry->has_gsi && kv_gsi_change_hook != NULL)
-		kv_gsi_change_hook(entry->parent, entry->schema_name, entry->table_name, keys,
-						   change->action == REORDER_BUFFER_CHANGE_DELETE ? NULL : newitem,
-						   txn->xid, KvTxnCommitTime(txn));
+	{
+		KvGsiChangeInfo gc;
+
+		gc.table_relid = entry->parent;
+		gc.schema_name = entry->schema_name;
+		gc.table_name = entry->table_name;
+		gc.keys = keys;
+		gc.newitem = change->action == REORDER_BUFFER_CHANGE_DELETE ? NULL : newitem;
+		gc.olditem = olditem;
+		gc.old_known = change->action == REORDER_BUFFER_CHANGE_INSERT || olditem != NULL;
+		gc.xid = txn->xid;
+		gc.commit_time = KvTxnCommitTime(txn);
+		gc.commit_lsn = txn->final_lsn;
+		if (change->action == REORDER_BUFFER_CHANGE_UPDATE && oldtuple != NULL)
+		{
+			/* an UPDATE of the key columns: the old key's entry goes */
+			Jsonb	   *oldkeys = KvTupleKeys(oldtuple, desc, &entry->layout);
+
+			if (oldkeys != NULL &&
+				!DatumGetBool(DirectFunctionCall2(jsonb_eq, JsonbPGetDatum(oldkeys),
+												  JsonbPGetDatum(keys))))
+			{
+				KvGsiChangeInfo gone = gc;
+
+				gone.keys = oldkeys;
+				gone.newitem = NULL;
+				gone.old_known = olditem != NULL;
+				kv_gsi_change_hook(&gone);
+				/* no item had the new key before */
+				gc.olditem = NULL;
+				gc.old_known = true;
+			}
+		}
+		kv_gsi_change_hook(&gc);
+	}
 	if (!entry->streamed)
 		goto done;
 

@@ -72,13 +72,30 @@ extern const KvDecodedRecord *KvDecoderCurrentRecord(LogicalDecodingContext *ctx
 /*
  * Global secondary indexes (src/index/gsi.c): when set (by the stream
  * worker only), the plugin calls this hook for every change of a kv table
- * that has GSIs, whether or not the table has a stream, with the table key
- * and the new item (NULL for a delete).  It runs under the historic
- * snapshot of the change and must only copy what it keeps.
+ * that has GSIs, whether or not the table has a stream.  It runs under the
+ * historic snapshot of the change and must only copy what it keeps.
  */
-typedef void (*KvGsiChangeHook) (Oid table_relid, const char *schema_name,
-								 const char *table_name, Jsonb *keys, Jsonb *newitem,
-								 TransactionId xid, TimestampTz commit_time);
+typedef struct KvGsiChangeInfo
+{
+	Oid			table_relid;
+	const char *schema_name;
+	const char *table_name;
+	Jsonb	   *keys;			/* the table key */
+	Jsonb	   *newitem;		/* NULL: deleted */
+
+	/*
+	 * The item before the change, when known: an insert had none; an update
+	 * or delete shows it only when the whole old row is in WAL (REPLICA
+	 * IDENTITY FULL).  old_known false: it may have been anything.
+	 */
+	Jsonb	   *olditem;
+	bool		old_known;
+	TransactionId xid;
+	TimestampTz commit_time;
+	XLogRecPtr	commit_lsn;
+} KvGsiChangeInfo;
+
+typedef void (*KvGsiChangeHook) (const KvGsiChangeInfo *change);
 extern PGDLLIMPORT KvGsiChangeHook kv_gsi_change_hook;
 
 #endif							/* PARTKV_DECODER_H */
