@@ -502,10 +502,11 @@ SELECT partkv.apply_stream_replica_identity(t.schema_name, t.table_name)
 -- The SQL statement applying a batch of changes to one GSI: $1 jsonb[]
 -- table keys, $2 jsonb[] new items (NULL: deleted), $3 jsonb[] old items,
 -- $4 bool[] whether the old item is known (see KvGsiChangeInfo), $5
--- pg_lsn[] commit LSNs, in commit order.  Per table key the last change
--- gives the new entry, which is inserted when it has every index key
--- attribute (sparse index); the first change's old item locates the entry
--- to delete, or, when unknown, the entry is found by table key.
+-- pg_lsn[] commit LSNs: one element per table key (the worker merged the
+-- batch's changes of a key: the first one's old item, known flag and LSN,
+-- the last one's new item).  The new entry is inserted when it has every
+-- index key attribute (sparse index); the old item locates the entry to
+-- delete, or, when unknown, the entry is found by table key.
 CREATE OR REPLACE FUNCTION partkv.gsi_apply_sql(schema_name name, table_name text, index_name text)
 RETURNS text
 LANGUAGE plpgsql STABLE
@@ -537,11 +538,8 @@ BEGIN
 	targeted := CASE WHEN g.status = 'ACTIVE' AND g.activated_lsn IS NOT NULL
 					 THEN format('c.kn AND c.l > %L::pg_lsn', g.activated_lsn) ELSE 'false' END;
 	RETURN format(
-		'WITH c AS (SELECT * FROM unnest($1::jsonb[], $2::jsonb[], $3::jsonb[], $4::bool[], $5::pg_lsn[]) '
-		'WITH ORDINALITY AS c(k, i, ol, kn, l, o)), '
-		'u AS (SELECT DISTINCT ON (c.k) c.k, c.i, first_value(c.ol) OVER w AS ol, '
-		'first_value(%1$s) OVER w AS targeted FROM c WINDOW w AS (PARTITION BY c.k ORDER BY c.o) '
-		'ORDER BY c.k, c.o DESC), '
+		'WITH u AS (SELECT c.k, c.i, c.ol, %1$s AS targeted '
+		'FROM unnest($1::jsonb[], $2::jsonb[], $3::jsonb[], $4::bool[], $5::pg_lsn[]) AS c(k, i, ol, kn, l)), '
 		'dt AS (DELETE FROM %2$s g USING u WHERE u.targeted AND g.gsi_pk = %3$s%4$s AND %5$s), '
 		'd AS (DELETE FROM %2$s g USING u WHERE NOT u.targeted AND %5$s) '
 		'INSERT INTO %2$s SELECT * FROM (SELECT %6$s AS gpk%7$s, %8$s, %9$s FROM u WHERE u.i IS NOT NULL) x '

@@ -49,6 +49,7 @@
 #include "postgres.h"
 #include "utils/inval.h"
 #include "utils/hsearch.h"
+#include "common/hashfn.h"
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -467,6 +468,28 @@ KvGsiLastCommitTime(void)
  */
 
 /*
+ * KvGsiKeySlot finds the slot of a table key in an open-addressing table
+ * of cap (a power of two) slots holding indexes into keys[] (-1: free):
+ * its own, or the free one where it goes.
+ */
+static int
+KvGsiKeySlot(const int *slots, int cap, Datum *keys, Jsonb *key)
+{
+	uint32		h = hash_bytes((const unsigned char *) key, VARSIZE(key));
+	int			i = h & (cap - 1);
+
+	while (slots[i] >= 0)
+	{
+		Jsonb	   *other = DatumGetJsonbP(keys[slots[i]]);
+
+		if (VARSIZE(other) == VARSIZE(key) && memcmp(other, key, VARSIZE(key)) == 0)
+			break;
+		i = (i + 1) & (cap - 1);
+	}
+	return i;
+}
+
+/*
  * KvGsiApplyTable applies the changes of one kv table (those of changes[]
  * with that relid, in order) to each of its GSIs.
  */
@@ -484,6 +507,8 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 	Datum	   *known = palloc(sizeof(Datum) * cap);
 	Datum	   *lsns = palloc(sizeof(Datum) * cap);
 	int			n = 0;
+	int		   *slots;
+	int			slotcap;
 	uint64		nsql;
 	char	  **sql;
 	int			dims[1];
@@ -505,20 +530,37 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 	for (uint64 i = 0; i < nsql; i++)
 		sql[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 
+	/*
+	 * One row per table key (keys of equal value are equal jsonb bytes, as
+	 * the decoder builds them): the first change's old item locates the
+	 * entry to replace, the last change's item is the new entry.
+	 */
+	slotcap = 16;
+	while (slotcap < 2 * cap)
+		slotcap *= 2;
+	slots = palloc(sizeof(int) * slotcap);
+	memset(slots, -1, sizeof(int) * slotcap);
 	for (int i = from; i < kv_gsi_nchanges; i++)
 	{
 		const KvGsiChange *c = &kv_gsi_changes[i];
+		int			slot;
+		int			row;
 
 		if (c->relid != first->relid)
 			continue;
-		keys[n] = JsonbPGetDatum(c->keys);
-		items[n] = c->item ? JsonbPGetDatum(c->item) : (Datum) 0;
-		item_nulls[n] = (c->item == NULL);
-		olds[n] = c->olditem ? JsonbPGetDatum(c->olditem) : (Datum) 0;
-		old_nulls[n] = (c->olditem == NULL);
-		known[n] = BoolGetDatum(c->old_known);
-		lsns[n] = LSNGetDatum(c->commit_lsn);
-		n++;
+		slot = KvGsiKeySlot(slots, slotcap, keys, c->keys);
+		row = slots[slot];
+		if (row < 0)
+		{
+			row = slots[slot] = n++;
+			keys[row] = JsonbPGetDatum(c->keys);
+			olds[row] = c->olditem ? JsonbPGetDatum(c->olditem) : (Datum) 0;
+			old_nulls[row] = (c->olditem == NULL);
+			known[row] = BoolGetDatum(c->old_known);
+			lsns[row] = LSNGetDatum(c->commit_lsn);
+		}
+		items[row] = c->item ? JsonbPGetDatum(c->item) : (Datum) 0;
+		item_nulls[row] = (c->item == NULL);
 	}
 	dims[0] = n;
 	arrays[0] = PointerGetDatum(construct_array(keys, n, JSONBOID, -1, false, TYPALIGN_INT));
