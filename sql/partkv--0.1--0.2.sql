@@ -537,13 +537,18 @@ BEGIN
 	-- state: changes committed after it became ACTIVE
 	targeted := CASE WHEN g.status = 'ACTIVE' AND g.activated_lsn IS NOT NULL
 					 THEN format('c.kn AND c.l > %L::pg_lsn', g.activated_lsn) ELSE 'false' END;
+	-- An entry not found where the old item places it (which would mean a
+	-- change was not applied) is looked for by table key, and counted: the
+	-- statement returns that count, which the worker logs.
 	RETURN format(
-		'WITH u AS (SELECT c.k, c.i, c.ol, %1$s AS targeted '
+		'WITH u AS (SELECT row_number() OVER () AS r, c.k, c.i, c.ol, %1$s AS targeted '
 		'FROM unnest($1::jsonb[], $2::jsonb[], $3::jsonb[], $4::bool[], $5::pg_lsn[]) AS c(k, i, ol, kn, l)), '
-		'dt AS (DELETE FROM %2$s g USING u WHERE u.targeted AND g.gsi_pk = %3$s%4$s AND %5$s), '
-		'd AS (DELETE FROM %2$s g USING u WHERE NOT u.targeted AND %5$s) '
-		'INSERT INTO %2$s SELECT * FROM (SELECT %6$s AS gpk%7$s, %8$s, %9$s FROM u WHERE u.i IS NOT NULL) x '
-		'WHERE x.gpk IS NOT NULL%10$s',
+		'dt AS (DELETE FROM %2$s g USING u WHERE u.targeted AND g.gsi_pk = %3$s%4$s AND %5$s RETURNING u.r), '
+		'd AS (DELETE FROM %2$s g USING u WHERE (NOT u.targeted OR (%3$s IS NOT NULL%11$s '
+		'AND u.r NOT IN (SELECT dt.r FROM dt))) AND %5$s RETURNING u.targeted), '
+		'ins AS (INSERT INTO %2$s SELECT * FROM (SELECT %6$s AS gpk%7$s, %8$s, %9$s FROM u WHERE u.i IS NOT NULL) x '
+		'WHERE x.gpk IS NOT NULL%10$s RETURNING 1) '
+		'SELECT count(*) FILTER (WHERE d.targeted) FROM d',
 		targeted,
 		format('%I.%I', g.schema_name, g.storage_name),
 		partkv.gsi_key_expression('u.ol', s.gpk, s.gpk_type),
@@ -553,6 +558,7 @@ BEGIN
 		CASE WHEN s.gsk IS NULL THEN '' ELSE ', ' || partkv.gsi_key_expression('u.i', s.gsk, s.gsk_type) || ' AS gsk' END,
 		bpk || CASE WHEN t.sort_key IS NULL THEN '' ELSE ', ' || bsk END,
 		s.projection,
-		CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND x.gsk IS NOT NULL' END);
+		CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND x.gsk IS NOT NULL' END,
+		CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND ' || partkv.gsi_key_expression('u.ol', s.gsk, s.gsk_type) || ' IS NOT NULL' END);
 END;
 $$;

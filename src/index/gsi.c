@@ -511,6 +511,9 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 	int			slotcap;
 	uint64		nsql;
 	char	  **sql;
+	char	  **index_names;
+	int64		misplaced;
+	bool		isnull;
 	int			dims[1];
 	int			lbs[1] = {1};
 	Datum		arrays[5];
@@ -519,16 +522,20 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 
 	args[0] = DirectFunctionCall1(namein, CStringGetDatum(first->schema_name));
 	args[1] = CStringGetTextDatum(first->table_name);
-	if (SPI_execute_with_args("SELECT partkv.gsi_apply_sql(g.schema_name, g.table_name, g.index_name) "
-							  "FROM partkv.gsi_indexes g WHERE g.schema_name = $1 AND g.table_name = $2",
+	if (SPI_execute_with_args("SELECT partkv.gsi_apply_sql(g.schema_name, g.table_name, g.index_name), "
+							  "g.index_name FROM partkv.gsi_indexes g WHERE g.schema_name = $1 AND g.table_name = $2",
 							  2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "partkv gsi: could not read the indexes of table \"%s\"", first->table_name);
 	nsql = SPI_processed;
 	if (nsql == 0)
 		return;
 	sql = palloc(sizeof(char *) * nsql);
+	index_names = palloc(sizeof(char *) * nsql);
 	for (uint64 i = 0; i < nsql; i++)
+	{
 		sql[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		index_names[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+	}
 
 	/*
 	 * One row per table key (keys of equal value are equal jsonb bytes, as
@@ -579,9 +586,16 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 		if (sql[i] == NULL)
 			continue;			/* dropped meanwhile */
 		ret = SPI_execute_with_args(sql[i], 5, arraytypes, arrays, NULL, false, 0);
-		if (ret != SPI_OK_INSERT)
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "partkv gsi: could not apply changes of table \"%s\": %d",
 				 first->table_name, ret);
+		misplaced = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+												1, &isnull));
+		if (misplaced > 0)
+			ereport(LOG,
+					(errmsg("partkv gsi: %lld entries of index \"%s\" of table \"%s\" were not where the old images of their items placed them",
+							(long long) misplaced, index_names[i], first->table_name),
+					 errdetail("They were found by table key and replaced.")));
 	}
 }
 
