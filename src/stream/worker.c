@@ -648,8 +648,8 @@ KvStreamInit(void)
 							&kv_stream_naptime_ms, 1000, 10, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("partkv.stream_batch_size",
-							"Stream records the worker materialises per transaction.",
-							"A batch always ends after a whole transaction, so a large transaction makes a large batch.",
+							"Stream records the worker materialises per transaction while it keeps up.",
+							"While it is behind, batches grow up to 16 times this. A batch always ends after a whole transaction, so a large transaction makes a large batch.",
 							&kv_stream_batch_size, 1000, 1, 1000000,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("partkv.stream_retention",
@@ -1111,6 +1111,17 @@ typedef struct KvBatch
 
 static KvWorkerSlot *kv_my_slot = NULL;
 static KvBatch kv_batch;
+
+/*
+ * Records (and GSI changes) the next batch may hold: partkv.stream_batch_size
+ * while the worker keeps up; doubled after each full batch, up to
+ * KV_BATCH_GROWTH times that, while it is behind, so that the cost of a batch
+ * (planning, catalog caches, commit) is spread over more changes exactly
+ * when the worker most needs it.  Latency is not at stake then: the changes
+ * have waited longer than a bigger batch takes.
+ */
+#define KV_BATCH_GROWTH 16
+static int	kv_batch_limit = 0;
 static char kv_my_dbname[NAMEDATALEN];
 static MemoryContext kv_worker_cxt = NULL;	/* lives as long as the worker */
 
@@ -1608,7 +1619,7 @@ KvWorkerBatch(LogicalDecodingContext *ctx, const char *name)
 			elog(ERROR, "could not find record for logical decoding: %s", errm);
 		if (record != NULL)
 			LogicalDecodingProcessRecord(ctx, ctx->reader);
-		if (kv_batch.n + KvGsiPendingChanges() >= kv_stream_batch_size)
+		if (kv_batch.n + KvGsiPendingChanges() >= kv_batch_limit)
 		{
 			full = ctx->reader->EndRecPtr < end_of_wal;
 			break;
@@ -1804,7 +1815,13 @@ partkv_stream_worker_main(Datum main_arg)
 		}
 
 		if (KvDecodableEnd() > ctx->reader->EndRecPtr)
+		{
+			if (kv_batch_limit < kv_stream_batch_size)
+				kv_batch_limit = kv_stream_batch_size;
 			full = KvWorkerBatch(ctx, name);
+			kv_batch_limit = full ? Min(kv_batch_limit * 2, kv_stream_batch_size * KV_BATCH_GROWTH)
+				: kv_stream_batch_size;
+		}
 		else
 		{
 			SpinLockAcquire(&kv_shared->mutex);

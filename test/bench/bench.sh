@@ -11,6 +11,9 @@
 #   setup.sql    optional, run once before the workload (psql)
 #   report.sql   optional, run after it; its result (column names, then one
 #                row) is printed below the table (e.g. stream delay)
+#   sample.sql   optional, run every 200 ms during the partkv runs; the
+#                median, 99th percentile and maximum of the number it prints
+#                are reported (e.g. GSI lag)
 # plain.sql runs twice: against a non-partitioned table (schema plain) and a
 # hash-partitioned one (schema plain_part).  The data is test/bench/setup.sql.
 # Scripts can use :partition_keys and :sort_keys.
@@ -124,7 +127,7 @@ median() {
 results=()
 raw=()
 reports=()
-rm -f "$out_dir"/pgbench-*.log
+rm -f "$out_dir"/pgbench-*.log "$out_dir"/samples-*.txt
 for w in "${workloads[@]}"; do
 	if [ -f "$tmp/workloads/$w/setup.sql" ]; then
 		quietly "$out_dir/setup-$w.log" psql_b -d bench -v partition_keys="$partition_keys" \
@@ -134,11 +137,30 @@ for w in "${workloads[@]}"; do
 	note "$w: partkv, plain, plain hash-partitioned (${seconds}s each, $rounds round(s))"
 	k=() p=() pp=()
 	for ((r = 1; r <= rounds; r++)); do
+		# sample.sql: a figure sampled every 200 ms while partkv's run lasts
+		sampler=
+		if [ -f "$tmp/workloads/$w/sample.sql" ]; then
+			(while :; do
+				psql_b -d bench -X -q -A -t -f "$tmp/workloads/$w/sample.sql" 2>/dev/null || true
+				sleep 0.2
+			done) >>"$out_dir/samples-$w.txt" &
+			sampler=$!
+		fi
 		k+=("$(tps "$w" partkv.sql public "$r")")
+		if [ -n "$sampler" ]; then
+			kill "$sampler" 2>/dev/null || true
+			wait "$sampler" 2>/dev/null || true
+		fi
 		p+=("$(tps "$w" plain.sql plain "$r")")
 		pp+=("$(tps "$w" plain.sql plain_part "$r")")
 	done
 	results+=("$w $(median "${k[@]}") $(median "${p[@]}") $(median "${pp[@]}")")
+	if [ -s "$out_dir/samples-$w.txt" ]; then
+		reports+=("$w: sampled during the partkv runs: $(sort -g "$out_dir/samples-$w.txt" | awk '
+			{ v[NR] = $1 }
+			END { i = int(NR * 0.99); if (i < 1) i = 1
+				  printf "n %d p50 %s p99 %s max %s", NR, v[int((NR + 1) * 0.5)], v[i], v[NR] }')")
+	fi
 	# report.sql: figures a workload measures besides tps (printed after the table)
 	if [ -f "$tmp/workloads/$w/report.sql" ]; then
 		reports+=("$w: $(psql_b -d bench -X -q -A -F ' ' -P footer=off -P tuples_only=off \
