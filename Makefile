@@ -37,5 +37,9 @@ include $(PGXS)
 PROVE_FLAGS = -I $(srcdir)/test/t
 endif
 
+# PGXS tracks no header dependencies: a changed header (a struct that grew)
+# must rebuild every object, or old objects corrupt memory.
+$(OBJS): $(wildcard src/*.h src/*/*.h)
+
 -include mk/targets.mk
 -include mk/fuzz.mk

@@ -153,7 +153,8 @@ partkv_gsi_project(PG_FUNCTION_ARGS)
  * partkv_gsi_backlog() returns how far the stream worker, which maintains
  * every GSI of the database, is behind: {"WalBytes": flushed WAL not yet
  * applied, "Seconds": 0 when caught up, else the age of the last change
- * applied (an upper bound of the delay of the changes waiting),
+ * applied or since the worker was last caught up, whichever is nearer (an
+ * upper bound of the delay of the changes waiting),
  * "LastApplied": commit time of that change}; {"WalBytes": null} when no
  * worker runs.
  */
@@ -172,8 +173,18 @@ partkv_gsi_backlog(PG_FUNCTION_ARGS)
 	else
 	{
 		bytes = (flush > info.reached) ? (int64) (flush - info.reached) : 0;
-		if (bytes > 0 && info.applied_commit != 0)
-			seconds = Max(0, (double) (GetCurrentTimestamp() - info.applied_commit) / USECS_PER_SEC);
+		if (bytes > 0)
+		{
+			/*
+			 * Waiting changes committed after the last applied one, and
+			 * (give or take the WAL writer's delay) after the worker last
+			 * had nothing left: the nearer of the two bounds their delay.
+			 */
+			TimestampTz since = Max(info.applied_commit, info.caught_up_at);
+
+			if (since != 0)
+				seconds = Max(0, (double) (GetCurrentTimestamp() - since) / USECS_PER_SEC);
+		}
 		appendStringInfo(&buf, "{\"WalBytes\": " INT64_FORMAT ", \"Seconds\": %.3f",
 						 bytes, seconds);
 		if (info.applied_commit != 0)

@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "access/xlog.h"
+#include "access/xlog_internal.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "fmgr.h"
@@ -99,6 +100,24 @@ partkv_stream_channel(PG_FUNCTION_ARGS)
 }
 
 /*
+ * KvLastRecordEnd is where the last WAL record inserted ends.  The insert
+ * position says the same, except right after a record that filled its page:
+ * it then points past the header of the next page, which nothing has
+ * written yet and which XLogFlush therefore refuses to flush.
+ */
+static XLogRecPtr
+KvLastRecordEnd(void)
+{
+	XLogRecPtr	pos = GetXLogInsertRecPtr();
+	uint32		header = XLogSegmentOffset(pos, wal_segment_size) < XLOG_BLCKSZ ?
+		SizeOfXLogLongPHD : SizeOfXLogShortPHD;
+
+	if (pos % XLOG_BLCKSZ == header)
+		pos -= header;
+	return pos;
+}
+
+/*
  * partkv_stream_wait waits until the stream worker of this database has
  * materialised every change committed before the call (it flushes WAL to
  * the current insert position and waits for the worker to decode that
@@ -129,7 +148,7 @@ partkv_stream_wait(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no partkv stream worker runs: partkv.max_workers is 0")));
 
-	target = GetXLogInsertRecPtr();
+	target = KvLastRecordEnd();
 	XLogFlush(target);
 	for (;;)
 	{

@@ -144,6 +144,7 @@ typedef struct KvWorkerSlot
 	KvExitReason exit_reason;
 	XLogRecPtr	reached;		/* WAL decoded, records committed */
 	XLogRecPtr	caught_up;		/* flushed WAL fully decoded up to here */
+	TimestampTz caught_up_at;	/* when caught_up was the end of flushed WAL */
 	TimestampTz last_batch;
 	int64		records;
 	TimestampTz applied_commit; /* commit time of the last change applied */
@@ -724,6 +725,7 @@ KvStreamWorkerOf(Oid dboid, KvStreamWorkerInfo *info)
 			info->last_batch = w->last_batch;
 			info->records = w->records;
 			info->applied_commit = w->applied_commit;
+			info->caught_up_at = w->caught_up_at;
 			found = true;
 			break;
 		}
@@ -856,6 +858,7 @@ KvLauncherStart(KvDbEntry *e)
 			w->exit_reason = KV_EXIT_CRASH;
 			w->reached = InvalidXLogRecPtr;
 			w->caught_up = InvalidXLogRecPtr;
+			w->caught_up_at = 0;
 			w->records = 0;
 			w->last_batch = 0;
 			w->applied_commit = 0;
@@ -1582,6 +1585,7 @@ static bool
 KvWorkerBatch(LogicalDecodingContext *ctx, const char *name)
 {
 	XLogRecPtr	end_of_wal = KvDecodableEnd();
+	TimestampTz end_read_at = GetCurrentTimestamp();
 	XLogRecPtr	reached;
 	bool		full = false;
 	int			n;
@@ -1664,7 +1668,10 @@ KvWorkerBatch(LogicalDecodingContext *ctx, const char *name)
 	SpinLockAcquire(&kv_shared->mutex);
 	kv_my_slot->reached = reached;
 	if (!full)
+	{
 		kv_my_slot->caught_up = Max(reached, end_of_wal);
+		kv_my_slot->caught_up_at = end_read_at;
+	}
 	kv_my_slot->records += n;
 	if (n > 0 || KvGsiPendingChanges() > 0)
 	{
@@ -1824,8 +1831,11 @@ partkv_stream_worker_main(Datum main_arg)
 		}
 		else
 		{
+			TimestampTz now_caught_up = GetCurrentTimestamp();
+
 			SpinLockAcquire(&kv_shared->mutex);
 			kv_my_slot->caught_up = Max(kv_my_slot->caught_up, ctx->reader->EndRecPtr);
+			kv_my_slot->caught_up_at = now_caught_up;
 			SpinLockRelease(&kv_shared->mutex);
 		}
 

@@ -31,6 +31,7 @@ typedef struct KvStreamWorkerInfo
 	TimestampTz last_batch;
 	int64		records;		/* records materialised since start */
 	TimestampTz applied_commit; /* commit time of the last change applied */
+	TimestampTz caught_up_at;	/* when it last had decoded all flushed WAL */
 } KvStreamWorkerInfo;
 
 /* the worker of the current database; false if none runs */

@@ -11,6 +11,8 @@
 #   setup.sql    optional, run once before the workload (psql)
 #   report.sql   optional, run after it; its result (column names, then one
 #                row) is printed below the table (e.g. stream delay)
+#   pgbench.opts optional, more pgbench options for both runs (e.g. --rate
+#                for a sustained rather than saturating load)
 #   sample.sql   optional, run every 200 ms during the partkv runs; the
 #                median, 99th percentile and maximum of the number it prints
 #                are reported (e.g. GSI lag)
@@ -107,9 +109,13 @@ quietly "$out_dir/setup.log" psql_b -d bench -v partition_keys="$partition_keys"
 # tps WORKLOAD SCRIPT SEARCH_PATH ROUND -- run pgbench, print its tps.
 tps() {
 	local w=$1 script=$2 path=$3 log=$out_dir/pgbench-$1-$3-$4.log
+	local -a opts=()
+	if [ -f "$tmp/workloads/$w/pgbench.opts" ]; then
+		read -r -a opts <"$tmp/workloads/$w/pgbench.opts"
+	fi
 	psql_b -d bench -c 'CHECKPOINT' >/dev/null
 	quietly "$log" as_server_user env PGOPTIONS="-c search_path=$path" \
-		pgbench -h "$tmp" -p "$port" -n -M prepared -c "$clients" -j "$threads" \
+		pgbench -h "$tmp" -p "$port" -n -M prepared -c "$clients" -j "$threads" "${opts[@]}" \
 		-T "$seconds" -D partition_keys="$partition_keys" -D sort_keys="$sort_keys" \
 		-f "$tmp/workloads/$w/$script" bench ||
 		die "pgbench failed for $w/$script (log: $log)"
