@@ -13,6 +13,8 @@
 #                row) is printed below the table (e.g. stream delay)
 #   pgbench.opts optional, more pgbench options for both runs (e.g. --rate
 #                for a sustained rather than saturating load)
+#   settle.sql   optional, run after each partkv run, before the plain ones
+#                (e.g. wait until the GSIs have caught up)
 #   sample.sql   optional, run every 200 ms during the partkv runs; the
 #                median, 99th percentile and maximum of the number it prints
 #                are reported (e.g. GSI lag)
@@ -156,6 +158,12 @@ for w in "${workloads[@]}"; do
 		if [ -n "$sampler" ]; then
 			kill "$sampler" 2>/dev/null || true
 			wait "$sampler" 2>/dev/null || true
+		fi
+		# settle.sql: let background work of the partkv run finish first, so
+		# that it does not slow the plain runs (or the next round) down
+		if [ -f "$tmp/workloads/$w/settle.sql" ]; then
+			quietly "$out_dir/settle-$w.log" psql_b -d bench -f "$tmp/workloads/$w/settle.sql" ||
+				die "settle of $w failed"
 		fi
 		p+=("$(tps "$w" plain.sql plain "$r")")
 		pp+=("$(tps "$w" plain.sql plain_part "$r")")
