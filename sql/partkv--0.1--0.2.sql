@@ -499,6 +499,191 @@ CREATE TRIGGER gsi_replica_identity
 SELECT partkv.apply_stream_replica_identity(t.schema_name, t.table_name)
   FROM partkv.tables t WHERE jsonb_array_length(t.global_indexes) > 0;
 
+-------------------------------------------------------------------------------
+-- The table-key index of GSI storage indexes a 64-bit hash of the key
+--
+-- A B-tree on (base_pk, base_sk) was also the planner's pick for the deletes
+-- located by old image, where it walks every dead version of an item's
+-- entries; an index on an expression only the by-table-key statements
+-- mention leaves those deletes to the exact GSI key index, and costs less
+-- to insert into.
+-------------------------------------------------------------------------------
+
+-- The expression over a table key's two column expressions (sk unused for
+-- tables without a sort key); the by-table-key statements repeat it so that
+-- the index serves them, and compare the columns too (hashes collide).
+CREATE FUNCTION partkv.gsi_base_hash_expression(t partkv.tables, pk text, sk text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT format('partkv.xxhash_%s_extended(%s, 0)',
+				  CASE t.partition_key_type WHEN 'S' THEN 'text' WHEN 'N' THEN 'numeric' ELSE 'bytea' END, pk)
+		|| CASE WHEN t.sort_key IS NULL THEN ''
+				ELSE format(' # partkv.xxhash_%s_extended(%s, 1)',
+							CASE t.sort_key_type WHEN 'S' THEN 'text' WHEN 'N' THEN 'numeric' ELSE 'bytea' END, sk)
+		   END
+$$;
+COMMENT ON FUNCTION partkv.gsi_base_hash_expression(partkv.tables, text, text) IS
+'internal: the hash of a table key that GSI storage indexes for replacing entries by table key';
+
+CREATE OR REPLACE FUNCTION partkv.gsi_create_storage(t partkv.tables, gsi jsonb, storage_name text)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s record;
+	ddl text;
+	opclass text;
+	nparts int := least(t.partitions, 8);
+BEGIN
+	IF to_regclass(format('%I.%I', t.schema_name, storage_name)) IS NOT NULL THEN
+		RETURN false;
+	END IF;
+	s := partkv.gsi_shape(t, gsi, 'item');
+	ddl := format('CREATE TABLE %I.%I (gsi_pk %s NOT NULL', t.schema_name, storage_name,
+				  partkv.key_column_type(s.gpk_type));
+	IF s.gsk IS NOT NULL THEN
+		ddl := ddl || format(', gsi_sk %s NOT NULL', partkv.key_column_type(s.gsk_type));
+	END IF;
+	ddl := ddl || format(', base_pk %s NOT NULL', partkv.key_column_type(t.partition_key_type));
+	IF t.sort_key IS NOT NULL THEN
+		ddl := ddl || format(', base_sk %s NOT NULL', partkv.key_column_type(t.sort_key_type));
+	END IF;
+	opclass := CASE s.gpk_type WHEN 'S' THEN 'partkv.xxhash_text_ops'
+							   WHEN 'N' THEN 'partkv.xxhash_numeric_ops'
+							   ELSE 'partkv.xxhash_bytea_ops' END;
+	ddl := ddl || format(', item jsonb NOT NULL) PARTITION BY HASH (gsi_pk %s)', opclass);
+	EXECUTE ddl;
+	FOR i IN 0 .. nparts - 1 LOOP
+		EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES WITH (MODULUS %s, REMAINDER %s)',
+					   t.schema_name, storage_name || '_p' || i, t.schema_name, storage_name, nparts, i);
+	END LOOP;
+	EXECUTE format('CREATE INDEX %I ON %I.%I (gsi_pk%s, base_pk%s)',
+				   storage_name || '_key', t.schema_name, storage_name,
+				   CASE WHEN s.gsk IS NOT NULL THEN ', gsi_sk' ELSE '' END,
+				   CASE WHEN t.sort_key IS NOT NULL THEN ', base_sk' ELSE '' END);
+	EXECUTE format('CREATE INDEX %I ON %I.%I ((%s))',
+				   storage_name || '_base', t.schema_name, storage_name,
+				   partkv.gsi_base_hash_expression(t, 'base_pk', 'base_sk'));
+	EXECUTE format('COMMENT ON TABLE %I.%I IS %L', t.schema_name, storage_name,
+				   format('partkv global secondary index %s of table %s (maintained by the stream worker)',
+						  gsi->>'IndexName', t.table_name));
+	RETURN true;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION partkv.gsi_backfill_step(schema_name name, table_name text, index_name text, batch int)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t partkv.tables;
+	g partkv.gsi_indexes;
+	s record;
+	gsi jsonb;
+	part text;
+	rel regclass;
+	keycols text;
+	keydesc text;
+	cond text := '';
+	last jsonb;
+	n bigint;
+	sql text;
+BEGIN
+	SELECT * INTO t FROM partkv.tables x WHERE x.schema_name = $1 AND x.table_name = $2;
+	SELECT * INTO g FROM partkv.gsi_indexes x WHERE x.schema_name = $1 AND x.table_name = $2 AND x.index_name = $3
+	   FOR UPDATE;
+	SELECT i INTO gsi FROM jsonb_array_elements(t.global_indexes) i WHERE i->>'IndexName' = $3;
+	rel := to_regclass(format('%I.%I', t.schema_name, t.table_name));
+	IF t IS NULL OR g IS NULL OR gsi IS NULL OR rel IS NULL OR g.status <> 'CREATING' THEN
+		RETURN false;
+	END IF;
+	part := g.backfill_partition;
+	IF part IS NULL THEN
+		SELECT min(c.relname) INTO part FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		 WHERE i.inhparent = rel;
+	END IF;
+	IF part IS NOT NULL AND to_regclass(format('%I.%I', t.schema_name, part)) IS NULL THEN
+		-- the partition went away (split): continue with the next name
+		g.backfill_after := NULL;
+		SELECT min(c.relname) INTO part FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		 WHERE i.inhparent = rel AND c.relname > part;
+	END IF;
+	IF part IS NULL THEN
+		UPDATE partkv.gsi_indexes x SET status = 'ACTIVE', backfill_partition = NULL, backfill_after = NULL,
+										activated_at = now()
+		 WHERE x.schema_name = $1 AND x.table_name = $2 AND x.index_name = $3;
+		PERFORM partkv.invalidate_table_cache(rel);
+		RETURN false;
+	END IF;
+	keycols := format('%I', t.partition_key) || CASE WHEN t.sort_key IS NULL THEN '' ELSE format(', %I', t.sort_key) END;
+	keydesc := format('%I DESC', t.partition_key) || CASE WHEN t.sort_key IS NULL THEN '' ELSE format(', %I DESC', t.sort_key) END;
+	IF g.backfill_after IS NOT NULL THEN
+		cond := format(' WHERE (%s) > (%L::%s%s)', keycols, g.backfill_after->>'pk',
+					   partkv.key_column_type(t.partition_key_type),
+					   CASE WHEN t.sort_key IS NULL THEN ''
+							ELSE format(', %L::%s', g.backfill_after->>'sk', partkv.key_column_type(t.sort_key_type)) END);
+	END IF;
+	s := partkv.gsi_shape(t, gsi, 'b.item');
+	sql := format(
+		'WITH b AS (SELECT %1$s, item FROM ONLY %2$I.%3$I%4$s ORDER BY %1$s LIMIT %5$s), '
+		'd AS (DELETE FROM %6$s g USING b WHERE %16$s = %17$s AND g.base_pk = b.%7$I%8$s), '
+		'i AS (INSERT INTO %6$s SELECT * FROM (SELECT %9$s AS gpk%10$s, b.%7$I%11$s, %12$s FROM b) x '
+		'      WHERE x.gpk IS NOT NULL%13$s) '
+		'SELECT (SELECT count(*) FROM b), '
+		'       (SELECT jsonb_build_object(''pk'', b.%7$I::text%14$s) FROM b ORDER BY %15$s LIMIT 1)',
+		keycols, t.schema_name, part, cond, batch,
+		format('%I.%I', g.schema_name, g.storage_name),
+		t.partition_key,
+		CASE WHEN t.sort_key IS NULL THEN '' ELSE format(' AND g.base_sk = b.%I', t.sort_key) END,
+		partkv.gsi_key_expression('b.item', s.gpk, s.gpk_type),
+		CASE WHEN s.gsk IS NULL THEN '' ELSE ', ' || partkv.gsi_key_expression('b.item', s.gsk, s.gsk_type) || ' AS gsk' END,
+		CASE WHEN t.sort_key IS NULL THEN '' ELSE format(', b.%I', t.sort_key) END,
+		s.projection,
+		CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND x.gsk IS NOT NULL' END,
+		CASE WHEN t.sort_key IS NULL THEN '' ELSE format(', ''sk'', b.%I::text', t.sort_key) END,
+		keydesc,
+		partkv.gsi_base_hash_expression(t, 'g.base_pk', 'g.base_sk'),
+		partkv.gsi_base_hash_expression(t, format('b.%I', t.partition_key),
+										CASE WHEN t.sort_key IS NOT NULL THEN format('b.%I', t.sort_key) END));
+	EXECUTE sql INTO n, last;
+	IF n < batch THEN
+		-- this partition is done: the next one by name
+		SELECT min(c.relname) INTO part FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		 WHERE i.inhparent = rel AND c.relname > part;
+		last := NULL;
+		IF part IS NULL THEN
+			UPDATE partkv.gsi_indexes x SET status = 'ACTIVE', backfill_partition = NULL, backfill_after = NULL,
+											items_done = x.items_done + n, activated_at = now()
+			 WHERE x.schema_name = $1 AND x.table_name = $2 AND x.index_name = $3;
+			PERFORM partkv.invalidate_table_cache(rel);
+			RETURN false;
+		END IF;
+	END IF;
+	UPDATE partkv.gsi_indexes x SET backfill_partition = part, backfill_after = last,
+									items_done = x.items_done + n
+	 WHERE x.schema_name = $1 AND x.table_name = $2 AND x.index_name = $3;
+	RETURN true;
+END;
+$$;
+
+DO $$
+DECLARE
+	g record;
+BEGIN
+	FOR g IN SELECT x.schema_name, x.storage_name, t AS tab
+			   FROM partkv.gsi_indexes x JOIN partkv.tables t USING (schema_name, table_name)
+			  WHERE to_regclass(format('%I.%I', x.schema_name, x.storage_name)) IS NOT NULL LOOP
+		EXECUTE format('DROP INDEX IF EXISTS %I.%I', g.schema_name, g.storage_name || '_base');
+		EXECUTE format('CREATE INDEX %I ON %I.%I ((%s))', g.storage_name || '_base', g.schema_name,
+					   g.storage_name, partkv.gsi_base_hash_expression(g.tab, 'base_pk', 'base_sk'));
+	END LOOP;
+END;
+$$;
+
 -- The SQL statement applying a batch of changes to one GSI: $1 jsonb[]
 -- table keys, $2 jsonb[] new items (NULL: deleted), $3 jsonb[] old items,
 -- $4 bool[] whether the old item is known (see KvGsiChangeInfo), $5
@@ -520,6 +705,7 @@ DECLARE
 	bpk text;
 	bsk text;
 	base_match text;
+	base_hash_match text;
 	targeted text;
 BEGIN
 	SELECT * INTO t FROM partkv.tables x WHERE x.schema_name = $1 AND x.table_name = $2;
@@ -533,6 +719,8 @@ BEGIN
 	bpk := replace(partkv.lsi_key_expression(t.partition_key, t.partition_key_type), '(item,', '(u.k,');
 	bsk := replace(partkv.lsi_key_expression(t.sort_key, t.sort_key_type), '(item,', '(u.k,');
 	base_match := 'g.base_pk = ' || bpk || CASE WHEN t.sort_key IS NULL THEN '' ELSE ' AND g.base_sk = ' || bsk END;
+	base_hash_match := partkv.gsi_base_hash_expression(t, 'g.base_pk', 'g.base_sk') || ' = '
+		|| partkv.gsi_base_hash_expression(t, bpk, bsk);
 	-- old images locate entries once the index holds exactly the stream's
 	-- state: changes committed after it became ACTIVE
 	targeted := CASE WHEN g.status = 'ACTIVE' AND g.activated_lsn IS NOT NULL
@@ -545,7 +733,7 @@ BEGIN
 		'FROM unnest($1::jsonb[], $2::jsonb[], $3::jsonb[], $4::bool[], $5::pg_lsn[]) AS c(k, i, ol, kn, l)), '
 		'dt AS (DELETE FROM %2$s g USING u WHERE u.targeted AND g.gsi_pk = %3$s%4$s AND %5$s RETURNING u.r), '
 		'd AS (DELETE FROM %2$s g USING u WHERE (NOT u.targeted OR (%3$s IS NOT NULL%11$s '
-		'AND u.r NOT IN (SELECT dt.r FROM dt))) AND %5$s RETURNING u.targeted), '
+		'AND u.r NOT IN (SELECT dt.r FROM dt))) AND %12$s AND %5$s RETURNING u.targeted), '
 		'ins AS (INSERT INTO %2$s SELECT * FROM (SELECT %6$s AS gpk%7$s, %8$s, %9$s FROM u WHERE u.i IS NOT NULL) x '
 		'WHERE x.gpk IS NOT NULL%10$s RETURNING 1) '
 		'SELECT count(*) FILTER (WHERE d.targeted) FROM d',
@@ -559,6 +747,7 @@ BEGIN
 		bpk || CASE WHEN t.sort_key IS NULL THEN '' ELSE ', ' || bsk END,
 		s.projection,
 		CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND x.gsk IS NOT NULL' END,
-		CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND ' || partkv.gsi_key_expression('u.ol', s.gsk, s.gsk_type) || ' IS NOT NULL' END);
+		CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND ' || partkv.gsi_key_expression('u.ol', s.gsk, s.gsk_type) || ' IS NOT NULL' END,
+		base_hash_match);
 END;
 $$;
