@@ -684,16 +684,24 @@ BEGIN
 END;
 $$;
 
--- The SQL statement applying a batch of changes to one GSI: $1 jsonb[]
--- table keys, $2 jsonb[] new items (NULL: deleted), $3 jsonb[] old items,
--- $4 bool[] whether the old item is known (see KvGsiChangeInfo), $5
--- pg_lsn[] commit LSNs: one element per table key (the worker merged the
--- batch's changes of a key: the first one's old item, known flag and LSN,
--- the last one's new item).  The new entry is inserted when it has every
--- index key attribute (sparse index); the old item locates the entry to
--- delete, or, when unknown, the entry is found by table key.
-CREATE OR REPLACE FUNCTION partkv.gsi_apply_sql(schema_name name, table_name text, index_name text)
-RETURNS text
+-- The two SQL statements applying a batch of changes to one GSI.  Both
+-- take $1 jsonb[] table keys and $2 jsonb[] new items (NULL: deleted), one
+-- element per table key: the worker merged the batch's changes of a key
+-- (the first one's old item, known flag and LSN, the last one's new item).
+--
+-- The first, with $3 jsonb[] old items, $4 bool[] whether each is known (see
+-- KvGsiChangeInfo) and $5 pg_lsn[] commit LSNs, deletes each entry where its
+-- old item places it, and returns the positions (and whether it had tried
+-- there) of the keys whose entry must be found by table key instead: an
+-- unknown old item, a change older than the index's activation, or an entry
+-- that was not where it should have been.  The second, with $3 int8[] those
+-- positions, deletes their entries by table key and inserts the new entries
+-- of items that have every index key attribute (sparse index).  Two
+-- statements so that the planner knows how few keys the by-table-key delete
+-- has (usually none).
+DROP FUNCTION partkv.gsi_apply_sql(name, text, text);
+CREATE FUNCTION partkv.gsi_apply_sql(schema_name name, table_name text, index_name text)
+RETURNS text[]
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -704,9 +712,10 @@ DECLARE
 	gsi jsonb;
 	bpk text;
 	bsk text;
+	storage text;
 	base_match text;
-	base_hash_match text;
 	targeted text;
+	old_has_key text;
 BEGIN
 	SELECT * INTO t FROM partkv.tables x WHERE x.schema_name = $1 AND x.table_name = $2;
 	SELECT * INTO g FROM partkv.gsi_indexes x WHERE x.schema_name = $1 AND x.table_name = $2 AND x.index_name = $3;
@@ -716,38 +725,43 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	s := partkv.gsi_shape(t, gsi, 'u.i');
+	storage := format('%I.%I', g.schema_name, g.storage_name);
 	bpk := replace(partkv.lsi_key_expression(t.partition_key, t.partition_key_type), '(item,', '(u.k,');
 	bsk := replace(partkv.lsi_key_expression(t.sort_key, t.sort_key_type), '(item,', '(u.k,');
-	base_match := 'g.base_pk = ' || bpk || CASE WHEN t.sort_key IS NULL THEN '' ELSE ' AND g.base_sk = ' || bsk END;
-	base_hash_match := partkv.gsi_base_hash_expression(t, 'g.base_pk', 'g.base_sk') || ' = '
-		|| partkv.gsi_base_hash_expression(t, bpk, bsk);
+	base_match := partkv.gsi_base_hash_expression(t, 'g.base_pk', 'g.base_sk') || ' = '
+		|| partkv.gsi_base_hash_expression(t, bpk, bsk)
+		|| ' AND g.base_pk = ' || bpk
+		|| CASE WHEN t.sort_key IS NULL THEN '' ELSE ' AND g.base_sk = ' || bsk END;
 	-- old images locate entries once the index holds exactly the stream's
 	-- state: changes committed after it became ACTIVE
 	targeted := CASE WHEN g.status = 'ACTIVE' AND g.activated_lsn IS NOT NULL
 					 THEN format('c.kn AND c.l > %L::pg_lsn', g.activated_lsn) ELSE 'false' END;
-	-- An entry not found where the old item places it (which would mean a
-	-- change was not applied) is looked for by table key, and counted: the
-	-- statement returns that count, which the worker logs.
-	RETURN format(
-		'WITH u AS (SELECT row_number() OVER () AS r, c.k, c.i, c.ol, %1$s AS targeted '
-		'FROM unnest($1::jsonb[], $2::jsonb[], $3::jsonb[], $4::bool[], $5::pg_lsn[]) AS c(k, i, ol, kn, l)), '
-		'dt AS (DELETE FROM %2$s g USING u WHERE u.targeted AND g.gsi_pk = %3$s%4$s AND %5$s RETURNING u.r), '
-		'd AS (DELETE FROM %2$s g USING u WHERE (NOT u.targeted OR (%3$s IS NOT NULL%11$s '
-		'AND u.r NOT IN (SELECT dt.r FROM dt))) AND %12$s AND %5$s RETURNING u.targeted), '
-		'ins AS (INSERT INTO %2$s SELECT * FROM (SELECT %6$s AS gpk%7$s, %8$s, %9$s FROM u WHERE u.i IS NOT NULL) x '
-		'WHERE x.gpk IS NOT NULL%10$s RETURNING 1) '
-		'SELECT count(*) FILTER (WHERE d.targeted) FROM d',
-		targeted,
-		format('%I.%I', g.schema_name, g.storage_name),
-		partkv.gsi_key_expression('u.ol', s.gpk, s.gpk_type),
-		CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND g.gsi_sk = ' || partkv.gsi_key_expression('u.ol', s.gsk, s.gsk_type) END,
-		base_match,
-		partkv.gsi_key_expression('u.i', s.gpk, s.gpk_type),
-		CASE WHEN s.gsk IS NULL THEN '' ELSE ', ' || partkv.gsi_key_expression('u.i', s.gsk, s.gsk_type) || ' AS gsk' END,
-		bpk || CASE WHEN t.sort_key IS NULL THEN '' ELSE ', ' || bsk END,
-		s.projection,
-		CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND x.gsk IS NOT NULL' END,
-		CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND ' || partkv.gsi_key_expression('u.ol', s.gsk, s.gsk_type) || ' IS NOT NULL' END,
-		base_hash_match);
+	old_has_key := partkv.gsi_key_expression('u.ol', s.gpk, s.gpk_type) || ' IS NOT NULL'
+		|| CASE WHEN s.gsk IS NULL THEN ''
+				ELSE ' AND ' || partkv.gsi_key_expression('u.ol', s.gsk, s.gsk_type) || ' IS NOT NULL' END;
+	RETURN ARRAY[
+		format(
+			'WITH u AS (SELECT c.r, c.k, c.ol, %1$s AS targeted '
+			'FROM unnest($1::jsonb[], $3::jsonb[], $4::bool[], $5::pg_lsn[]) WITH ORDINALITY AS c(k, ol, kn, l, r)), '
+			'dt AS (DELETE FROM %2$s g USING u WHERE u.targeted AND g.gsi_pk = %3$s%4$s AND %5$s RETURNING u.r) '
+			'SELECT u.r, u.targeted FROM u '
+			'WHERE NOT u.targeted OR (%6$s AND u.r NOT IN (SELECT dt.r FROM dt))',
+			targeted, storage,
+			partkv.gsi_key_expression('u.ol', s.gpk, s.gpk_type),
+			CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND g.gsi_sk = ' || partkv.gsi_key_expression('u.ol', s.gsk, s.gsk_type) END,
+			'g.base_pk = ' || bpk || CASE WHEN t.sort_key IS NULL THEN '' ELSE ' AND g.base_sk = ' || bsk END,
+			old_has_key),
+		format(
+			'WITH u AS (SELECT c.r, c.k, c.i FROM unnest($1::jsonb[], $2::jsonb[]) WITH ORDINALITY AS c(k, i, r)), '
+			'd AS (DELETE FROM %1$s g USING u WHERE u.r = ANY ($3::int8[]) AND %2$s) '
+			'INSERT INTO %1$s SELECT * FROM (SELECT %3$s AS gpk%4$s, %5$s, %6$s FROM u WHERE u.i IS NOT NULL) x '
+			'WHERE x.gpk IS NOT NULL%7$s',
+			storage, base_match,
+			partkv.gsi_key_expression('u.i', s.gpk, s.gpk_type),
+			CASE WHEN s.gsk IS NULL THEN '' ELSE ', ' || partkv.gsi_key_expression('u.i', s.gsk, s.gsk_type) || ' AS gsk' END,
+			bpk || CASE WHEN t.sort_key IS NULL THEN '' ELSE ', ' || bsk END,
+			s.projection,
+			CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND x.gsk IS NOT NULL' END)];
 END;
 $$;
+COMMENT ON FUNCTION partkv.gsi_apply_sql(name, text, text) IS 'internal: the statements that apply a batch of changes to one GSI';

@@ -69,6 +69,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "../stream/decoder.h"
@@ -521,9 +522,11 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 	int		   *slots;
 	int			slotcap;
 	uint64		nsql;
-	char	  **sql;
+	char	  **locate_sql;
+	Oid		   *storages;
+	char	  **write_sql;
 	char	  **index_names;
-	int64		misplaced;
+	Oid			write_types[3] = {JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID};
 	bool		isnull;
 	int			dims[1];
 	int			lbs[1] = {1};
@@ -534,18 +537,36 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 	args[0] = DirectFunctionCall1(namein, CStringGetDatum(first->schema_name));
 	args[1] = CStringGetTextDatum(first->table_name);
 	if (SPI_execute_with_args("SELECT partkv.gsi_apply_sql(g.schema_name, g.table_name, g.index_name), "
-							  "g.index_name FROM partkv.gsi_indexes g WHERE g.schema_name = $1 AND g.table_name = $2",
+							  "g.index_name, to_regclass(format('%I.%I', g.schema_name, g.storage_name))::oid "
+							  "FROM partkv.gsi_indexes g WHERE g.schema_name = $1 AND g.table_name = $2",
 							  2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "partkv gsi: could not read the indexes of table \"%s\"", first->table_name);
 	nsql = SPI_processed;
 	if (nsql == 0)
 		return;
-	sql = palloc(sizeof(char *) * nsql);
+	locate_sql = palloc0(sizeof(char *) * nsql);
+	storages = palloc0(sizeof(Oid) * nsql);
+	write_sql = palloc0(sizeof(char *) * nsql);
 	index_names = palloc(sizeof(char *) * nsql);
 	for (uint64 i = 0; i < nsql; i++)
 	{
-		sql[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		Datum	   *texts;
+		int			ntexts;
+
 		index_names[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		if (isnull)
+			continue;			/* dropped meanwhile */
+		storages[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+													 3, &isnull));
+		if (isnull)
+			continue;
+		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+						  &texts, NULL, &ntexts);
+		if (ntexts != 2)
+			elog(ERROR, "partkv gsi: unexpected apply statements for index \"%s\"", index_names[i]);
+		locate_sql[i] = TextDatumGetCString(texts[0]);
+		write_sql[i] = TextDatumGetCString(texts[1]);
 	}
 
 	/*
@@ -592,21 +613,45 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 
 	for (uint64 i = 0; i < nsql; i++)
 	{
-		int			ret;
+		Datum		write_args[3];
+		Datum	   *by_key;
+		int64		misplaced = 0;
 
-		if (sql[i] == NULL)
-			continue;			/* dropped meanwhile */
-		ret = SPI_execute_with_args(sql[i], 5, arraytypes, arrays, NULL, false, 0);
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "partkv gsi: could not apply changes of table \"%s\": %d",
-				 first->table_name, ret);
-		misplaced = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-												1, &isnull));
+		if (locate_sql[i] == NULL || !OidIsValid(storages[i]))
+			continue;
+
+		/*
+		 * Hold the storage until commit, so that a concurrent DeleteTable or
+		 * GSI Delete waits for this batch rather than dropping the storage
+		 * between the statements; one that committed first leaves nothing to
+		 * apply.
+		 */
+		LockRelationOid(storages[i], RowExclusiveLock);
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(storages[i])))
+			continue;
+		/* delete entries where the old items place them (gsi_apply_sql) */
+		if (SPI_execute_with_args(locate_sql[i], 5, arraytypes, arrays, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "partkv gsi: could not apply changes of table \"%s\"", first->table_name);
+		by_key = palloc(sizeof(Datum) * (SPI_processed + 1));
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			by_key[r] = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+			if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull)))
+				misplaced++;
+		}
 		if (misplaced > 0)
 			ereport(LOG,
 					(errmsg("partkv gsi: %lld entries of index \"%s\" of table \"%s\" were not where the old images of their items placed them",
 							(long long) misplaced, index_names[i], first->table_name),
 					 errdetail("They were found by table key and replaced.")));
+
+		/* the rest by table key, then the new entries */
+		write_args[0] = arrays[0];
+		write_args[1] = arrays[1];
+		write_args[2] = PointerGetDatum(construct_array(by_key, (int) SPI_processed, INT8OID, 8,
+														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		if (SPI_execute_with_args(write_sql[i], 3, write_types, write_args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "partkv gsi: could not apply changes of table \"%s\"", first->table_name);
 	}
 }
 
