@@ -34,6 +34,15 @@ $node->safe_psql(
 							   partitions => 2, stream_view_type => 'NEW_IMAGE');
 });
 
+# A table with a GSI made under 0.1 (its storage has 0.1's table-key index).
+$node->safe_psql(
+	'kv', q{
+	SELECT partkv.create_table('{"TableName": "users", "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+		"AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}, {"AttributeName": "team", "AttributeType": "S"}],
+		"GlobalSecondaryIndexes": [{"IndexName": "by_team", "KeySchema": [{"AttributeName": "team", "KeyType": "HASH"}],
+									"Projection": {"ProjectionType": "ALL"}}]}');
+});
+
 # A record as the 0.1 worker stored it, older than anything written next.
 $node->safe_psql(
 	'kv', q{
@@ -62,7 +71,10 @@ is($node->safe_psql('kv', q{SELECT extversion FROM pg_extension WHERE extname = 
 is($node->safe_psql('kv', q{SELECT to_regclass('partkv.stream_log_0_1') IS NULL AND
 	(SELECT relkind FROM pg_class WHERE oid = 'partkv.stream_log'::regclass) = 'v'}),
 	't', 'partkv.stream_log is a view over the chunks');
-is($node->safe_psql('kv', q{SELECT count(*) FROM partkv.stream_chunks}),
+is( $node->safe_psql(
+		'kv', q{
+	SELECT count(*) FROM partkv.stream_chunks c
+	 WHERE 'old' IN (SELECT r->'dynamodb'->'Keys'->>'customer' FROM unnest(c.records) r)}),
 	'1', "0.1's record became a chunk");
 
 ok($node->safe_psql('kv', q{SELECT partkv.stream_wait('60s')}) eq 't',
@@ -90,6 +102,27 @@ is( $node->safe_psql(
 	SELECT partkv.get_records(partkv.get_shard_iterator('orders', 'shardId-0000000002-0000000000',
 														'TRIM_HORIZON'))->'Records'->0->'dynamodb'->'Keys'->>'customer'}),
 	'old', 'the converted record is read through its shard');
+
+# the GSI made under 0.1: old rows in WAL, the hashed table-key index, and
+# it follows moves made after the update
+is( $node->safe_psql(
+		'kv', q{
+	SELECT string_agg(DISTINCT c.relreplident::text, ',')
+	  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'users'::regclass}),
+	'f', 'a table with GSIs logs whole old rows after the update');
+like( $node->safe_psql(
+		'kv', q{
+	SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN partkv.gsi_indexes g
+		ON i.indrelid = format('%I.%I', g.schema_name, g.storage_name)::regclass
+	 WHERE g.index_name = 'by_team' AND pg_get_indexdef(i.indexrelid) LIKE '%xxhash%'}),
+	qr/xxhash_text_extended\(base_pk/, "the GSI's table-key index is on the key's hash");
+$node->safe_psql('kv',
+	q{SELECT partkv.put_item('users', jsonb_build_object('id', 'u' || i, 'team', 't' || (i % 4))) FROM generate_series(1, 40) i});
+$node->safe_psql('kv',
+	q{SELECT partkv.put_item('users', jsonb_build_object('id', 'u' || i, 'team', 'x' || (i % 3))) FROM generate_series(1, 40, 2) i});
+$node->safe_psql('kv', q{SELECT partkv.stream_wait('60s')});
+is($node->safe_psql('kv', q{SELECT partkv.verify_index('users', 'by_team')}),
+	'{"extra": 0, "stale": 0, "checked": 40, "missing": 0}', 'the GSI follows moves after the update');
 
 # the upgraded extension drops cleanly, stream and all
 $node->safe_psql('kv', 'DROP EXTENSION partkv CASCADE');
