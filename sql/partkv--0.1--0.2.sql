@@ -691,14 +691,15 @@ $$;
 --
 -- The first, with $3 jsonb[] old items, $4 bool[] whether each is known (see
 -- KvGsiChangeInfo) and $5 pg_lsn[] commit LSNs, deletes each entry where its
--- old item places it, and returns the positions (and whether it had tried
--- there) of the keys whose entry must be found by table key instead: an
--- unknown old item, a change older than the index's activation, or an entry
--- that was not where it should have been.  The second, with $3 int8[] those
--- positions, deletes their entries by table key and inserts the new entries
--- of items that have every index key attribute (sparse index).  Two
--- statements so that the planner knows how few keys the by-table-key delete
--- has (usually none).
+-- old item places it, except entries whose keys and projection stay, and
+-- returns the positions of the keys that need more: 'kept' (the entry is
+-- there and stays), 'by key' (an unknown old item, or a change older than
+-- the index's activation) and 'misplaced' (no entry where the old item
+-- placed it).  The second, with $3 int8[] the 'by key' and 'misplaced'
+-- positions and $4 int8[] the 'kept' ones, deletes the former's entries by
+-- table key and inserts the new entries, but the kept ones, of items that
+-- have every index key attribute (sparse index).  Two statements so that
+-- the planner knows how few keys the by-table-key delete has (usually none).
 DROP FUNCTION partkv.gsi_apply_sql(name, text, text);
 CREATE FUNCTION partkv.gsi_apply_sql(schema_name name, table_name text, index_name text)
 RETURNS text[]
@@ -716,6 +717,8 @@ DECLARE
 	base_match text;
 	targeted text;
 	old_has_key text;
+	old_at text;
+	unchanged text;
 BEGIN
 	SELECT * INTO t FROM partkv.tables x WHERE x.schema_name = $1 AND x.table_name = $2;
 	SELECT * INTO g FROM partkv.gsi_indexes x WHERE x.schema_name = $1 AND x.table_name = $2 AND x.index_name = $3;
@@ -739,22 +742,40 @@ BEGIN
 	old_has_key := partkv.gsi_key_expression('u.ol', s.gpk, s.gpk_type) || ' IS NOT NULL'
 		|| CASE WHEN s.gsk IS NULL THEN ''
 				ELSE ' AND ' || partkv.gsi_key_expression('u.ol', s.gsk, s.gsk_type) || ' IS NOT NULL' END;
+	old_at := 'g.gsi_pk = ' || partkv.gsi_key_expression('u.ol', s.gpk, s.gpk_type)
+		|| CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND g.gsi_sk = ' || partkv.gsi_key_expression('u.ol', s.gsk, s.gsk_type) END
+		|| ' AND g.base_pk = ' || bpk || CASE WHEN t.sort_key IS NULL THEN '' ELSE ' AND g.base_sk = ' || bsk END;
+	-- an entry whose keys and projected attributes stay is left alone (as
+	-- DynamoDB, which charges no index write for it); with ALL projected,
+	-- any change changes it
+	unchanged := CASE WHEN gsi->'Projection'->>'ProjectionType' = 'ALL' THEN 'false'
+		ELSE format('(u.targeted AND u.i IS NOT NULL AND %s AND %s IS NOT DISTINCT FROM %s%s AND %s = %s)',
+					old_has_key,
+					partkv.gsi_key_expression('u.i', s.gpk, s.gpk_type),
+					partkv.gsi_key_expression('u.ol', s.gpk, s.gpk_type),
+					CASE WHEN s.gsk IS NULL THEN ''
+						 ELSE format(' AND %s IS NOT DISTINCT FROM %s',
+									 partkv.gsi_key_expression('u.i', s.gsk, s.gsk_type),
+									 partkv.gsi_key_expression('u.ol', s.gsk, s.gsk_type)) END,
+					s.projection, (partkv.gsi_shape(t, gsi, 'u.ol')).projection) END;
 	RETURN ARRAY[
 		format(
-			'WITH u AS (SELECT c.r, c.k, c.ol, %1$s AS targeted '
-			'FROM unnest($1::jsonb[], $3::jsonb[], $4::bool[], $5::pg_lsn[]) WITH ORDINALITY AS c(k, ol, kn, l, r)), '
-			'dt AS (DELETE FROM %2$s g USING u WHERE u.targeted AND g.gsi_pk = %3$s%4$s AND %5$s RETURNING u.r) '
-			'SELECT u.r, u.targeted FROM u '
-			'WHERE NOT u.targeted OR (%6$s AND u.r NOT IN (SELECT dt.r FROM dt))',
-			targeted, storage,
-			partkv.gsi_key_expression('u.ol', s.gpk, s.gpk_type),
-			CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND g.gsi_sk = ' || partkv.gsi_key_expression('u.ol', s.gsk, s.gsk_type) END,
-			'g.base_pk = ' || bpk || CASE WHEN t.sort_key IS NULL THEN '' ELSE ' AND g.base_sk = ' || bsk END,
-			old_has_key),
+			'WITH u AS (SELECT c.r, c.k, c.i, c.ol, %1$s AS targeted '
+			'FROM unnest($1::jsonb[], $2::jsonb[], $3::jsonb[], $4::bool[], $5::pg_lsn[]) '
+			'WITH ORDINALITY AS c(k, i, ol, kn, l, r)), '
+			'v AS (SELECT u.r, u.k, u.ol, u.targeted, %5$s AS unchanged FROM u), '
+			'dt AS (DELETE FROM %2$s g USING v u WHERE u.targeted AND NOT u.unchanged AND %3$s RETURNING u.r), '
+			'kept AS (SELECT u.r FROM v u JOIN %2$s g ON u.unchanged AND %3$s) '
+			'SELECT u.r, CASE WHEN u.r IN (SELECT kept.r FROM kept) THEN ''kept'' '
+			'WHEN u.targeted THEN ''misplaced'' ELSE ''by key'' END FROM v u '
+			'WHERE NOT u.targeted OR u.r IN (SELECT kept.r FROM kept) '
+			'OR (%4$s AND u.r NOT IN (SELECT dt.r FROM dt))',
+			targeted, storage, old_at, old_has_key, unchanged),
 		format(
 			'WITH u AS (SELECT c.r, c.k, c.i FROM unnest($1::jsonb[], $2::jsonb[]) WITH ORDINALITY AS c(k, i, r)), '
 			'd AS (DELETE FROM %1$s g USING u WHERE u.r = ANY ($3::int8[]) AND %2$s) '
-			'INSERT INTO %1$s SELECT * FROM (SELECT %3$s AS gpk%4$s, %5$s, %6$s FROM u WHERE u.i IS NOT NULL) x '
+			'INSERT INTO %1$s SELECT * FROM (SELECT %3$s AS gpk%4$s, %5$s, %6$s FROM u '
+			'WHERE u.i IS NOT NULL AND NOT u.r = ANY ($4::int8[])) x '
 			'WHERE x.gpk IS NOT NULL%7$s',
 			storage, base_match,
 			partkv.gsi_key_expression('u.i', s.gpk, s.gpk_type),

@@ -526,7 +526,7 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 	Oid		   *storages;
 	char	  **write_sql;
 	char	  **index_names;
-	Oid			write_types[3] = {JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID};
+	Oid			write_types[4] = {JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
 	bool		isnull;
 	int			dims[1];
 	int			lbs[1] = {1};
@@ -613,8 +613,11 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 
 	for (uint64 i = 0; i < nsql; i++)
 	{
-		Datum		write_args[3];
+		Datum		write_args[4];
 		Datum	   *by_key;
+		Datum	   *kept;
+		int			nby_key;
+		int			nkept;
 		int64		misplaced = 0;
 
 		if (locate_sql[i] == NULL || !OidIsValid(storages[i]))
@@ -633,11 +636,21 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 		if (SPI_execute_with_args(locate_sql[i], 5, arraytypes, arrays, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "partkv gsi: could not apply changes of table \"%s\"", first->table_name);
 		by_key = palloc(sizeof(Datum) * (SPI_processed + 1));
+		kept = palloc(sizeof(Datum) * (SPI_processed + 1));
+		nby_key = nkept = 0;
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
-			by_key[r] = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
-			if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull)))
-				misplaced++;
+			Datum		pos = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+			char	   *what = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
+
+			if (strcmp(what, "kept") == 0)
+				kept[nkept++] = pos;
+			else
+			{
+				by_key[nby_key++] = pos;
+				if (strcmp(what, "misplaced") == 0)
+					misplaced++;
+			}
 		}
 		if (misplaced > 0)
 			ereport(LOG,
@@ -645,12 +658,14 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 							(long long) misplaced, index_names[i], first->table_name),
 					 errdetail("They were found by table key and replaced.")));
 
-		/* the rest by table key, then the new entries */
+		/* the rest by table key, then the new entries but those kept */
 		write_args[0] = arrays[0];
 		write_args[1] = arrays[1];
-		write_args[2] = PointerGetDatum(construct_array(by_key, (int) SPI_processed, INT8OID, 8,
+		write_args[2] = PointerGetDatum(construct_array(by_key, nby_key, INT8OID, 8,
 														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		if (SPI_execute_with_args(write_sql[i], 3, write_types, write_args, NULL, false, 0) != SPI_OK_INSERT)
+		write_args[3] = PointerGetDatum(construct_array(kept, nkept, INT8OID, 8,
+														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		if (SPI_execute_with_args(write_sql[i], 4, write_types, write_args, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "partkv gsi: could not apply changes of table \"%s\"", first->table_name);
 	}
 }
