@@ -108,14 +108,41 @@ KvTopAttr(Jsonb *item, const char *name, JsonbValue *out)
 }
 
 /*
+ * KvProjectedSame tells whether an index entry's projected non-key
+ * attributes are the same in both items (its keys are compared apart).
+ */
+static bool
+KvProjectedSame(Jsonb *old, Jsonb *written, KvProjectionType projection, int ninclude,
+				char **include)
+{
+	if (projection == KV_PROJECT_KEYS_ONLY)
+		return true;
+	if (projection == KV_PROJECT_ALL)
+		return DatumGetBool(DirectFunctionCall2(jsonb_eq, JsonbPGetDatum(old),
+												JsonbPGetDatum(written)));
+	for (int i = 0; i < ninclude; i++)
+	{
+		JsonbValue	o,
+					n;
+		bool		in_old = KvTopAttr(old, include[i], &o);
+		bool		in_new = KvTopAttr(written, include[i], &n);
+
+		if (in_old != in_new || (in_old && !KvValueEquals(&o, &n)))
+			return false;
+	}
+	return true;
+}
+
+/*
  * KvIndexEntryWrites is what one index entry costs for a write that turns
  * old into written (either may be NULL), DynamoDB's way: writing an entry
- * costs its size in write units (one for KEYS_ONLY), and an entry that
- * disappears or whose index key changes costs one more for its delete.
+ * costs its size in write units (one for KEYS_ONLY), an entry that
+ * disappears or whose index key changes costs one more for its delete, and
+ * an entry whose keys and projected attributes all stay costs nothing.
  */
 static int64
 KvIndexEntryWrites(Jsonb *old, Jsonb *written, const KvKeyAttr *k1, const KvKeyAttr *k2,
-				   bool keys_only)
+				   KvProjectionType projection, int ninclude, char **include)
 {
 	JsonbValue	o1,
 				o2,
@@ -123,13 +150,15 @@ KvIndexEntryWrites(Jsonb *old, Jsonb *written, const KvKeyAttr *k1, const KvKeyA
 				n2;
 	bool		in_old = KvTopAttr(old, k1->name, &o1) && (k2 == NULL || KvTopAttr(old, k2->name, &o2));
 	bool		in_new = KvTopAttr(written, k1->name, &n1) && (k2 == NULL || KvTopAttr(written, k2->name, &n2));
+	bool		keys_only = projection == KV_PROJECT_KEYS_ONLY;
 	int64		units = 0;
 
 	bool		moved = in_old && in_new &&
 		(!KvValueEquals(&o1, &n1) || (k2 != NULL && !KvValueEquals(&o2, &n2)));
 
-	/* a KEYS_ONLY entry whose keys stay is not rewritten */
-	if (in_new && !(keys_only && in_old && !moved))
+	if (in_old && in_new && !moved && KvProjectedSame(old, written, projection, ninclude, include))
+		return 0;
+	if (in_new)
 		units += keys_only ? 1 : KvWriteUnits(KvCapacitySize(written, KV_WRITE_UNIT_BYTES), false);
 	if (in_old && (!in_new || moved))
 		units += 1;
@@ -151,7 +180,8 @@ KvOpIndexWrites(KvItemOp *op, Jsonb *written)
 	for (int i = 0; i < t->nlocal && op->nindex_units < KV_CAPACITY_MAX_INDEXES; i++)
 	{
 		int64		units = KvIndexEntryWrites(old, written, &t->local[i].key, NULL,
-											   t->local[i].projection == KV_PROJECT_KEYS_ONLY);
+											   t->local[i].projection, t->local[i].ninclude,
+											   t->local[i].include);
 
 		if (units > 0)
 		{
@@ -169,7 +199,7 @@ KvOpIndexWrites(KvItemOp *op, Jsonb *written)
 		if (!KvGsiDescribe(t->schema_name, t->table_name, t->global_names[i], &info))
 			continue;
 		units = KvIndexEntryWrites(old, written, &info.pk, info.has_sk ? &info.sk : NULL,
-								   info.projection == KV_PROJECT_KEYS_ONLY);
+								   info.projection, info.ninclude, info.include);
 		if (units > 0)
 		{
 			KvCapacityIndex *x = &op->index_units[op->nindex_units++];

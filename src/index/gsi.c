@@ -228,7 +228,13 @@ KvGsiCacheInvalidate(Datum arg, Oid relid)
 	hash_seq_init(&status, kv_gsi_cache);
 	while ((e = hash_seq_search(&status)) != NULL)
 		if (!OidIsValid(relid) || e->info.storage == relid)
+		{
+			for (int i = 0; i < e->info.ninclude; i++)
+				pfree(e->info.include[i]);
+			if (e->info.include != NULL)
+				pfree(e->info.include);
 			hash_search(kv_gsi_cache, e->key, HASH_REMOVE, NULL);
+		}
 }
 
 /* KvGsiCacheKey builds the cache key; false when the names do not fit. */
@@ -282,6 +288,12 @@ KvGsiDescribe(const char *schema_name, const char *table_name,
 	{
 		e = hash_search(kv_gsi_cache, key, HASH_ENTER, NULL);
 		e->info = *info;
+		if (info->ninclude > 0)
+		{
+			e->info.include = MemoryContextAlloc(CacheMemoryContext, sizeof(char *) * info->ninclude);
+			for (int i = 0; i < info->ninclude; i++)
+				e->info.include[i] = MemoryContextStrdup(CacheMemoryContext, info->include[i]);
+		}
 	}
 	return true;
 }
@@ -313,7 +325,8 @@ KvGsiDescribeCatalog(const char *schema_name, const char *table_name,
 							  "       i->'KeySchema'->1->>'AttributeName', "
 							  "       (SELECT d->>'AttributeType' FROM pg_catalog.jsonb_array_elements(t.attribute_definitions) d "
 							  "         WHERE d->>'AttributeName' = i->'KeySchema'->1->>'AttributeName'), "
-							  "       i->'Projection'->>'ProjectionType' "
+							  "       i->'Projection'->>'ProjectionType', "
+							  "       ARRAY(SELECT pg_catalog.jsonb_array_elements_text(i->'Projection'->'NonKeyAttributes')) "
 							  "  FROM partkv.tables t "
 							  "  JOIN partkv.gsi_indexes g ON g.schema_name = t.schema_name AND g.table_name = t.table_name, "
 							  "       pg_catalog.jsonb_array_elements(t.global_indexes) i "
@@ -349,7 +362,24 @@ KvGsiDescribeCatalog(const char *schema_name, const char *table_name,
 			if (projection != NULL && strcmp(projection, "KEYS_ONLY") == 0)
 				info->projection = KV_PROJECT_KEYS_ONLY;
 			else if (projection != NULL && strcmp(projection, "INCLUDE") == 0)
+			{
+				Datum		include = SPI_getbinval(tup, desc, 8, &isnull);
+				Datum	   *elems;
+				int			nelems;
+
 				info->projection = KV_PROJECT_INCLUDE;
+				deconstruct_array(DatumGetArrayTypeP(include), TEXTOID, -1, false,
+								  TYPALIGN_INT, &elems, NULL, &nelems);
+				/* in the caller's context: SPI's goes at SPI_finish */
+				info->include = SPI_palloc(sizeof(char *) * Max(nelems, 1));
+				for (int e = 0; e < nelems; e++)
+				{
+					char	   *name = TextDatumGetCString(elems[e]);
+
+					info->include[e] = strcpy(SPI_palloc(strlen(name) + 1), name);
+				}
+				info->ninclude = nelems;
+			}
 			else
 				info->projection = KV_PROJECT_ALL;
 		}

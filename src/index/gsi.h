@@ -28,6 +28,8 @@ typedef struct KvGsiInfo
 	bool		has_sk;
 	KvKeyAttr	sk;				/* its sort key, when has_sk */
 	KvProjectionType projection;
+	int			ninclude;		/* NonKeyAttributes of INCLUDE */
+	char	  **include;
 } KvGsiInfo;
 
 /* describe GSI index_name of kv table schema_name.table_name; false if unknown */
