@@ -48,6 +48,7 @@
  */
 #include "postgres.h"
 #include "utils/inval.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "common/hashfn.h"
 
@@ -701,6 +702,25 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 }
 
 /*
+ * KvGsiProbePlans makes the planner join the worker's batches to GSI
+ * storage by index probes only, until AtEOXact_GUC(true, the level it
+ * returns).  Knowing a batch of thousands of keys, it would otherwise
+ * hash or merge them against a scan of the whole storage -- every batch,
+ * however large the index.
+ */
+static int
+KvGsiProbePlans(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/*
  * KvGsiApplyBatch applies the changes collected while decoding the batch,
  * in the current transaction (the worker's batch transaction, which also
  * records the WAL position reached): table by table, in decoding order.
@@ -711,6 +731,7 @@ KvGsiApplyBatch(void)
 	MemoryContext oldcxt;
 	Oid		   *done;
 	int			ndone = 0;
+	int			guc_level;
 
 	if (kv_gsi_nchanges == 0)
 		return;
@@ -718,6 +739,7 @@ KvGsiApplyBatch(void)
 	done = palloc(sizeof(Oid) * kv_gsi_nchanges);
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
+	guc_level = KvGsiProbePlans();
 	for (int i = 0; i < kv_gsi_nchanges; i++)
 	{
 		bool		seen = false;
@@ -729,6 +751,7 @@ KvGsiApplyBatch(void)
 		done[ndone++] = kv_gsi_changes[i].relid;
 		KvGsiApplyTable(&kv_gsi_changes[i], i);
 	}
+	AtEOXact_GUC(true, guc_level);
 	SPI_finish();
 	PopActiveSnapshot();
 	MemoryContextSwitchTo(oldcxt);
@@ -839,6 +862,7 @@ bool
 KvGsiBackfillStep(void)
 {
 	bool		more = false;
+	int			guc_level;
 	bool		found = false;
 	char	   *schema_name = NULL;
 	char	   *table_name = NULL;
@@ -895,9 +919,11 @@ KvGsiBackfillStep(void)
 			args[1] = CStringGetTextDatum(table_name);
 			args[2] = CStringGetTextDatum(index_name);
 			args[3] = Int32GetDatum(Max(kv_stream_batch_size, 100));
+			guc_level = KvGsiProbePlans();
 			if (SPI_execute_with_args("SELECT partkv.gsi_backfill_step($1, $2, $3, $4)",
 									  4, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 				elog(ERROR, "partkv gsi: backfill of index \"%s\" failed", index_name);
+			AtEOXact_GUC(true, guc_level);
 			more = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 											  1, &isnull)) && !isnull;
 			if (!more)
