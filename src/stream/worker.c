@@ -1317,8 +1317,8 @@ KvStoreChunk(SPIPlanPtr plan, KvBatchRecord **recs, int n, XLogRecPtr batch_lsn,
 
 /*
  * KvNotifyTables NOTIFYs the channel of each table with records in the
- * batch, with its table, last sequence number and record count (sorted by
- * stream, a table's records are adjacent).
+ * batch, once per stream (records sorted by stream are adjacent), with
+ * the table, its last sequence number and the record count.
  */
 static void
 KvNotifyTables(KvBatchRecord **sorted, int n)
