@@ -20,6 +20,7 @@
 #include "../stats/capacity.h"
 #include "../stats/stats.h"
 #include "../index/gsi.h"
+#include "../index/lsi.h"
 #include "itemops.h"
 
 void
@@ -108,32 +109,6 @@ KvTopAttr(Jsonb *item, const char *name, JsonbValue *out)
 }
 
 /*
- * KvProjectedSame tells whether an index entry's projected non-key
- * attributes are the same in both items (its keys are compared apart).
- */
-static bool
-KvProjectedSame(Jsonb *old, Jsonb *written, KvProjectionType projection, int ninclude,
-				char **include)
-{
-	if (projection == KV_PROJECT_KEYS_ONLY)
-		return true;
-	if (projection == KV_PROJECT_ALL)
-		return DatumGetBool(DirectFunctionCall2(jsonb_eq, JsonbPGetDatum(old),
-												JsonbPGetDatum(written)));
-	for (int i = 0; i < ninclude; i++)
-	{
-		JsonbValue	o,
-					n;
-		bool		in_old = KvTopAttr(old, include[i], &o);
-		bool		in_new = KvTopAttr(written, include[i], &n);
-
-		if (in_old != in_new || (in_old && !KvValueEquals(&o, &n)))
-			return false;
-	}
-	return true;
-}
-
-/*
  * KvIndexEntryWrites is what one index entry costs for a write that turns
  * old into written (either may be NULL), DynamoDB's way: writing an entry
  * costs its size in write units (one for KEYS_ONLY), an entry that
@@ -156,7 +131,7 @@ KvIndexEntryWrites(Jsonb *old, Jsonb *written, const KvKeyAttr *k1, const KvKeyA
 	bool		moved = in_old && in_new &&
 		(!KvValueEquals(&o1, &n1) || (k2 != NULL && !KvValueEquals(&o2, &n2)));
 
-	if (in_old && in_new && !moved && KvProjectedSame(old, written, projection, ninclude, include))
+	if (in_old && in_new && !moved && KvIndexProjectionSame(old, written, projection, ninclude, include))
 		return 0;
 	if (in_new)
 		units += keys_only ? 1 : KvWriteUnits(KvCapacitySize(written, KV_WRITE_UNIT_BYTES), false);

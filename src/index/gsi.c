@@ -13,16 +13,19 @@
  *
  * Maintenance.  The partkv output plugin hands the stream worker every
  * change of a table that has GSIs (kv_gsi_change_hook, whether or not the
- * table has a stream): its table key and new item (NULL for a delete).
- * KvGsiApplyBatch applies a batch of them in the worker's batch transaction,
- * the one that also records the origin's LSN, so after a crash a change is
- * applied exactly once.  Per GSI, one statement (partkv.gsi_apply_sql):
- * for each table key, the last change of the batch wins; the key's entry is
- * deleted (found through the (base_pk, base_sk) index, so no old image is
- * needed) and the new item inserted when it has every index key attribute
- * of the right type, non-empty: the index is sparse, and an item whose GSI
- * key changes moves.  GSIs are read with the current catalog, so changes
- * decoded for a GSI that was dropped meanwhile are skipped.
+ * table has a stream): its table key, new item (NULL for a delete) and old
+ * item (REPLICA IDENTITY FULL).  KvGsiApplyBatch applies a batch of them in
+ * the worker's batch transaction, the one that also records the origin's
+ * LSN, so after a crash a change is applied exactly once.  The changes of a
+ * table key are merged (its first old item, its last new item); per GSI,
+ * the entry is found where the old item places it, in one storage
+ * partition, and deleted, left alone (keys and projection stay) or updated
+ * in place (keys stay); the new item is inserted when it has every index
+ * key attribute of the right type, non-empty: the index is sparse, and an
+ * item whose GSI key changes moves.  Entries are written through the table
+ * and index access methods, not SQL (see "Applying a batch").  GSIs are
+ * read with the current catalog, so changes decoded for a GSI that was
+ * dropped meanwhile are skipped.
  *
  * Backfill.  update_table adding a GSI to a table that has items leaves it
  * CREATING; the worker then, between stream batches, copies the table into
@@ -52,7 +55,19 @@
 #include "utils/hsearch.h"
 #include "common/hashfn.h"
 
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
+#include "executor/executor.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
+#include "utils/fmgroids.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
@@ -73,6 +88,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "../storage/hashops.h"
 #include "../stream/decoder.h"
 #include "../stream/worker.h"
 #include "gsi.h"
@@ -507,8 +523,51 @@ KvGsiLastCommitTime(void)
 
 /* ----------------------------------------------------------------
  * Applying a batch
+ *
+ * Entries are written through the table access method and the index AM
+ * directly, as logical replication's apply does, rather than through SQL:
+ * a change costs its index probes, heap writes and index inserts, not an
+ * executor pipeline per batch whose planner sees thousands of keys.
  * ----------------------------------------------------------------
  */
+
+/* one partition of a GSI's storage, opened for the batch */
+typedef struct KvGsiPart
+{
+	ResultRelInfo *rri;			/* NULL until first used */
+	Relation	keyindex;		/* (gsi_pk, [gsi_sk,] base_pk, [base_sk]) */
+	Relation	baseindex;		/* the hash of the table key */
+	TupleTableSlot *slot;
+} KvGsiPart;
+
+/* one GSI of the table whose changes are applied */
+typedef struct KvGsiTarget
+{
+	char	   *index_name;
+	KvGsiInfo	info;
+	bool		located;		/* old images locate its entries (see below) */
+	XLogRecPtr	activated_lsn;
+	Relation	storage;
+	PartitionKey partkey;
+	PartitionDesc partdesc;
+	KvGsiPart  *parts;			/* by partdesc index */
+	char	  **project;		/* attributes of a KEYS_ONLY or INCLUDE entry */
+	int			nproject;
+	int64		misplaced;		/* entries not where old images placed them */
+} KvGsiTarget;
+
+/* the state of applying one table's changes */
+typedef struct KvGsiApply
+{
+	const char *table_name;
+	KvKeyAttr	base[2];		/* the table's key */
+	int			nbase;
+	EState	   *estate;
+	Snapshot	snapshot;
+	CommandId	cid;
+	MemoryContext batch_cxt;	/* what lives until the table is done */
+	MemoryContext row_cxt;		/* reset per change */
+} KvGsiApply;
 
 /*
  * KvGsiKeySlot finds the slot of a table key in an open-addressing table
@@ -516,20 +575,487 @@ KvGsiLastCommitTime(void)
  * its own, or the free one where it goes.
  */
 static int
-KvGsiKeySlot(const int *slots, int cap, Datum *keys, Jsonb *key)
+KvGsiKeySlot(const int *slots, int cap, Jsonb **keys, Jsonb *key)
 {
 	uint32		h = hash_bytes((const unsigned char *) key, VARSIZE(key));
 	int			i = h & (cap - 1);
 
 	while (slots[i] >= 0)
 	{
-		Jsonb	   *other = DatumGetJsonbP(keys[slots[i]]);
+		Jsonb	   *other = keys[slots[i]];
 
 		if (VARSIZE(other) == VARSIZE(key) && memcmp(other, key, VARSIZE(key)) == 0)
 			break;
 		i = (i + 1) & (cap - 1);
 	}
 	return i;
+}
+
+/*
+ * KvGsiKeyValue is key attribute attr of an item as its storage column's
+ * Datum; false when the item lacks it, has it of another type or empty: the
+ * item is then not in the index (sparse).  Written items were checked by
+ * the table access method; only items older than the GSI can be of another
+ * type, and DynamoDB leaves those out too.
+ */
+static bool
+KvGsiKeyValue(Jsonb *item, const KvKeyAttr *attr, Datum *out)
+{
+	JsonbValue	v;
+	JsonbValue	inner;
+	bytea	   *bytes;
+
+	if (item == NULL || !JB_ROOT_IS_OBJECT(item) ||
+		getKeyJsonValueFromContainer(&item->root, attr->name, strlen(attr->name), &v) == NULL)
+		return false;
+	switch (attr->type)
+	{
+		case KV_TYPE_S:
+			if (v.type != jbvString || v.val.string.len == 0)
+				return false;
+			*out = PointerGetDatum(cstring_to_text_with_len(v.val.string.val, v.val.string.len));
+			return true;
+		case KV_TYPE_N:
+			if (v.type != jbvNumeric)
+				return false;
+			*out = NumericGetDatum(v.val.numeric);
+			return true;
+		case KV_TYPE_B:
+			if (KvJsonbValueType(&v) != KV_TYPE_B || v.type != jbvBinary ||
+				getKeyJsonValueFromContainer(v.val.binary.data, "$B", 2, &inner) == NULL ||
+				inner.type != jbvString)
+				return false;
+			bytes = KvBase64Decode(inner.val.string.val, inner.val.string.len);
+			if (VARSIZE_ANY_EXHDR(bytes) == 0)
+				return false;
+			*out = PointerGetDatum(bytes);
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* KvGsiEntryKey fills key[] with a GSI's key of an item; false: not in it. */
+static bool
+KvGsiEntryKey(Jsonb *item, const KvGsiInfo *info, Datum *key)
+{
+	return KvGsiKeyValue(item, &info->pk, &key[0]) &&
+		(!info->has_sk || KvGsiKeyValue(item, &info->sk, &key[1]));
+}
+
+/*
+ * KvGsiKeyEquals: the same value of key attribute type type (stored values
+ * may have short varlena headers, values built here do not).
+ */
+static bool
+KvGsiKeyEquals(Datum a, Datum b, KvType type)
+{
+	struct varlena *va;
+	struct varlena *vb;
+
+	if (type == KV_TYPE_N)
+		return DatumGetBool(DirectFunctionCall2(numeric_eq, a, b));
+	va = (struct varlena *) DatumGetPointer(a);
+	vb = (struct varlena *) DatumGetPointer(b);
+	Assert(!VARATT_IS_EXTENDED(va) || VARATT_IS_SHORT(va));
+	Assert(!VARATT_IS_EXTENDED(vb) || VARATT_IS_SHORT(vb));
+	return VARSIZE_ANY_EXHDR(va) == VARSIZE_ANY_EXHDR(vb) &&
+		memcmp(VARDATA_ANY(va), VARDATA_ANY(vb), VARSIZE_ANY_EXHDR(va)) == 0;
+}
+
+/* KvGsiEqualProc is the B-tree equality function of a key column. */
+static RegProcedure
+KvGsiEqualProc(KvType type)
+{
+	switch (type)
+	{
+		case KV_TYPE_S:
+			return F_TEXTEQ;
+		case KV_TYPE_N:
+			return F_NUMERIC_EQ;
+		default:
+			return F_BYTEAEQ;
+	}
+}
+
+/*
+ * KvGsiBaseHash is the table-key hash GSI storage indexes (the expression
+ * of partkv.gsi_base_hash_expression).
+ */
+static int64
+KvGsiBaseHash(const KvGsiApply *a, const Datum *base)
+{
+	int64		h = (int64) KvHashKeyDatum(base[0], KvKeyTypeOid(a->base[0].type), 0);
+
+	if (a->nbase == 2)
+		h ^= (int64) KvHashKeyDatum(base[1], KvKeyTypeOid(a->base[1].type), 1);
+	return h;
+}
+
+/*
+ * KvGsiOpenPart opens partition i of a GSI's storage for the batch, with
+ * its indexes; the two partkv made are told apart by their shape (the
+ * table-key one indexes an expression).
+ */
+static KvGsiPart *
+KvGsiOpenPart(KvGsiApply *a, KvGsiTarget *g, int i)
+{
+	KvGsiPart  *p = &g->parts[i];
+	Relation	rel;
+	int			nkeycols = 2 + (g->info.has_sk ? 1 : 0) + (a->nbase - 1);
+	MemoryContext oldcxt;
+
+	if (p->rri != NULL)
+		return p;
+	oldcxt = MemoryContextSwitchTo(a->batch_cxt);
+	rel = table_open(g->partdesc->oids[i], RowExclusiveLock);
+	if (RelationGetDescr(rel)->natts != nkeycols + 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("storage partition \"%s\" of GSI \"%s\" of table \"%s\" does not have the columns partkv made",
+						RelationGetRelationName(rel), g->index_name, a->table_name)));
+	p->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(p->rri, rel, 0, NULL, 0);
+	ExecOpenIndices(p->rri, false);
+	for (int j = 0; j < p->rri->ri_NumIndices; j++)
+	{
+		Relation	idx = p->rri->ri_IndexRelationDescs[j];
+		Form_pg_index form = idx->rd_index;
+
+		if (form->indnkeyatts == 1 && form->indkey.values[0] == 0)
+			p->baseindex = idx;
+		else if (form->indnkeyatts == nkeycols && form->indkey.values[0] == 1)
+			p->keyindex = idx;
+	}
+	if (p->keyindex == NULL || p->baseindex == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("storage partition \"%s\" of GSI \"%s\" of table \"%s\" lacks an index partkv made",
+						RelationGetRelationName(rel), g->index_name, a->table_name),
+				 errhint("Delete the GSI with update_table and create it again.")));
+	p->slot = table_slot_create(rel, NULL);
+	MemoryContextSwitchTo(oldcxt);
+	return p;
+}
+
+/* KvGsiPartOf is the storage partition of GSI partition key value gpk. */
+static KvGsiPart *
+KvGsiPartOf(KvGsiApply *a, KvGsiTarget *g, Datum gpk)
+{
+	bool		isnull = false;
+	uint64		rowhash;
+	int			i;
+
+	rowhash = compute_partition_hash_value(1, g->partkey->partsupfunc,
+										   g->partkey->partcollation, &gpk, &isnull);
+	i = g->partdesc->boundinfo->indexes[rowhash % g->partdesc->boundinfo->nindexes];
+	if (i < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("no storage partition of GSI \"%s\" of table \"%s\" holds this key",
+						g->index_name, a->table_name)));
+	return KvGsiOpenPart(a, g, i);
+}
+
+/*
+ * KvGsiFindEntry looks for the entry of table key base at GSI key key in
+ * partition p; *tid receives it.
+ */
+static bool
+KvGsiFindEntry(KvGsiApply *a, KvGsiTarget *g, KvGsiPart *p, const Datum *key,
+			   const Datum *base, ItemPointer tid)
+{
+	ScanKeyData skeys[4];
+	KvType		types[4];
+	Datum		values[4];
+	int			n = 0;
+	IndexScanDesc scan;
+	bool		found;
+
+	types[n] = g->info.pk.type;
+	values[n++] = key[0];
+	if (g->info.has_sk)
+	{
+		types[n] = g->info.sk.type;
+		values[n++] = key[1];
+	}
+	for (int i = 0; i < a->nbase; i++)
+	{
+		types[n] = a->base[i].type;
+		values[n++] = base[i];
+	}
+	for (int i = 0; i < n; i++)
+		ScanKeyEntryInitialize(&skeys[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
+							   p->keyindex->rd_indcollation[i], KvGsiEqualProc(types[i]),
+							   values[i]);
+	scan = index_beginscan(p->rri->ri_RelationDesc, p->keyindex, a->snapshot, n, 0);
+	index_rescan(scan, skeys, n, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, p->slot);
+	if (found)
+		*tid = p->slot->tts_tid;
+	index_endscan(scan);
+	ExecClearTuple(p->slot);
+	return found;
+}
+
+/* KvGsiDeleteEntry deletes an entry the batch's snapshot sees. */
+static void
+KvGsiDeleteEntry(KvGsiApply *a, KvGsiPart *p, ItemPointer tid)
+{
+	TM_FailureData tmfd;
+	TM_Result	result;
+
+	result = table_tuple_delete(p->rri->ri_RelationDesc, tid, a->cid, a->snapshot,
+								InvalidSnapshot, true, &tmfd, false);
+	if (result != TM_Ok)
+		elog(ERROR, "partkv gsi: could not delete an entry of \"%s\" (result %d)",
+			 RelationGetRelationName(p->rri->ri_RelationDesc), (int) result);
+}
+
+/*
+ * KvGsiDeleteByKey deletes the entries of table key base, wherever they
+ * are: through the table-key hash index of every partition.
+ */
+static void
+KvGsiDeleteByKey(KvGsiApply *a, KvGsiTarget *g, const Datum *base)
+{
+	int64		hash = KvGsiBaseHash(a, base);
+	int			basecol = 2 + (g->info.has_sk ? 1 : 0);
+
+	for (int i = 0; i < g->partdesc->nparts; i++)
+	{
+		KvGsiPart  *p = KvGsiOpenPart(a, g, i);
+		ScanKeyData skey;
+		IndexScanDesc scan;
+		ItemPointerData tids[8];
+		int			ntids = 0;
+
+		ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber, InvalidOid, InvalidOid,
+							   F_INT8EQ, Int64GetDatum(hash));
+		scan = index_beginscan(p->rri->ri_RelationDesc, p->baseindex, a->snapshot, 1, 0);
+		index_rescan(scan, &skey, 1, NULL, 0);
+		while (ntids < lengthof(tids) && index_getnext_slot(scan, ForwardScanDirection, p->slot))
+		{
+			bool		same = true;
+
+			slot_getsomeattrs(p->slot, basecol + a->nbase - 1);
+			for (int k = 0; k < a->nbase && same; k++)
+				same = !p->slot->tts_isnull[basecol - 1 + k] &&
+					KvGsiKeyEquals(p->slot->tts_values[basecol - 1 + k], base[k], a->base[k].type);
+			if (same)
+				tids[ntids++] = p->slot->tts_tid;
+		}
+		index_endscan(scan);
+		ExecClearTuple(p->slot);
+		for (int t = 0; t < ntids; t++)
+			KvGsiDeleteEntry(a, p, &tids[t]);
+	}
+}
+
+/* KvGsiFillEntry stores the entry of table key base at key into p's slot. */
+static void
+KvGsiFillEntry(KvGsiApply *a, KvGsiTarget *g, KvGsiPart *p, const Datum *key,
+			   const Datum *base, Jsonb *item)
+{
+	TupleTableSlot *slot = p->slot;
+	int			n = 0;
+
+	ExecClearTuple(slot);
+	slot->tts_values[n++] = key[0];
+	if (g->info.has_sk)
+		slot->tts_values[n++] = key[1];
+	for (int i = 0; i < a->nbase; i++)
+		slot->tts_values[n++] = base[i];
+	slot->tts_values[n++] = JsonbPGetDatum(g->info.projection == KV_PROJECT_ALL ? item :
+										   KvProjectAttributes(item, g->project, g->nproject));
+	memset(slot->tts_isnull, 0, sizeof(bool) * n);
+	ExecStoreVirtualTuple(slot);
+}
+
+/* KvGsiInsertIndexes indexes the tuple just written from p's slot. */
+static void
+KvGsiInsertIndexes(KvGsiApply *a, KvGsiPart *p, bool update)
+{
+	ResetPerTupleExprContext(a->estate);
+#if PG_VERSION_NUM >= 160000
+	ExecInsertIndexTuples(p->rri, p->slot, a->estate, update, false, NULL, NIL, false);
+#else
+	ExecInsertIndexTuples(p->rri, p->slot, a->estate, update, false, NULL, NIL);
+#endif
+}
+
+/* KvGsiInsertEntry writes the entry of table key base at key. */
+static void
+KvGsiInsertEntry(KvGsiApply *a, KvGsiTarget *g, const Datum *key, const Datum *base,
+				 Jsonb *item)
+{
+	KvGsiPart  *p = KvGsiPartOf(a, g, key[0]);
+
+	KvGsiFillEntry(a, g, p, key, base, item);
+	table_tuple_insert(p->rri->ri_RelationDesc, p->slot, a->cid, 0, NULL);
+	KvGsiInsertIndexes(a, p, false);
+	ExecClearTuple(p->slot);
+}
+
+/*
+ * KvGsiUpdateEntry rewrites an entry whose keys stay with the item's new
+ * projection: in place, so that the update is HOT (no index entries) when
+ * its page has room, as none of the indexed columns changes.
+ */
+static void
+KvGsiUpdateEntry(KvGsiApply *a, KvGsiTarget *g, KvGsiPart *p, ItemPointer tid,
+				 const Datum *key, const Datum *base, Jsonb *item)
+{
+	TM_FailureData tmfd;
+	TM_Result	result;
+	LockTupleMode lockmode;
+#if PG_VERSION_NUM >= 160000
+	TU_UpdateIndexes update_indexes;
+#else
+	bool		update_indexes;
+#endif
+
+	KvGsiFillEntry(a, g, p, key, base, item);
+	result = table_tuple_update(p->rri->ri_RelationDesc, tid, p->slot, a->cid, a->snapshot,
+								InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
+	if (result != TM_Ok)
+		elog(ERROR, "partkv gsi: could not update an entry of \"%s\" (result %d)",
+			 RelationGetRelationName(p->rri->ri_RelationDesc), (int) result);
+#if PG_VERSION_NUM >= 160000
+	if (update_indexes != TU_None)
+#else
+	if (update_indexes)
+#endif
+		KvGsiInsertIndexes(a, p, true);
+	ExecClearTuple(p->slot);
+}
+
+/*
+ * KvGsiApplyChange brings one GSI up to date with one table key's merged
+ * change: its first old item (olditem, when known) and its last item
+ * (NULL: deleted).  located: olditem places the entry exactly -- the index
+ * has held the stream's state since it became ACTIVE, so an entry is where
+ * the old item of a later change places it.  Otherwise (old image unknown,
+ * or a change made while the index was backfilled) the entry is replaced
+ * by table key.
+ */
+static void
+KvGsiApplyChange(KvGsiApply *a, KvGsiTarget *g, Jsonb *keys, Jsonb *olditem, Jsonb *item,
+				 bool located)
+{
+	Datum		base[2];
+	Datum		oldkey[2];
+	Datum		newkey[2];
+	bool		in_new = KvGsiEntryKey(item, &g->info, newkey);
+	bool		found;
+
+	for (int i = 0; i < a->nbase; i++)
+		if (!KvGsiKeyValue(keys, &a->base[i], &base[i]))
+			elog(ERROR, "partkv gsi: a change of table \"%s\" has no table key", a->table_name);
+	if (!located)
+		KvGsiDeleteByKey(a, g, base);
+	else if (KvGsiEntryKey(olditem, &g->info, oldkey))
+	{
+		KvGsiPart  *p = KvGsiPartOf(a, g, oldkey[0]);
+		ItemPointerData tid;
+		bool		stays = in_new &&
+			KvGsiKeyEquals(oldkey[0], newkey[0], g->info.pk.type) &&
+			(!g->info.has_sk || KvGsiKeyEquals(oldkey[1], newkey[1], g->info.sk.type));
+
+		found = KvGsiFindEntry(a, g, p, oldkey, base, &tid);
+		if (found && stays)
+		{
+			/* left alone when nothing it projects changes (no index write) */
+			if (!KvIndexProjectionSame(olditem, item, g->info.projection,
+									   g->info.ninclude, g->info.include))
+				KvGsiUpdateEntry(a, g, p, &tid, newkey, base, item);
+			return;
+		}
+		if (found)
+			KvGsiDeleteEntry(a, p, &tid);
+		else
+		{
+			g->misplaced++;
+			KvGsiDeleteByKey(a, g, base);
+		}
+	}
+	if (in_new)
+		KvGsiInsertEntry(a, g, newkey, base, item);
+}
+
+/*
+ * KvGsiOpenTarget prepares GSI row r of the table's listing (see
+ * KvGsiApplyTable) for the batch; false when it went away meanwhile.
+ */
+static bool
+KvGsiOpenTarget(KvGsiApply *a, const char *schema_name, HeapTuple row, TupleDesc desc,
+				KvGsiTarget *g)
+{
+	bool		isnull;
+	Datum		lsn;
+
+	memset(g, 0, sizeof(*g));
+	g->index_name = SPI_getvalue(row, desc, 1);
+	if (!KvGsiDescribe(schema_name, a->table_name, g->index_name, &g->info))
+		return false;
+
+	/*
+	 * Hold the storage until commit, so that a concurrent DeleteTable or GSI
+	 * Delete waits for this batch; one that committed first leaves nothing
+	 * to apply.
+	 */
+	LockRelationOid(g->info.storage, RowExclusiveLock);
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(g->info.storage)))
+		return false;
+	g->storage = table_open(g->info.storage, NoLock);
+	if (g->storage->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("storage of GSI \"%s\" of table \"%s\" is not partitioned",
+						g->index_name, a->table_name)));
+	g->partkey = RelationGetPartitionKey(g->storage);
+	g->partdesc = RelationGetPartitionDesc(g->storage, false);
+	if (g->partdesc->nparts == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("storage of GSI \"%s\" of table \"%s\" has no partitions",
+						g->index_name, a->table_name)));
+	g->parts = palloc0(sizeof(KvGsiPart) * g->partdesc->nparts);
+	lsn = SPI_getbinval(row, desc, 2, &isnull);
+	g->located = g->info.active && !isnull;
+	g->activated_lsn = isnull ? InvalidXLogRecPtr : DatumGetLSN(lsn);
+
+	/* KEYS_ONLY and INCLUDE entries: table and index keys, then NonKeyAttributes */
+	if (g->info.projection != KV_PROJECT_ALL)
+	{
+		g->project = palloc(sizeof(char *) * (4 + g->info.ninclude));
+		for (int i = 0; i < a->nbase; i++)
+			g->project[g->nproject++] = a->base[i].name;
+		g->project[g->nproject++] = g->info.pk.name;
+		if (g->info.has_sk)
+			g->project[g->nproject++] = g->info.sk.name;
+		for (int i = 0; i < g->info.ninclude; i++)
+			g->project[g->nproject++] = g->info.include[i];
+	}
+	return true;
+}
+
+/* KvGsiCloseTarget closes what KvGsiOpenTarget and the apply opened. */
+static void
+KvGsiCloseTarget(KvGsiTarget *g)
+{
+	for (int i = 0; g->parts != NULL && i < g->partdesc->nparts; i++)
+	{
+		KvGsiPart  *p = &g->parts[i];
+
+		if (p->rri == NULL)
+			continue;
+		ExecDropSingleTupleTableSlot(p->slot);
+		ExecCloseIndices(p->rri);
+		table_close(p->rri->ri_RelationDesc, NoLock);
+	}
+	if (g->storage != NULL)
+		table_close(g->storage, NoLock);
 }
 
 /*
@@ -541,63 +1067,47 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 {
 	Oid			argtypes[2] = {NAMEOID, TEXTOID};
 	Datum		args[2];
+	KvGsiApply	a;
 	int			cap = kv_gsi_nchanges - from;
-	Datum	   *keys = palloc(sizeof(Datum) * cap);
-	Datum	   *items = palloc(sizeof(Datum) * cap);
-	bool	   *item_nulls = palloc(sizeof(bool) * cap);
-	Datum	   *olds = palloc(sizeof(Datum) * cap);
-	bool	   *old_nulls = palloc(sizeof(bool) * cap);
-	Datum	   *known = palloc(sizeof(Datum) * cap);
-	Datum	   *lsns = palloc(sizeof(Datum) * cap);
+	Jsonb	  **keys = palloc(sizeof(Jsonb *) * cap);
+	Jsonb	  **items = palloc(sizeof(Jsonb *) * cap);
+	Jsonb	  **olds = palloc(sizeof(Jsonb *) * cap);
+	bool	   *known = palloc(sizeof(bool) * cap);
+	XLogRecPtr *lsns = palloc(sizeof(XLogRecPtr) * cap);
 	int			n = 0;
 	int		   *slots;
 	int			slotcap;
-	uint64		nsql;
-	char	  **locate_sql;
-	Oid		   *storages;
-	char	  **write_sql;
-	char	  **index_names;
-	Oid			write_types[4] = {JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
-	bool		isnull;
-	int			dims[1];
-	int			lbs[1] = {1};
-	Datum		arrays[5];
-	Oid			arraytypes[5] = {JSONBARRAYOID, JSONBARRAYOID, JSONBARRAYOID, BOOLARRAYOID,
-	PG_LSNARRAYOID};
+	int			ngsi;
+	KvGsiTarget *gsis;
+	SPITupleTable *listing;
 
+	memset(&a, 0, sizeof(a));
+	a.table_name = first->table_name;
 	args[0] = DirectFunctionCall1(namein, CStringGetDatum(first->schema_name));
 	args[1] = CStringGetTextDatum(first->table_name);
-	if (SPI_execute_with_args("SELECT partkv.gsi_apply_sql(g.schema_name, g.table_name, g.index_name), "
-							  "g.index_name, to_regclass(format('%I.%I', g.schema_name, g.storage_name))::oid "
-							  "FROM partkv.gsi_indexes g WHERE g.schema_name = $1 AND g.table_name = $2",
-							  2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_with_args("SELECT g.index_name, g.activated_lsn, t.partition_key, t.partition_key_type, "
+							  "       t.sort_key, t.sort_key_type "
+							  "  FROM partkv.gsi_indexes g JOIN partkv.tables t USING (schema_name, table_name) "
+							  " WHERE g.schema_name = $1 AND g.table_name = $2",
+							  2, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "partkv gsi: could not read the indexes of table \"%s\"", first->table_name);
-	nsql = SPI_processed;
-	if (nsql == 0)
+	if (SPI_processed == 0)
 		return;
-	locate_sql = palloc0(sizeof(char *) * nsql);
-	storages = palloc0(sizeof(Oid) * nsql);
-	write_sql = palloc0(sizeof(char *) * nsql);
-	index_names = palloc(sizeof(char *) * nsql);
-	for (uint64 i = 0; i < nsql; i++)
+	listing = SPI_tuptable;
+	ngsi = SPI_processed;
 	{
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		Datum	   *texts;
-		int			ntexts;
+		HeapTuple	row = listing->vals[0];
+		char	   *sk = SPI_getvalue(row, listing->tupdesc, 5);
 
-		index_names[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-		if (isnull)
-			continue;			/* dropped meanwhile */
-		storages[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-													 3, &isnull));
-		if (isnull)
-			continue;
-		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
-						  &texts, NULL, &ntexts);
-		if (ntexts != 2)
-			elog(ERROR, "partkv gsi: unexpected apply statements for index \"%s\"", index_names[i]);
-		locate_sql[i] = TextDatumGetCString(texts[0]);
-		write_sql[i] = TextDatumGetCString(texts[1]);
+		strlcpy(a.base[0].name, SPI_getvalue(row, listing->tupdesc, 3), sizeof(a.base[0].name));
+		a.base[0].type = KvKeyTypeFromName(SPI_getvalue(row, listing->tupdesc, 4));
+		a.nbase = 1;
+		if (sk != NULL)
+		{
+			strlcpy(a.base[1].name, sk, sizeof(a.base[1].name));
+			a.base[1].type = KvKeyTypeFromName(SPI_getvalue(row, listing->tupdesc, 6));
+			a.nbase = 2;
+		}
 	}
 
 	/*
@@ -623,82 +1133,52 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 		if (row < 0)
 		{
 			row = slots[slot] = n++;
-			keys[row] = JsonbPGetDatum(c->keys);
-			olds[row] = c->olditem ? JsonbPGetDatum(c->olditem) : (Datum) 0;
-			old_nulls[row] = (c->olditem == NULL);
-			known[row] = BoolGetDatum(c->old_known);
-			lsns[row] = LSNGetDatum(c->commit_lsn);
+			keys[row] = c->keys;
+			olds[row] = c->olditem;
+			known[row] = c->old_known;
+			lsns[row] = c->commit_lsn;
 		}
-		items[row] = c->item ? JsonbPGetDatum(c->item) : (Datum) 0;
-		item_nulls[row] = (c->item == NULL);
+		items[row] = c->item;
 	}
-	dims[0] = n;
-	arrays[0] = PointerGetDatum(construct_array(keys, n, JSONBOID, -1, false, TYPALIGN_INT));
-	arrays[1] = PointerGetDatum(construct_md_array(items, item_nulls, 1, dims, lbs, JSONBOID,
-												   -1, false, TYPALIGN_INT));
-	arrays[2] = PointerGetDatum(construct_md_array(olds, old_nulls, 1, dims, lbs, JSONBOID,
-												   -1, false, TYPALIGN_INT));
-	arrays[3] = PointerGetDatum(construct_array(known, n, BOOLOID, 1, true, TYPALIGN_CHAR));
-	arrays[4] = PointerGetDatum(construct_array(lsns, n, LSNOID, sizeof(XLogRecPtr),
-												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
-	for (uint64 i = 0; i < nsql; i++)
+	/* entries are written in a command of their own, which its snapshot does not see */
+	CommandCounterIncrement();
+	a.snapshot = RegisterSnapshot(GetLatestSnapshot());
+	a.cid = GetCurrentCommandId(true);
+	a.estate = CreateExecutorState();
+	a.estate->es_output_cid = a.cid;
+	a.batch_cxt = CurrentMemoryContext;
+	a.row_cxt = AllocSetContextCreate(CurrentMemoryContext, "partkv gsi change",
+									  ALLOCSET_DEFAULT_SIZES);
+	gsis = palloc0(sizeof(KvGsiTarget) * ngsi);
+	for (int i = 0; i < ngsi; i++)
 	{
-		Datum		write_args[4];
-		Datum	   *by_key;
-		Datum	   *kept;
-		int			nby_key;
-		int			nkept;
-		int64		misplaced = 0;
+		KvGsiTarget *g = &gsis[i];
 
-		if (locate_sql[i] == NULL || !OidIsValid(storages[i]))
-			continue;
-
-		/*
-		 * Hold the storage until commit, so that a concurrent DeleteTable or
-		 * GSI Delete waits for this batch rather than dropping the storage
-		 * between the statements; one that committed first leaves nothing to
-		 * apply.
-		 */
-		LockRelationOid(storages[i], RowExclusiveLock);
-		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(storages[i])))
-			continue;
-		/* delete entries where the old items place them (gsi_apply_sql) */
-		if (SPI_execute_with_args(locate_sql[i], 5, arraytypes, arrays, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "partkv gsi: could not apply changes of table \"%s\"", first->table_name);
-		by_key = palloc(sizeof(Datum) * (SPI_processed + 1));
-		kept = palloc(sizeof(Datum) * (SPI_processed + 1));
-		nby_key = nkept = 0;
-		for (uint64 r = 0; r < SPI_processed; r++)
+		if (!KvGsiOpenTarget(&a, first->schema_name, listing->vals[i], listing->tupdesc, g))
 		{
-			Datum		pos = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
-			char	   *what = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
-
-			if (strcmp(what, "kept") == 0)
-				kept[nkept++] = pos;
-			else
-			{
-				by_key[nby_key++] = pos;
-				if (strcmp(what, "misplaced") == 0)
-					misplaced++;
-			}
+			KvGsiCloseTarget(g);
+			continue;
 		}
-		if (misplaced > 0)
+		for (int r = 0; r < n; r++)
+		{
+			MemoryContext oldcxt = MemoryContextSwitchTo(a.row_cxt);
+
+			KvGsiApplyChange(&a, g, keys[r], olds[r], items[r],
+							 g->located && known[r] && lsns[r] > g->activated_lsn);
+			MemoryContextSwitchTo(oldcxt);
+			MemoryContextReset(a.row_cxt);
+		}
+		if (g->misplaced > 0)
 			ereport(LOG,
 					(errmsg("partkv gsi: %lld entries of index \"%s\" of table \"%s\" were not where the old images of their items placed them",
-							(long long) misplaced, index_names[i], first->table_name),
+							(long long) g->misplaced, g->index_name, first->table_name),
 					 errdetail("They were found by table key and replaced.")));
-
-		/* the rest by table key, then the new entries but those kept */
-		write_args[0] = arrays[0];
-		write_args[1] = arrays[1];
-		write_args[2] = PointerGetDatum(construct_array(by_key, nby_key, INT8OID, 8,
-														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		write_args[3] = PointerGetDatum(construct_array(kept, nkept, INT8OID, 8,
-														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		if (SPI_execute_with_args(write_sql[i], 4, write_types, write_args, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "partkv gsi: could not apply changes of table \"%s\"", first->table_name);
+		KvGsiCloseTarget(g);
 	}
+	FreeExecutorState(a.estate);
+	UnregisterSnapshot(a.snapshot);
+	MemoryContextDelete(a.row_cxt);
 }
 
 /*
@@ -731,7 +1211,6 @@ KvGsiApplyBatch(void)
 	MemoryContext oldcxt;
 	Oid		   *done;
 	int			ndone = 0;
-	int			guc_level;
 
 	if (kv_gsi_nchanges == 0)
 		return;
@@ -739,7 +1218,6 @@ KvGsiApplyBatch(void)
 	done = palloc(sizeof(Oid) * kv_gsi_nchanges);
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
-	guc_level = KvGsiProbePlans();
 	for (int i = 0; i < kv_gsi_nchanges; i++)
 	{
 		bool		seen = false;
@@ -751,7 +1229,6 @@ KvGsiApplyBatch(void)
 		done[ndone++] = kv_gsi_changes[i].relid;
 		KvGsiApplyTable(&kv_gsi_changes[i], i);
 	}
-	AtEOXact_GUC(true, guc_level);
 	SPI_finish();
 	PopActiveSnapshot();
 	MemoryContextSwitchTo(oldcxt);

@@ -49,6 +49,7 @@
 #include "utils/snapmgr.h"
 
 #include "../common/errors.h"
+#include "../eval/eval.h"
 #include "../storage/tableam.h"
 #include "lsi.h"
 
@@ -581,4 +582,38 @@ KvProjectAttributes(Jsonb *item, char *const *names, int nnames)
 	}
 	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(res);
+}
+
+/* KvTopAttrNamed finds top-level attribute name of an item (NULL item: absent). */
+static bool
+KvTopAttrNamed(Jsonb *item, const char *name, JsonbValue *out)
+{
+	return item != NULL && JB_ROOT_IS_OBJECT(item) &&
+		getKeyJsonValueFromContainer(&item->root, name, strlen(name), out) != NULL;
+}
+
+/*
+ * KvIndexProjectionSame tells whether an index entry's projected non-key
+ * attributes are the same in both items (its keys are compared apart).
+ */
+bool
+KvIndexProjectionSame(Jsonb *old, Jsonb *written, KvProjectionType projection,
+					  int ninclude, char *const *include)
+{
+	if (projection == KV_PROJECT_KEYS_ONLY)
+		return true;
+	if (projection == KV_PROJECT_ALL)
+		return DatumGetBool(DirectFunctionCall2(jsonb_eq, JsonbPGetDatum(old),
+												JsonbPGetDatum(written)));
+	for (int i = 0; i < ninclude; i++)
+	{
+		JsonbValue	o,
+					n;
+		bool		in_old = KvTopAttrNamed(old, include[i], &o);
+		bool		in_new = KvTopAttrNamed(written, include[i], &n);
+
+		if (in_old != in_new || (in_old && !KvValueEquals(&o, &n)))
+			return false;
+	}
+	return true;
 }

@@ -59,4 +59,12 @@ extern void KvCheckIndexKeys(Relation rel, Jsonb *item);
  */
 extern Jsonb *KvProjectAttributes(Jsonb *item, char *const *names, int nnames);
 
+/*
+ * Whether an index entry's projected non-key attributes are the same in
+ * both items (its keys are compared apart): always for KEYS_ONLY, the
+ * whole items for ALL, the NonKeyAttributes for INCLUDE.
+ */
+extern bool KvIndexProjectionSame(Jsonb *old, Jsonb *written, KvProjectionType projection,
+								  int ninclude, char *const *include);
+
 #endif							/* PARTKV_LSI_H */

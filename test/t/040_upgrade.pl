@@ -1,5 +1,6 @@
 # 040_upgrade.pl -- ALTER EXTENSION partkv UPDATE from 0.1 (a record per
-# row in partkv.stream_log) to 0.2 (chunks): while a database is still at
+# row in partkv.stream_log) to the current version through 0.2 (chunks)
+# and 0.3 (GSI entries written without SQL): while a database is still at
 # 0.1 its stream worker waits and says so; the update turns 0.1's records
 # into chunks; once it commits the worker materialises what was written
 # meanwhile, after the old records and in order, with nothing lost.
@@ -67,7 +68,9 @@ is($node->safe_psql('kv', 'SELECT count(*) FROM partkv.stream_log'),
 
 $node->safe_psql('kv', 'ALTER EXTENSION partkv UPDATE');
 is($node->safe_psql('kv', q{SELECT extversion FROM pg_extension WHERE extname = 'partkv'}),
-	'0.2', 'the extension is at 0.2');
+	'0.3', 'the extension is at 0.3');
+is($node->safe_psql('kv', q{SELECT to_regprocedure('partkv.gsi_apply_sql(name, text, text)') IS NULL}),
+	't', '0.3 no longer builds SQL to apply GSI changes');
 is($node->safe_psql('kv', q{SELECT to_regclass('partkv.stream_log_0_1') IS NULL AND
 	(SELECT relkind FROM pg_class WHERE oid = 'partkv.stream_log'::regclass) = 'v'}),
 	't', 'partkv.stream_log is a view over the chunks');
