@@ -168,7 +168,7 @@ partkv_gsi_project(PG_FUNCTION_ARGS)
 }
 
 /*
- * partkv_gsi_backlog() returns how far the stream worker, which maintains
+ * partkv_gsi_backlog() returns how far the GSI worker, which maintains
  * every GSI of the database, is behind: {"WalBytes": flushed WAL not yet
  * applied, "Seconds": 0 when caught up, else the age of the last change
  * applied or since the worker was last caught up, whichever is nearer (an
@@ -186,7 +186,7 @@ partkv_gsi_backlog(PG_FUNCTION_ARGS)
 	double		seconds = 0;
 
 	initStringInfo(&buf);
-	if (!KvStreamWorkerOf(MyDatabaseId, &info))
+	if (!KvGsiWorkerOf(MyDatabaseId, &info))
 		appendStringInfoString(&buf, "{\"WalBytes\": null, \"Seconds\": null}");
 	else
 	{
@@ -1238,6 +1238,36 @@ KvGsiApplyBatch(void)
  * Backfill
  * ----------------------------------------------------------------
  */
+
+/*
+ * KvGsiRebuildAll empties every GSI of the database and sets it to be
+ * backfilled again, in a transaction of its own; returns how many.  For a
+ * GSI worker whose replication slot is new (made after CREATE EXTENSION,
+ * e.g. when the database was upgraded from a version whose stream worker
+ * kept the GSIs): the changes made before the slot existed are not in it,
+ * and a backfill reads them from the tables instead.
+ */
+int
+KvGsiRebuildAll(void)
+{
+	int			n;
+	bool		isnull;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	if (SPI_execute("SELECT pg_catalog.count(*) FROM ("
+					"  SELECT partkv.gsi_rebuild(g.schema_name, g.table_name, g.index_name) AS done"
+					"    FROM partkv.gsi_indexes g ORDER BY g.created_at) x WHERE x.done",
+					false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "partkv gsi: could not set the GSIs to be backfilled again");
+	n = (int) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	return n;
+}
 
 /* KvGsiForgetJob drops the state of the backfill being prepared. */
 static void

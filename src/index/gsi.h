@@ -37,9 +37,9 @@ extern bool KvGsiDescribe(const char *schema_name, const char *table_name,
 						  const char *index_name, KvGsiInfo *info);
 
 /*
- * Stream worker side.  The decoder hands every change of a table that has
+ * GSI worker side.  The decoder hands every change of a table that has
  * GSIs to KvGsiCollectChange (through kv_gsi_change_hook, set only in the
- * worker); KvGsiApplyBatch applies what was collected, inside the batch's
+ * GSI worker); KvGsiApplyBatch applies what was collected, inside the batch's
  * transaction; KvGsiBackfillStep runs one backfill batch in a transaction
  * of its own (true when more work is waiting).
  */
@@ -49,5 +49,6 @@ extern int	KvGsiPendingChanges(void);
 extern TimestampTz KvGsiLastCommitTime(void);
 extern void KvGsiApplyBatch(void);
 extern bool KvGsiBackfillStep(void);
+extern int	KvGsiRebuildAll(void);
 
 #endif							/* PARTKV_GSI_H */

@@ -33,7 +33,9 @@
  *
  * Options (like test_decoding's): include-xids (bool, default off) adds the
  * transaction id as "xid"; tables (comma-separated list of "name" or
- * "schema.name") restricts the output to those kv tables.
+ * "schema.name") restricts the output to those kv tables; records (bool,
+ * default on) off writes none: the GSI worker decodes only for GSI changes
+ * (kv_gsi_change_hook).
  *
  * TRUNCATE has no DynamoDB equivalent and produces no records.
  *
@@ -113,6 +115,7 @@ typedef struct KvDecodingData
 	MemoryContext context;		/* reset after every change */
 	bool		include_xids;
 	bool		binary;			/* binary-records: each record as a jsonb varlena */
+	bool		records;		/* "records" off: none (the GSI worker's decoding) */
 	List	   *tables;			/* "tables" option: names, or NIL for all */
 	uint32		position;		/* records written in the current txn */
 	KvDecodedRecord current;	/* the record being written */
@@ -279,6 +282,7 @@ kv_decode_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 
 	data = palloc0(sizeof(KvDecodingData));
 	data->magic = KV_DECODER_MAGIC;
+	data->records = true;
 	data->context = AllocSetContextCreate(ctx->context,
 										  "partkv decoder change",
 										  ALLOCSET_DEFAULT_SIZES);
@@ -305,6 +309,16 @@ kv_decode_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 			if (elem->arg == NULL)
 				data->binary = true;
 			else if (!parse_bool(strVal(elem->arg), &data->binary))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("could not parse value \"%s\" for parameter \"%s\"",
+								strVal(elem->arg), elem->defname)));
+		}
+		else if (strcmp(elem->defname, "records") == 0)
+		{
+			if (elem->arg == NULL)
+				data->records = true;
+			else if (!parse_bool(strVal(elem->arg), &data->records))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("could not parse value \"%s\" for parameter \"%s\"",
@@ -596,7 +610,7 @@ KvDecoderLookupRel(KvDecodingData *data, Relation relation)
 			strlcpy(entry->schema_name, nspname, NAMEDATALEN);
 			strlcpy(entry->table_name, name, NAMEDATALEN);
 			entry->stream_id = 0;
-			if (KvTableSelected(data, nspname, name))
+			if (data->records && KvTableSelected(data, nspname, name))
 				KvCatalogScan("tables", nspname, name, KvSpecRow, &entry->view);
 			/* GSI maintenance (src/index/gsi.c): only the stream worker asks */
 			if (kv_gsi_change_hook != NULL)

@@ -119,9 +119,10 @@ KvLastRecordEnd(void)
 
 /*
  * partkv_stream_wait waits until the stream worker of this database has
- * materialised every change committed before the call (it flushes WAL to
- * the current insert position and waits for the worker to decode that
- * far), or until the timeout; true when caught up.  Meant for tests and
+ * materialised every change committed before the call, and its GSI worker
+ * applied them to the GSIs (it flushes WAL to the current insert position
+ * and waits for both workers to decode that far), or until the timeout;
+ * true when caught up.  Meant for tests and
  * scripts that want to read their own writes from the stream.
  */
 Datum
@@ -153,8 +154,10 @@ partkv_stream_wait(PG_FUNCTION_ARGS)
 	for (;;)
 	{
 		KvStreamWorkerInfo info;
+		KvStreamWorkerInfo gsi;
 
-		if (KvStreamWorkerOf(MyDatabaseId, &info) && info.reached >= target)
+		if (KvStreamWorkerOf(MyDatabaseId, &info) && info.reached >= target &&
+			KvGsiWorkerOf(MyDatabaseId, &gsi) && gsi.reached >= target)
 			PG_RETURN_BOOL(true);
 		if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), (int) Min(timeout_ms, INT_MAX)))
 			PG_RETURN_BOOL(false);

@@ -31,6 +31,18 @@
  * change made after the extension exists is missed) or, failing that, by
  * the worker; DROP EXTENSION makes the worker drop them both and exit.
  *
+ * Each stream worker starts and supervises the GSI worker of its database
+ * (restarted with back-off when it fails, stopped when the stream worker
+ * stops), which does the same with slot and origin "partkv_gsi_<database
+ * oid>" for the global secondary indexes (src/index/gsi.c): it decodes no
+ * stream records, applies each batch's changes to the GSIs in the
+ * transaction that sets its origin's LSN, and backfills new GSIs.  Apart,
+ * the stream never waits for GSI maintenance, which costs about as much as
+ * the writes themselves, and the two use both CPUs of a small machine; the
+ * GSI worker runs at a lower CPU priority (partkv.gsi_worker_nice), so that
+ * while the CPUs are saturated its lag grows rather than the writers
+ * slowing down, and it catches up as soon as they leave CPU time over.
+ *
  * Chunks are stored in time-partitioned storage: partitions of
  * partkv.stream_chunks by write time, created ahead and dropped whole once
  * older than partkv.stream_retention.
@@ -44,6 +56,7 @@
 #include "nodes/makefuncs.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 
 #include "access/heapam.h"
 #include "access/htup_details.h"
@@ -118,6 +131,7 @@
 /* exported for the fmgr-less bgworker entry points */
 extern PGDLLEXPORT void partkv_stream_launcher_main(Datum main_arg);
 extern PGDLLEXPORT void partkv_stream_worker_main(Datum main_arg);
+extern PGDLLEXPORT void partkv_gsi_worker_main(Datum main_arg);
 
 int			kv_stream_naptime_ms = 1000;
 int			kv_stream_batch_size = 1000;
@@ -133,21 +147,38 @@ typedef enum KvExitReason
 	KV_EXIT_DISABLED			/* cannot run (wal_level) */
 } KvExitReason;
 
-/* one worker, in shared memory */
-typedef struct KvWorkerSlot
+/*
+ * The two processes of a database: the stream worker (started by the
+ * launcher) and the GSI worker it starts and supervises.
+ */
+typedef enum KvWorkerRole
 {
-	Oid			dboid;			/* InvalidOid: slot free */
-	bool		starting;		/* registered, process not running yet */
-	bool		stop;			/* asked to exit */
+	KV_ROLE_STREAM = 0,
+	KV_ROLE_GSI,
+	KV_NROLES
+} KvWorkerRole;
+
+/* one process of a database, in shared memory */
+typedef struct KvWorkerProc
+{
 	pid_t		pid;
 	Latch	   *latch;
-	KvExitReason exit_reason;
-	XLogRecPtr	reached;		/* WAL decoded, records committed */
+	XLogRecPtr	reached;		/* WAL decoded, its work committed */
 	XLogRecPtr	caught_up;		/* flushed WAL fully decoded up to here */
 	TimestampTz caught_up_at;	/* when caught_up was the end of flushed WAL */
 	TimestampTz last_batch;
 	int64		records;
 	TimestampTz applied_commit; /* commit time of the last change applied */
+} KvWorkerProc;
+
+/* the workers of one database, in shared memory */
+typedef struct KvWorkerSlot
+{
+	Oid			dboid;			/* InvalidOid: slot free */
+	bool		starting;		/* registered, process not running yet */
+	bool		stop;			/* asked to exit */
+	KvExitReason exit_reason;	/* the stream worker's */
+	KvWorkerProc procs[KV_NROLES];
 } KvWorkerSlot;
 
 #define KV_MAX_PENDING	32
@@ -184,6 +215,7 @@ static Oid	kv_new_database = InvalidOid;
 static Oid	kv_paused_database = InvalidOid;
 
 static void KvStreamResume(Oid dboid);
+static RepOriginId KvEnsureOrigin(const char *name);
 
 static void KvStreamRequestCheck(Oid dboid);
 
@@ -271,6 +303,13 @@ KvStreamSlotName(Oid dboid, char *out)
 	snprintf(out, NAMEDATALEN, "partkv_stream_%u", dboid);
 }
 
+/* KvGsiSlotName names the slot and origin of a database's GSI worker. */
+void
+KvGsiSlotName(Oid dboid, char *out)
+{
+	snprintf(out, NAMEDATALEN, "partkv_gsi_%u", dboid);
+}
+
 /*
  * KvStreamTrustPlugin lets this process use the partkv output plugin when
  * the server restricts output plugins (output_plugin_libraries, a setting
@@ -328,47 +367,22 @@ KvStreamCreateSlot(const char *name)
 }
 
 /*
- * KvStreamPrepareExtension runs before CREATE EXTENSION partkv: it creates
- * the database's slot now, before the extension exists, so that the stream
- * misses no change made once it does.  A transaction that already has an
- * xid cannot create a slot; the worker will then create it when it starts.
- * A stale slot of an earlier installation is replaced.
+ * KvPrepareSlot (re)creates replication slot name for CREATE EXTENSION
+ * partkv.  Failing to (no free replication slot, say) must not fail CREATE
+ * EXTENSION: it warns, and the worker creates the slot when it starts.
  */
 static void
-KvStreamPrepareExtension(CreateExtensionStmt *stmt)
+KvPrepareSlot(const char *name, bool gsi)
 {
-	char		name[NAMEDATALEN];
-	ReplicationSlot *slot;
 	int			save_nestlevel;
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
 
-	if (OidIsValid(get_extension_oid(stmt->extname, true)))
-		return;
-	kv_wake_at_eoxact = true;
-	if (wal_level < WAL_LEVEL_LOGICAL || RecoveryInProgress() || MyReplicationSlot != NULL)
-		return;
-	if (TransactionIdIsValid(GetTopTransactionIdIfAny()))
-	{
-		ereport(NOTICE,
-				(errmsg("the change stream of database \"%s\" starts when its partkv worker starts",
-						get_database_name(MyDatabaseId)),
-				 errdetail("CREATE EXTENSION partkv creates the stream's replication slot only when it is the first write of its transaction.")));
-		return;
-	}
-
-	KvStreamSlotName(MyDatabaseId, name);
-
-	/*
-	 * Failing to create the slot (no free replication slot, say) must not
-	 * fail CREATE EXTENSION: warn, and let the worker create it later.
-	 */
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
-		slot = SearchNamedReplicationSlot(name, true);
-		if (slot != NULL)
+		if (SearchNamedReplicationSlot(name, true) != NULL)
 			ReplicationSlotDrop(name, true);
 		save_nestlevel = NewGUCNestLevel();
 		KvStreamTrustPlugin(GUC_ACTION_SAVE);
@@ -391,13 +405,53 @@ KvStreamPrepareExtension(CreateExtensionStmt *stmt)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
-		ereport(WARNING,
-				(errmsg("could not create the replication slot of the partkv change stream: %s",
-						edata->message),
-				 errdetail("The stream worker will create it when it starts; changes made before are not in the stream.")));
+		if (gsi)
+			ereport(WARNING,
+					(errmsg("could not create the replication slot of the partkv GSI worker: %s",
+							edata->message),
+					 errdetail("The GSI worker will create it when it starts.")));
+		else
+			ereport(WARNING,
+					(errmsg("could not create the replication slot of the partkv change stream: %s",
+							edata->message),
+					 errdetail("The stream worker will create it when it starts; changes made before are not in the stream.")));
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
+}
+
+/*
+ * KvStreamPrepareExtension runs before CREATE EXTENSION partkv: it creates
+ * the database's slots now, before the extension exists, so that the
+ * stream and the GSIs miss no change made once it does.  A transaction
+ * that already has an xid cannot create a slot; the workers will then
+ * create them when they start.  Stale slots of an earlier installation are
+ * replaced.
+ */
+static void
+KvStreamPrepareExtension(CreateExtensionStmt *stmt)
+{
+	char		name[NAMEDATALEN];
+
+	if (OidIsValid(get_extension_oid(stmt->extname, true)))
+		return;
+	kv_wake_at_eoxact = true;
+	if (wal_level < WAL_LEVEL_LOGICAL || RecoveryInProgress() || MyReplicationSlot != NULL)
+		return;
+	if (TransactionIdIsValid(GetTopTransactionIdIfAny()))
+	{
+		ereport(NOTICE,
+				(errmsg("the change stream of database \"%s\" starts when its partkv worker starts",
+						get_database_name(MyDatabaseId)),
+				 errdetail("CREATE EXTENSION partkv creates the stream's replication slot only when it is the first write of its transaction.")));
+		return;
+	}
+	KvStreamSlotName(MyDatabaseId, name);
+	KvPrepareSlot(name, false);
+	(void) KvEnsureOrigin(name);
+	KvGsiSlotName(MyDatabaseId, name);
+	KvPrepareSlot(name, true);
+	(void) KvEnsureOrigin(name);
 }
 
 /*
@@ -442,31 +496,41 @@ KvStreamPause(Oid dboid)
 	for (;;)
 	{
 		bool		busy = false;
-		pid_t		pid = 0;
-		Latch	   *latch = NULL;
+		pid_t		pids[KV_NROLES] = {0};
+		Latch	   *latches[KV_NROLES] = {0};
 
 		SpinLockAcquire(&kv_shared->mutex);
 		for (i = 0; i < kv_shared->nslots; i++)
 		{
 			KvWorkerSlot *w = &kv_shared->slots[i];
+			bool		running = w->starting;
 
-			if (w->dboid != dboid || (w->pid == 0 && !w->starting))
+			if (w->dboid != dboid)
+				continue;
+			for (int r = 0; r < KV_NROLES; r++)
+				running |= (w->procs[r].pid != 0);
+			if (!running)
 				continue;
 			busy = true;
 			w->stop = true;
-			pid = w->pid;
-			latch = w->latch;
+			for (int r = 0; r < KV_NROLES; r++)
+			{
+				pids[r] = w->procs[r].pid;
+				latches[r] = w->procs[r].latch;
+			}
 		}
 		SpinLockRelease(&kv_shared->mutex);
 		if (!busy || TimestampDifferenceExceeds(start, GetCurrentTimestamp(), 15000))
 			break;
-		if (latch)
-			SetLatch(latch);
+		for (int r = 0; r < KV_NROLES; r++)
+			if (latches[r])
+				SetLatch(latches[r]);
 		/* a worker stuck in a long wait gets SIGTERM after 2 s */
-		if (pid != 0 && !signalled &&
-			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), 2000))
+		if (!signalled && TimestampDifferenceExceeds(start, GetCurrentTimestamp(), 2000))
 		{
-			kill(pid, SIGTERM);
+			for (int r = 0; r < KV_NROLES; r++)
+				if (pids[r] != 0)
+					kill(pids[r], SIGTERM);
 			signalled = true;
 		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
@@ -663,6 +727,11 @@ KvStreamInit(void)
 							NULL,
 							&kv_stream_max_workers, 8, 0, 1024,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("partkv.gsi_worker_nice",
+							"Nice value (CPU priority) of the GSI workers.",
+							"GSI maintenance is asynchronous: a positive value makes it give way to the writers while the CPUs are busy and use them fully while they are not. It can be raised while the workers run; lowering it takes effect when they restart.",
+							&kv_gsi_worker_nice, 10, 0, 19,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = KvStreamShmemRequest;
@@ -705,9 +774,9 @@ KvStreamRequestCheck(Oid dboid)
 		SetLatch(latch);
 }
 
-/* KvStreamWorkerOf reports on the running worker of a database. */
-bool
-KvStreamWorkerOf(Oid dboid, KvStreamWorkerInfo *info)
+/* KvWorkerOf reports on the running process of a role of a database. */
+static bool
+KvWorkerOf(Oid dboid, KvWorkerRole role, KvStreamWorkerInfo *info)
 {
 	bool		found = false;
 
@@ -717,15 +786,16 @@ KvStreamWorkerOf(Oid dboid, KvStreamWorkerInfo *info)
 	for (int i = 0; i < kv_shared->nslots; i++)
 	{
 		KvWorkerSlot *w = &kv_shared->slots[i];
+		KvWorkerProc *p = &w->procs[role];
 
-		if (w->dboid == dboid && w->pid != 0)
+		if (w->dboid == dboid && p->pid != 0)
 		{
-			info->pid = w->pid;
-			info->reached = w->caught_up;
-			info->last_batch = w->last_batch;
-			info->records = w->records;
-			info->applied_commit = w->applied_commit;
-			info->caught_up_at = w->caught_up_at;
+			info->pid = p->pid;
+			info->reached = p->caught_up;
+			info->last_batch = p->last_batch;
+			info->records = p->records;
+			info->applied_commit = p->applied_commit;
+			info->caught_up_at = p->caught_up_at;
 			found = true;
 			break;
 		}
@@ -734,11 +804,25 @@ KvStreamWorkerOf(Oid dboid, KvStreamWorkerInfo *info)
 	return found;
 }
 
-/* KvStreamWakeWorker sets the latch of a database's worker. */
+/* KvStreamWorkerOf reports on the running stream worker of a database. */
+bool
+KvStreamWorkerOf(Oid dboid, KvStreamWorkerInfo *info)
+{
+	return KvWorkerOf(dboid, KV_ROLE_STREAM, info);
+}
+
+/* KvGsiWorkerOf reports on the running GSI worker of a database. */
+bool
+KvGsiWorkerOf(Oid dboid, KvStreamWorkerInfo *info)
+{
+	return KvWorkerOf(dboid, KV_ROLE_GSI, info);
+}
+
+/* KvStreamWakeWorker sets the latches of a database's workers. */
 void
 KvStreamWakeWorker(Oid dboid)
 {
-	Latch	   *latch = NULL;
+	Latch	   *latches[KV_NROLES] = {0};
 
 	if (kv_shared == NULL)
 		return;
@@ -747,12 +831,14 @@ KvStreamWakeWorker(Oid dboid)
 	{
 		KvWorkerSlot *w = &kv_shared->slots[i];
 
-		if (w->dboid == dboid && w->latch != NULL)
-			latch = w->latch;
+		if (w->dboid == dboid)
+			for (int r = 0; r < KV_NROLES; r++)
+				latches[r] = w->procs[r].latch;
 	}
 	SpinLockRelease(&kv_shared->mutex);
-	if (latch)
-		SetLatch(latch);
+	for (int r = 0; r < KV_NROLES; r++)
+		if (latches[r])
+			SetLatch(latches[r]);
 }
 
 /* ----------------------------------------------------------------
@@ -853,15 +939,9 @@ KvLauncherStart(KvDbEntry *e)
 			w->dboid = e->dboid;
 			w->starting = true;
 			w->stop = false;
-			w->pid = 0;
-			w->latch = NULL;
 			w->exit_reason = KV_EXIT_CRASH;
-			w->reached = InvalidXLogRecPtr;
-			w->caught_up = InvalidXLogRecPtr;
-			w->caught_up_at = 0;
-			w->records = 0;
-			w->last_batch = 0;
-			w->applied_commit = 0;
+			/* a GSI worker of the slot's last database may still be leaving */
+			w->procs[KV_ROLE_STREAM] = (KvWorkerProc) {0};
 			break;
 		}
 	}
@@ -914,8 +994,8 @@ KvLauncherReap(KvDbEntry *e)
 	reason = w->exit_reason;
 	w->dboid = InvalidOid;
 	w->starting = false;
-	w->pid = 0;
-	w->latch = NULL;
+	w->procs[KV_ROLE_STREAM].pid = 0;
+	w->procs[KV_ROLE_STREAM].latch = NULL;
 	SpinLockRelease(&kv_shared->mutex);
 	pfree(e->handle);
 	e->handle = NULL;
@@ -1113,7 +1193,19 @@ typedef struct KvBatch
 } KvBatch;
 
 static KvWorkerSlot *kv_my_slot = NULL;
+static KvWorkerRole kv_role = KV_ROLE_STREAM;
+static KvWorkerProc *kv_me = NULL;	/* this process in kv_my_slot */
+static pid_t kv_parent_pid = 0; /* GSI worker: its stream worker */
+static Oid	kv_my_dboid = InvalidOid;
 static KvBatch kv_batch;
+
+/* the stream worker's GSI worker, restarted with back-off when it fails */
+static BackgroundWorkerHandle *kv_gsi_handle = NULL;
+static TimestampTz kv_gsi_retry_at = 0;
+static TimestampTz kv_gsi_started_at = 0;
+static int	kv_gsi_failures = 0;
+
+int			kv_gsi_worker_nice = 10;
 
 /*
  * Records (and GSI changes) the next batch may hold: partkv.stream_batch_size
@@ -1128,21 +1220,35 @@ static int	kv_batch_limit = 0;
 static char kv_my_dbname[NAMEDATALEN];
 static MemoryContext kv_worker_cxt = NULL;	/* lives as long as the worker */
 
-/* KvWorkerShmemExit clears the worker's slot when the process goes. */
+/*
+ * KvWorkerShmemExit clears the process's place in the slot when it goes; a
+ * stream worker takes its GSI worker along.
+ */
 static void
 KvWorkerShmemExit(int code, Datum arg)
 {
 	SpinLockAcquire(&kv_shared->mutex);
-	kv_my_slot->pid = 0;
-	kv_my_slot->latch = NULL;
-	kv_my_slot->starting = false;
+	if (kv_me->pid == MyProcPid)
+	{
+		kv_me->pid = 0;
+		kv_me->latch = NULL;
+	}
+	if (kv_role == KV_ROLE_STREAM)
+		kv_my_slot->starting = false;
 	SpinLockRelease(&kv_shared->mutex);
+	if (kv_gsi_handle != NULL)
+		TerminateBackgroundWorker(kv_gsi_handle);
 }
 
-/* KvWorkerExit leaves with a reason the launcher acts upon. */
+/*
+ * KvWorkerExit leaves with a reason the launcher acts upon (a GSI worker's
+ * is its stream worker's business).
+ */
 static void
 KvWorkerExit(KvExitReason reason)
 {
+	if (kv_role == KV_ROLE_GSI)
+		proc_exit(0);
 	SpinLockAcquire(&kv_shared->mutex);
 	kv_my_slot->exit_reason = reason;
 	SpinLockRelease(&kv_shared->mutex);
@@ -1157,6 +1263,10 @@ KvWorkerStopRequested(void)
 
 	SpinLockAcquire(&kv_shared->mutex);
 	stop = kv_my_slot->stop;
+	/* a GSI worker goes with its stream worker */
+	if (kv_role == KV_ROLE_GSI)
+		stop |= kv_my_slot->dboid != kv_my_dboid ||
+			kv_my_slot->procs[KV_ROLE_STREAM].pid != kv_parent_pid;
 	SpinLockRelease(&kv_shared->mutex);
 	return stop;
 }
@@ -1466,7 +1576,7 @@ KvInstalledVersion(void)
 static void
 KvWorkerDropStream(const char *name)
 {
-	ReplicationSlot *slot;
+	char		names[KV_NROLES][NAMEDATALEN];
 	bool		dropped = false;
 
 	if (MyReplicationSlot != NULL)
@@ -1476,19 +1586,33 @@ KvWorkerDropStream(const char *name)
 		replorigin_session_reset();
 		replorigin_session_origin = InvalidRepOriginId;
 	}
-	slot = SearchNamedReplicationSlot(name, true);
-	if (slot != NULL)
+	/* the stream worker drops both, once its GSI worker has gone */
+	if (kv_role == KV_ROLE_GSI)
+		proc_exit(0);
+	if (kv_gsi_handle != NULL)
 	{
-		ReplicationSlotDrop(name, true);
-		dropped = true;
+		TerminateBackgroundWorker(kv_gsi_handle);
+		(void) WaitForBackgroundWorkerShutdown(kv_gsi_handle);
+		pfree(kv_gsi_handle);
+		kv_gsi_handle = NULL;
 	}
-	StartTransactionCommand();
-	if (replorigin_by_name(name, true) != InvalidRepOriginId)
+	KvStreamSlotName(MyDatabaseId, names[KV_ROLE_STREAM]);
+	KvGsiSlotName(MyDatabaseId, names[KV_ROLE_GSI]);
+	for (int r = 0; r < KV_NROLES; r++)
 	{
-		replorigin_drop_by_name(name, true, false);
-		dropped = true;
+		if (SearchNamedReplicationSlot(names[r], true) != NULL)
+		{
+			ReplicationSlotDrop(names[r], true);
+			dropped = true;
+		}
+		StartTransactionCommand();
+		if (replorigin_by_name(names[r], true) != InvalidRepOriginId)
+		{
+			replorigin_drop_by_name(names[r], true, false);
+			dropped = true;
+		}
+		CommitTransactionCommand();
 	}
-	CommitTransactionCommand();
 	if (dropped)
 		ereport(LOG,
 				(errmsg("partkv stream worker dropped the stream of database \"%s\": the extension is not installed",
@@ -1519,8 +1643,8 @@ KvWorkerVersionReady(const char *name)
 	ready = version != NULL && strcmp(version, KV_SQL_VERSION) == 0;
 	if (!ready && !said)
 		ereport(LOG,
-				(errmsg("partkv stream worker for database \"%s\" is waiting for ALTER EXTENSION partkv UPDATE",
-						kv_my_dbname),
+				(errmsg("partkv %s worker for database \"%s\" is waiting for ALTER EXTENSION partkv UPDATE",
+						kv_role == KV_ROLE_GSI ? "GSI" : "stream", kv_my_dbname),
 				 errdetail("The database has partkv %s; the installed library needs %s.",
 						   version ? version : "(none)", KV_SQL_VERSION)));
 	said = !ready;
@@ -1666,17 +1790,17 @@ KvWorkerBatch(LogicalDecodingContext *ctx, const char *name)
 		LogicalConfirmReceivedLocation(reached);
 
 	SpinLockAcquire(&kv_shared->mutex);
-	kv_my_slot->reached = reached;
+	kv_me->reached = reached;
 	if (!full)
 	{
-		kv_my_slot->caught_up = Max(reached, end_of_wal);
-		kv_my_slot->caught_up_at = end_read_at;
+		kv_me->caught_up = Max(reached, end_of_wal);
+		kv_me->caught_up_at = end_read_at;
 	}
-	kv_my_slot->records += n;
+	kv_me->records += n;
 	if (n > 0 || KvGsiPendingChanges() > 0)
 	{
-		kv_my_slot->last_batch = GetCurrentTimestamp();
-		kv_my_slot->applied_commit = Max(kv_batch.last_commit_time, KvGsiLastCommitTime());
+		kv_me->last_batch = GetCurrentTimestamp();
+		kv_me->applied_commit = Max(kv_batch.last_commit_time, KvGsiLastCommitTime());
 	}
 	SpinLockRelease(&kv_shared->mutex);
 	KvGsiBatchReset();
@@ -1688,50 +1812,165 @@ KvWorkerBatch(LogicalDecodingContext *ctx, const char *name)
 }
 
 /*
- * partkv_stream_worker_main materialises the change stream of one
- * database (see the file header).
+ * KvEnsureOrigin returns the replication origin of that name, created if
+ * missing.  CREATE EXTENSION creates both of a database, and a stream worker
+ * its GSI worker's before starting it: creating one while another process
+ * of the database runs DDL was seen to leave that DDL's catalog rows
+ * unreadable (a partition without its pg_inherits and pg_constraint rows).
  */
-void
-partkv_stream_worker_main(Datum main_arg)
+static RepOriginId
+KvEnsureOrigin(const char *name)
 {
-	int			slotno = DatumGetInt32(main_arg);
-	Oid			dboid;
+	RepOriginId id = replorigin_by_name(name, true);
+
+	if (id == InvalidRepOriginId)
+		id = replorigin_create(name);
+	return id;
+}
+
+/*
+ * KvWorkerAttach takes this process's place in worker slot slotno; false
+ * when the slot is no longer that of its database (or of its stream
+ * worker, for a GSI worker).
+ */
+static bool
+KvWorkerAttach(int slotno, Oid dboid, KvWorkerRole role)
+{
+	bool		ours;
+
+	kv_role = role;
+	kv_my_dboid = dboid;
+	kv_my_slot = &kv_shared->slots[slotno];
+	kv_me = &kv_my_slot->procs[role];
+	SpinLockAcquire(&kv_shared->mutex);
+	ours = kv_my_slot->dboid == dboid;
+	if (role == KV_ROLE_GSI)
+		ours &= kv_my_slot->procs[KV_ROLE_STREAM].pid == kv_parent_pid && kv_me->pid == 0;
+	if (ours)
+	{
+		if (role == KV_ROLE_GSI)
+			*kv_me = (KvWorkerProc)
+		{
+			0
+		};
+		kv_me->pid = MyProcPid;
+		kv_me->latch = MyLatch;
+		if (role == KV_ROLE_STREAM)
+			kv_my_slot->starting = false;
+	}
+	SpinLockRelease(&kv_shared->mutex);
+	if (ours)
+		before_shmem_exit(KvWorkerShmemExit, (Datum) 0);
+	return ours;
+}
+
+/*
+ * KvSuperviseGsiWorker (stream worker) starts the database's GSI worker,
+ * and starts it again, with back-off, when it has exited.
+ */
+static void
+KvSuperviseGsiWorker(int slotno)
+{
+	BackgroundWorker bgw;
+	TimestampTz now = GetCurrentTimestamp();
+	pid_t		pid;
+
+	if (kv_gsi_handle != NULL)
+	{
+		if (GetBackgroundWorkerPid(kv_gsi_handle, &pid) != BGWH_STOPPED)
+			return;
+		pfree(kv_gsi_handle);
+		kv_gsi_handle = NULL;
+		/* one that ran a minute failed afresh: 1 s, 2 s, 4 s ... up to a minute */
+		if (TimestampDifferenceExceeds(kv_gsi_started_at, now, 60000))
+			kv_gsi_failures = 0;
+		kv_gsi_retry_at = TimestampTzPlusMilliseconds(now, Min(1000 << Min(kv_gsi_failures, 6), 60000));
+		kv_gsi_failures++;
+	}
+	if (now < kv_gsi_retry_at)
+		return;
+	/* the one an earlier stream worker started may still be leaving */
+	SpinLockAcquire(&kv_shared->mutex);
+	pid = kv_my_slot->procs[KV_ROLE_GSI].pid;
+	SpinLockRelease(&kv_shared->mutex);
+	if (pid != 0)
+		return;
+
+	memset(&bgw, 0, sizeof(bgw));
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "partkv");
+	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "partkv_gsi_worker_main");
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "partkv GSI worker for database \"%s\"", kv_my_dbname);
+	snprintf(bgw.bgw_type, BGW_MAXLEN, "partkv GSI worker");
+	bgw.bgw_main_arg = Int32GetDatum(slotno);
+	bgw.bgw_notify_pid = MyProcPid;
+	memcpy(bgw.bgw_extra, &kv_my_dboid, sizeof(Oid));
+	if (!RegisterDynamicBackgroundWorker(&bgw, &kv_gsi_handle))
+	{
+		kv_gsi_handle = NULL;
+		if (kv_gsi_failures++ == 0)
+			ereport(LOG,
+					(errmsg("partkv stream worker could not start the GSI worker of database \"%s\"",
+							kv_my_dbname),
+					 errhint("Raise max_worker_processes.")));
+		kv_gsi_retry_at = TimestampTzPlusMilliseconds(now, 10000);
+		return;
+	}
+	kv_gsi_started_at = now;
+}
+
+/* KvGsiWorkerYield lowers the GSI worker's CPU priority to partkv.gsi_worker_nice. */
+static void
+KvGsiWorkerYield(void)
+{
+	int			cur;
+
+	errno = 0;
+	cur = getpriority(PRIO_PROCESS, 0);
+	if (errno != 0 || cur == kv_gsi_worker_nice)
+		return;
+	if (kv_gsi_worker_nice < cur)
+	{
+		ereport(LOG,
+				(errmsg("partkv GSI worker keeps nice value %d until it restarts", cur),
+				 errdetail("An unprivileged process cannot raise its own priority.")));
+		return;
+	}
+	if (setpriority(PRIO_PROCESS, 0, kv_gsi_worker_nice) != 0)
+		ereport(LOG,
+				(errmsg("partkv GSI worker could not set its nice value to %d: %m",
+						kv_gsi_worker_nice)));
+}
+
+/*
+ * KvWorkerRun is the loop of a stream worker or GSI worker: see the file
+ * header.  Both decode the database's WAL through a slot of their own; the
+ * stream worker stores the stream and runs stream handlers, TTL and the
+ * stream's maintenance, the GSI worker applies changes to GSIs and
+ * backfills them.
+ */
+static void
+KvWorkerRun(int slotno)
+{
 	char		name[NAMEDATALEN];
 	RepOriginId originid;
 	XLogRecPtr	origin_lsn;
 	LogicalDecodingContext *ctx;
 	TimestampTz next_maintenance = 0;
+	const char *what = kv_role == KV_ROLE_GSI ? "GSI" : "stream";
+	List	   *options;
 
-	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
-	kv_my_slot = &kv_shared->slots[slotno];
-
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-
-	SpinLockAcquire(&kv_shared->mutex);
-	if (kv_my_slot->dboid != dboid)
-	{
-		SpinLockRelease(&kv_shared->mutex);
-		proc_exit(0);
-	}
-	kv_my_slot->pid = MyProcPid;
-	kv_my_slot->latch = MyLatch;
-	kv_my_slot->starting = false;
-	SpinLockRelease(&kv_shared->mutex);
-	before_shmem_exit(KvWorkerShmemExit, (Datum) 0);
-
-	if (KvStreamIsPaused(dboid) || KvWorkerStopRequested())
-		KvWorkerExit(KV_EXIT_STOPPED);
-
-	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
-	pgstat_report_appname("partkv stream worker");
-	KvStreamSlotName(dboid, name);
+	if (kv_role == KV_ROLE_GSI)
+		KvGsiSlotName(MyDatabaseId, name);
+	else
+		KvStreamSlotName(MyDatabaseId, name);
 
 	if (wal_level < WAL_LEVEL_LOGICAL)
 	{
 		ereport(LOG,
-				(errmsg("partkv stream worker cannot run: wal_level must be \"logical\"")));
+				(errmsg("partkv %s worker cannot run: wal_level must be \"logical\"", what)));
 		KvWorkerExit(KV_EXIT_DISABLED);
 	}
 
@@ -1743,7 +1982,8 @@ partkv_stream_worker_main(Datum main_arg)
 										  ALLOCSET_DEFAULT_SIZES);
 	kv_batch.context = AllocSetContextCreate(kv_worker_cxt, "partkv stream batch",
 											 ALLOCSET_DEFAULT_SIZES);
-	KvGsiWorkerInit();			/* global secondary indexes (src/index/gsi.c) */
+	if (kv_role == KV_ROLE_GSI)
+		KvGsiWorkerInit();		/* global secondary indexes (src/index/gsi.c) */
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -1753,15 +1993,38 @@ partkv_stream_worker_main(Datum main_arg)
 		CommitTransactionCommand();
 		KvWorkerDropStream(name);
 	}
-	originid = replorigin_by_name(name, true);
-	if (originid == InvalidRepOriginId)
-		originid = replorigin_create(name);
+	originid = KvEnsureOrigin(name);
+	if (kv_role == KV_ROLE_STREAM)
+	{
+		char		gsi_name[NAMEDATALEN];
+
+		KvGsiSlotName(MyDatabaseId, gsi_name);
+		(void) KvEnsureOrigin(gsi_name);
+	}
 	CommitTransactionCommand();
 
 	if (SearchNamedReplicationSlot(name, true) == NULL)
 	{
+		/*
+		 * CREATE EXTENSION creates both slots; one made now misses what was
+		 * written before, so the GSIs are first set to be backfilled again
+		 * (once the database's SQL objects are this library's).
+		 */
+		while (kv_role == KV_ROLE_GSI && !KvWorkerVersionReady(name))
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 kv_stream_naptime_ms, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			if (KvWorkerStopRequested())
+				KvWorkerExit(KV_EXIT_STOPPED);
+		}
+		if (kv_role == KV_ROLE_GSI && KvGsiRebuildAll() > 0)
+			ereport(LOG,
+					(errmsg("partkv GSI worker of database \"%s\" has no replication slot yet: its GSIs are backfilled again",
+							kv_my_dbname)));
 		ereport(LOG,
-				(errmsg("partkv stream worker is creating replication slot \"%s\"", name)));
+				(errmsg("partkv %s worker is creating replication slot \"%s\"", what, name)));
 		KvStreamCreateSlot(name);
 	}
 	ReplicationSlotAcquire(name, true);
@@ -1770,16 +2033,16 @@ partkv_stream_worker_main(Datum main_arg)
 	origin_lsn = replorigin_session_get_progress(false);
 
 	/*
-	 * Transactions that committed before the origin's LSN are in the stream
-	 * already: CreateDecodingContext skips them (and starts at the slot's
-	 * confirmed position when that is later).
+	 * Transactions that committed before the origin's LSN are done already:
+	 * CreateDecodingContext skips them (and starts at the slot's confirmed
+	 * position when that is later).  Records come as jsonb, not as text the
+	 * worker would parse again; the GSI worker wants none.
 	 */
 	MemoryContextSwitchTo(kv_worker_cxt);
-	/* records come as jsonb, not as text the worker would parse again */
-	ctx = CreateDecodingContext(origin_lsn,
-								list_make1(makeDefElem("binary-records",
-													   (Node *) makeString("on"), -1)),
-								false,
+	options = list_make1(makeDefElem("binary-records", (Node *) makeString("on"), -1));
+	if (kv_role == KV_ROLE_GSI)
+		options = lappend(options, makeDefElem("records", (Node *) makeString("off"), -1));
+	ctx = CreateDecodingContext(origin_lsn, options, false,
 								XL_ROUTINE(.page_read = read_local_xlog_page,
 										   .segment_open = wal_segment_open,
 										   .segment_close = wal_segment_close),
@@ -1787,9 +2050,8 @@ partkv_stream_worker_main(Datum main_arg)
 	XLogBeginRead(ctx->reader, MyReplicationSlot->data.restart_lsn);
 
 	ereport(LOG,
-			(errmsg("partkv stream worker started for database \"%s\"",
-					kv_my_dbname),
-			 errdetail("Records are committed up to %X/%X.", LSN_FORMAT_ARGS(origin_lsn))));
+			(errmsg("partkv %s worker started for database \"%s\"", what, kv_my_dbname),
+			 errdetail("Changes are done up to %X/%X.", LSN_FORMAT_ARGS(origin_lsn))));
 
 	for (;;)
 	{
@@ -1802,6 +2064,8 @@ partkv_stream_worker_main(Datum main_arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 			next_maintenance = 0;	/* the retention may have changed */
+			if (kv_role == KV_ROLE_GSI)
+				KvGsiWorkerYield();
 		}
 		if (KvWorkerStopRequested())
 			KvWorkerExit(KV_EXIT_STOPPED);
@@ -1815,10 +2079,14 @@ partkv_stream_worker_main(Datum main_arg)
 		}
 
 		now = GetCurrentTimestamp();
-		if (now >= next_maintenance)
+		if (kv_role == KV_ROLE_STREAM)
 		{
-			KvWorkerMaintain(name);
-			next_maintenance = TimestampTzPlusMilliseconds(now, KvPartitionWidth() * 500);
+			if (now >= next_maintenance)
+			{
+				KvWorkerMaintain(name);
+				next_maintenance = TimestampTzPlusMilliseconds(now, KvPartitionWidth() * 500);
+			}
+			KvSuperviseGsiWorker(slotno);
 		}
 
 		if (KvDecodableEnd() > ctx->reader->EndRecPtr)
@@ -1834,20 +2102,22 @@ partkv_stream_worker_main(Datum main_arg)
 			TimestampTz now_caught_up = GetCurrentTimestamp();
 
 			SpinLockAcquire(&kv_shared->mutex);
-			kv_my_slot->caught_up = Max(kv_my_slot->caught_up, ctx->reader->EndRecPtr);
-			kv_my_slot->caught_up_at = now_caught_up;
+			kv_me->caught_up = Max(kv_me->caught_up, ctx->reader->EndRecPtr);
+			kv_me->caught_up_at = now_caught_up;
 			SpinLockRelease(&kv_shared->mutex);
 		}
 
-		/* stream handlers, each batch in a transaction of its own */
-		if (KvRunStreamHandlers())
-			full = true;
+		if (kv_role == KV_ROLE_STREAM)
+		{
+			/* stream handlers, each batch in a transaction of its own */
+			if (KvRunStreamHandlers())
+				full = true;
+			/* Time to Live: a batch per TTL table when due (src/ttl) */
+			if (KvTtlWorkerRun())
+				full = true;
+		}
 		/* GSI backfill, one batch per loop in its own transaction (src/index/gsi.c) */
-		if (KvGsiBackfillStep())
-			full = true;
-
-		/* Time to Live: a batch per TTL table when due (src/ttl) */
-		if (KvTtlWorkerRun())
+		else if (KvGsiBackfillStep())
 			full = true;
 		MemoryContextSwitchTo(kv_worker_cxt);
 
@@ -1858,4 +2128,54 @@ partkv_stream_worker_main(Datum main_arg)
 			ResetLatch(MyLatch);
 		}
 	}
+}
+
+/*
+ * partkv_stream_worker_main materialises the change stream of one
+ * database and supervises its GSI worker (see the file header).
+ */
+void
+partkv_stream_worker_main(Datum main_arg)
+{
+	int			slotno = DatumGetInt32(main_arg);
+	Oid			dboid;
+
+	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	if (!KvWorkerAttach(slotno, dboid, KV_ROLE_STREAM))
+		proc_exit(0);
+	if (KvStreamIsPaused(dboid) || KvWorkerStopRequested())
+		KvWorkerExit(KV_EXIT_STOPPED);
+
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	pgstat_report_appname("partkv stream worker");
+	KvWorkerRun(slotno);
+}
+
+/*
+ * partkv_gsi_worker_main keeps the GSIs of one database up to date, for
+ * the stream worker that started it (see the file header).
+ */
+void
+partkv_gsi_worker_main(Datum main_arg)
+{
+	int			slotno = DatumGetInt32(main_arg);
+	Oid			dboid;
+
+	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
+	kv_parent_pid = MyBgworkerEntry->bgw_notify_pid;
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	if (!KvWorkerAttach(slotno, dboid, KV_ROLE_GSI) || KvWorkerStopRequested())
+		proc_exit(0);
+	KvGsiWorkerYield();
+
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	pgstat_report_appname("partkv GSI worker");
+	KvWorkerRun(slotno);
 }

@@ -19,6 +19,7 @@ extern int	kv_stream_naptime_ms;
 extern int	kv_stream_batch_size;
 extern int	kv_stream_retention_s;
 extern int	kv_stream_max_workers;
+extern int	kv_gsi_worker_nice;
 
 /* _PG_init's part: settings, shared memory, launcher, utility hook */
 extern void KvStreamInit(void);
@@ -37,6 +38,9 @@ typedef struct KvStreamWorkerInfo
 /* the worker of the current database; false if none runs */
 extern bool KvStreamWorkerOf(Oid dboid, KvStreamWorkerInfo *info);
 
+/* the same about the GSI worker, which the stream worker starts */
+extern bool KvGsiWorkerOf(Oid dboid, KvStreamWorkerInfo *info);
+
 /* ask the worker of a database to look for new WAL now */
 extern void KvStreamWakeWorker(Oid dboid);
 
@@ -45,5 +49,6 @@ extern char *KvStreamChannelName(const char *table_name);
 
 /* name of a database's logical slot and replication origin */
 extern void KvStreamSlotName(Oid dboid, char *out);
+extern void KvGsiSlotName(Oid dboid, char *out);
 
 #endif							/* PARTKV_STREAM_WORKER_H */

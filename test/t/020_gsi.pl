@@ -1,5 +1,5 @@
 # 020_gsi.pl -- global secondary indexes under crashes and concurrency: the
-# stream worker applies every change to GSIs exactly once across SIGKILL
+# GSI worker applies every change to GSIs exactly once across SIGKILL
 # (crash restart) during GSI apply and during a backfill; several clients
 # moving items across GSI keys while an index is created and backfilled end
 # with every GSI equal to what the table says (partkv.verify_index).
@@ -33,13 +33,14 @@ sub wait_up
 	return;
 }
 
-# worker_pid() -- pid of the stream worker, once it runs.
+# worker_pid() -- pid of the GSI worker, once it runs.
 sub worker_pid
 {
 	$node->poll_query_until('postgres',
-		q{SELECT partkv.stream_worker_status() IS NOT NULL})
-	  or die 'no stream worker';
-	return $node->safe_psql('postgres', q{SELECT partkv.stream_worker_status()->>'pid'});
+		q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'partkv GSI worker'})
+	  or die 'no GSI worker';
+	return $node->safe_psql('postgres',
+		q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'partkv GSI worker'});
 }
 
 # clean(TABLE, INDEX, NAME) -- once the index is ACTIVE and caught up, it
