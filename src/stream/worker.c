@@ -432,6 +432,7 @@ static void
 KvStreamPrepareExtension(CreateExtensionStmt *stmt)
 {
 	char		name[NAMEDATALEN];
+	char		gsi_name[NAMEDATALEN];
 
 	if (OidIsValid(get_extension_oid(stmt->extname, true)))
 		return;
@@ -446,12 +447,13 @@ KvStreamPrepareExtension(CreateExtensionStmt *stmt)
 				 errdetail("CREATE EXTENSION partkv creates the stream's replication slot only when it is the first write of its transaction.")));
 		return;
 	}
+	/* both slots first: making an origin gives the transaction an xid */
 	KvStreamSlotName(MyDatabaseId, name);
 	KvPrepareSlot(name, false);
+	KvGsiSlotName(MyDatabaseId, gsi_name);
+	KvPrepareSlot(gsi_name, true);
 	(void) KvEnsureOrigin(name);
-	KvGsiSlotName(MyDatabaseId, name);
-	KvPrepareSlot(name, true);
-	(void) KvEnsureOrigin(name);
+	(void) KvEnsureOrigin(gsi_name);
 }
 
 /*

@@ -10,6 +10,7 @@ use FindBin;
 use lib $FindBin::RealBin;
 
 use File::Temp qw(tempfile);
+use Time::HiRes qw(usleep);
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -24,7 +25,12 @@ partkv.stream_batch_size = 50
 restart_after_crash = on
 });
 $node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION partkv');
+my ($ext_rc, $ext_out, $ext_err) = $node->psql('postgres', 'CREATE EXTENSION partkv');
+is($ext_err, '', 'CREATE EXTENSION warns of nothing');
+is( $node->safe_psql('postgres',
+		q{SELECT string_agg(regexp_replace(slot_name, '_[0-9]+$', ''), ',' ORDER BY slot_name)
+			FROM pg_replication_slots WHERE slot_name LIKE 'partkv%'}),
+	'partkv_gsi,partkv_stream', 'CREATE EXTENSION makes the slots of the stream and GSI workers');
 
 # wait_up() -- after a crash restart, wait until the server takes queries.
 sub wait_up
@@ -138,6 +144,37 @@ is( $node->safe_psql('postgres',
 # table key (which repairs an entry found elsewhere, and logs it) never ran
 unlike(slurp_file($node->logfile), qr/were not where the old images of their items placed them/,
 	'no GSI entry was found away from where its old image placed it');
+
+# 4. a GSI worker whose replication slot is gone (as after an upgrade from
+# 0.2, whose stream worker kept the GSIs) backfills every GSI again: the
+# writes it cannot decode are read from the table
+my $dboid = $node->safe_psql('postgres', q{SELECT oid FROM pg_database WHERE datname = 'postgres'});
+my $dropped = 0;
+for my $try (1 .. 50)
+{
+	$node->safe_psql('postgres',
+		q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'partkv GSI worker'});
+	my ($rc) = $node->psql('postgres', qq{SELECT pg_drop_replication_slot('partkv_gsi_$dboid')});
+	if ($rc == 0)
+	{
+		$dropped = 1;
+		last;
+	}
+	usleep(100_000);
+}
+ok($dropped, "the GSI worker's slot was dropped");
+$node->safe_psql('postgres', q{
+	SELECT count(*) FROM generate_series(1, 200) i,
+		LATERAL partkv.put_item('gsit', jsonb_build_object('pk', 'z' || i, 'sk', 1, 'g', 'gz', 'n', i, 'c', 'cz', 'd', 'dz'));
+});
+ok( $node->wait_for_log(qr/partkv GSI worker of database "postgres" has no replication slot yet: its GSIs are backfilled again/),
+	'a GSI worker that makes its slot backfills the GSIs again');
+clean('gsit', 'by_g', 'backfilled again after a new slot');
+clean('gsit', 'by_c', 'backfilled again after a new slot');
+clean('gsit', 'by_d', 'backfilled again after a new slot');
+is( $node->safe_psql('postgres',
+		q{SELECT count(*) FROM partkv.query('gsit', 'g = :g', '{":g": "gz"}', index_name => 'by_g')}),
+	'200', 'writes made while the GSI worker had no slot are in the GSI');
 
 $node->stop;
 done_testing();
