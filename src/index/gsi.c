@@ -172,7 +172,8 @@ partkv_gsi_project(PG_FUNCTION_ARGS)
  * every GSI of the database, is behind: {"WalBytes": flushed WAL not yet
  * applied, "Seconds": 0 when caught up, else the age of the last change
  * applied or since the worker was last caught up, whichever is nearer (an
- * upper bound of the delay of the changes waiting),
+ * upper bound of the delay of the changes waiting; 0 as well when no kv row
+ * was written since it was last caught up),
  * "LastApplied": commit time of that change}; {"WalBytes": null} when no
  * worker runs.
  */
@@ -191,7 +192,15 @@ partkv_gsi_backlog(PG_FUNCTION_ARGS)
 	else
 	{
 		bytes = (flush > info.reached) ? (int64) (flush - info.reached) : 0;
-		if (bytes > 0)
+
+		/*
+		 * WAL written since the worker last had nothing left, when no kv row
+		 * was written meanwhile, holds no change (vacuum, other tables):
+		 * nothing waits.
+		 */
+		if (bytes > 0 && info.caught_up_at >= info.last_write)
+			seconds = 0;
+		else if (bytes > 0)
 		{
 			/*
 			 * Waiting changes committed after the last applied one, and

@@ -53,7 +53,7 @@ KvWakeStreamAtCommit(XactEvent event, void *arg)
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
 	{
 		if (kv_xact_wrote)
-			KvStreamWakeWorker(MyDatabaseId);
+			KvStreamWakeWorker(MyDatabaseId, true);
 		kv_xact_wrote = false;
 	}
 	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)

@@ -105,7 +105,7 @@ partkv_stream_channel(PG_FUNCTION_ARGS)
  * it then points past the header of the next page, which nothing has
  * written yet and which XLogFlush therefore refuses to flush.
  */
-static XLogRecPtr
+XLogRecPtr
 KvLastRecordEnd(void)
 {
 	XLogRecPtr	pos = GetXLogInsertRecPtr();
@@ -161,7 +161,7 @@ partkv_stream_wait(PG_FUNCTION_ARGS)
 			PG_RETURN_BOOL(true);
 		if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), (int) Min(timeout_ms, INT_MAX)))
 			PG_RETURN_BOOL(false);
-		KvStreamWakeWorker(MyDatabaseId);
+		KvStreamWakeWorker(MyDatabaseId, false);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 10L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

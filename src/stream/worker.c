@@ -38,10 +38,8 @@
  * stream records, applies each batch's changes to the GSIs in the
  * transaction that sets its origin's LSN, and backfills new GSIs.  Apart,
  * the stream never waits for GSI maintenance, which costs about as much as
- * the writes themselves, and the two use both CPUs of a small machine; the
- * GSI worker runs at a lower CPU priority (partkv.gsi_worker_nice), so that
- * while the CPUs are saturated its lag grows rather than the writers
- * slowing down, and it catches up as soon as they leave CPU time over.
+ * the writes themselves, and the two use both CPUs of a small machine.
+ * partkv.gsi_worker_nice can lower the GSI worker's CPU priority.
  *
  * Chunks are stored in time-partitioned storage: partitions of
  * partkv.stream_chunks by write time, created ahead and dropped whole once
@@ -178,6 +176,7 @@ typedef struct KvWorkerSlot
 	bool		starting;		/* registered, process not running yet */
 	bool		stop;			/* asked to exit */
 	KvExitReason exit_reason;	/* the stream worker's */
+	TimestampTz last_write;		/* when a transaction writing kv rows last committed */
 	KvWorkerProc procs[KV_NROLES];
 } KvWorkerSlot;
 
@@ -731,8 +730,8 @@ KvStreamInit(void)
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("partkv.gsi_worker_nice",
 							"Nice value (CPU priority) of the GSI workers.",
-							"GSI maintenance is asynchronous: a positive value makes it give way to the writers while the CPUs are busy and use them fully while they are not. It can be raised while the workers run; lowering it takes effect when they restart.",
-							&kv_gsi_worker_nice, 10, 0, 19,
+							"A positive value makes GSI maintenance give way to other processes while the CPUs are busy, at the cost of GSI lag. It can be raised while the workers run; lowering it takes effect when they restart.",
+							&kv_gsi_worker_nice, 0, 0, 19,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 	prev_shmem_request_hook = shmem_request_hook;
@@ -798,6 +797,7 @@ KvWorkerOf(Oid dboid, KvWorkerRole role, KvStreamWorkerInfo *info)
 			info->records = p->records;
 			info->applied_commit = p->applied_commit;
 			info->caught_up_at = p->caught_up_at;
+			info->last_write = w->last_write;
 			found = true;
 			break;
 		}
@@ -820,11 +820,16 @@ KvGsiWorkerOf(Oid dboid, KvStreamWorkerInfo *info)
 	return KvWorkerOf(dboid, KV_ROLE_GSI, info);
 }
 
-/* KvStreamWakeWorker sets the latches of a database's workers. */
+/*
+ * KvStreamWakeWorker sets the latches of a database's workers; wrote: a
+ * transaction that wrote kv rows has just committed (its time tells lag
+ * from WAL that holds no change, see partkv_gsi_backlog).
+ */
 void
-KvStreamWakeWorker(Oid dboid)
+KvStreamWakeWorker(Oid dboid, bool wrote)
 {
 	Latch	   *latches[KV_NROLES] = {0};
+	TimestampTz now = wrote ? GetCurrentTimestamp() : 0;
 
 	if (kv_shared == NULL)
 		return;
@@ -834,8 +839,12 @@ KvStreamWakeWorker(Oid dboid)
 		KvWorkerSlot *w = &kv_shared->slots[i];
 
 		if (w->dboid == dboid)
+		{
 			for (int r = 0; r < KV_NROLES; r++)
 				latches[r] = w->procs[r].latch;
+			if (wrote)
+				w->last_write = now;
+		}
 	}
 	SpinLockRelease(&kv_shared->mutex);
 	for (int r = 0; r < KV_NROLES; r++)
@@ -942,6 +951,7 @@ KvLauncherStart(KvDbEntry *e)
 			w->starting = true;
 			w->stop = false;
 			w->exit_reason = KV_EXIT_CRASH;
+			w->last_write = 0;
 			/* a GSI worker of the slot's last database may still be leaving */
 			w->procs[KV_ROLE_STREAM] = (KvWorkerProc) {0};
 			break;
@@ -1048,7 +1058,7 @@ KvLauncherTakeRequests(HTAB *dbs)
 		if (e == NULL)
 			unknown = true;		/* a new database: rescan */
 		else if (e->state == KV_DB_RUNNING)
-			KvStreamWakeWorker(e->dboid);
+			KvStreamWakeWorker(e->dboid, false);
 		else if (e->state != KV_DB_PAUSED)
 		{
 			e->state = KV_DB_CHECK;
@@ -1207,7 +1217,7 @@ static TimestampTz kv_gsi_retry_at = 0;
 static TimestampTz kv_gsi_started_at = 0;
 static int	kv_gsi_failures = 0;
 
-int			kv_gsi_worker_nice = 10;
+int			kv_gsi_worker_nice = 0;
 
 /*
  * Records (and GSI changes) the next batch may hold: partkv.stream_batch_size
@@ -1704,6 +1714,41 @@ KvDecodableEnd(void)
 }
 
 /*
+ * Commits made with synchronous_commit = off become decodable only once the
+ * WAL writer flushes them (every wal_writer_delay, 200 ms by default, or
+ * every wal_writer_flush_after): waiting for it would add that much to the
+ * delay of every change.  So a worker that has decoded all flushed WAL
+ * while more is written flushes it itself, at most every
+ * KV_FLUSH_INTERVAL_MS.  The writers never wait for these flushes, and a
+ * change is never decoded before it is durable.
+ */
+#define KV_FLUSH_INTERVAL_MS 10
+static TimestampTz kv_last_flush = 0;
+
+/*
+ * KvFlushWritten flushes WAL written past what the worker decoded: 0 when it
+ * did, the milliseconds to wait before it may again, or -1 when nothing is
+ * waiting to be flushed.
+ */
+static long
+KvFlushWritten(XLogRecPtr decoded)
+{
+	XLogRecPtr	written = KvLastRecordEnd();
+	TimestampTz now;
+	long		wait;
+
+	if (written <= decoded || written <= GetFlushRecPtr(NULL))
+		return -1;
+	now = GetCurrentTimestamp();
+	wait = KV_FLUSH_INTERVAL_MS - TimestampDifferenceMilliseconds(kv_last_flush, now);
+	if (wait > 0)
+		return wait;
+	XLogFlush(written);
+	kv_last_flush = now;
+	return 0;
+}
+
+/*
  * KvWorkerBatch decodes and stores one batch.  Returns true when it
  * stopped because the batch was full (more WAL is waiting).
  */
@@ -2058,6 +2103,7 @@ KvWorkerRun(int slotno)
 	for (;;)
 	{
 		bool		full = false;
+		long		flush_wait = -1;
 		TimestampTz now;
 
 		CHECK_FOR_INTERRUPTS();
@@ -2107,6 +2153,9 @@ KvWorkerRun(int slotno)
 			kv_me->caught_up = Max(kv_me->caught_up, ctx->reader->EndRecPtr);
 			kv_me->caught_up_at = now_caught_up;
 			SpinLockRelease(&kv_shared->mutex);
+			flush_wait = KvFlushWritten(ctx->reader->EndRecPtr);
+			if (flush_wait == 0)
+				full = true;
 		}
 
 		if (kv_role == KV_ROLE_STREAM)
@@ -2126,7 +2175,8 @@ KvWorkerRun(int slotno)
 		if (!full)
 		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 kv_stream_naptime_ms, PG_WAIT_EXTENSION);
+							 flush_wait > 0 ? Min(flush_wait, kv_stream_naptime_ms) : kv_stream_naptime_ms,
+							 PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
 		}
 	}

@@ -33,6 +33,7 @@ typedef struct KvStreamWorkerInfo
 	int64		records;		/* records materialised since start */
 	TimestampTz applied_commit; /* commit time of the last change applied */
 	TimestampTz caught_up_at;	/* when it last had decoded all flushed WAL */
+	TimestampTz last_write;		/* when kv rows were last written (committed) */
 } KvStreamWorkerInfo;
 
 /* the worker of the current database; false if none runs */
@@ -42,10 +43,13 @@ extern bool KvStreamWorkerOf(Oid dboid, KvStreamWorkerInfo *info);
 extern bool KvGsiWorkerOf(Oid dboid, KvStreamWorkerInfo *info);
 
 /* ask the worker of a database to look for new WAL now */
-extern void KvStreamWakeWorker(Oid dboid);
+extern void KvStreamWakeWorker(Oid dboid, bool wrote);
 
 /* the NOTIFY channel of a table's stream (palloc'd) */
 extern char *KvStreamChannelName(const char *table_name);
+
+/* where the last WAL record inserted ends (what XLogFlush may be asked for) */
+extern XLogRecPtr KvLastRecordEnd(void);
 
 /* name of a database's logical slot and replication origin */
 extern void KvStreamSlotName(Oid dboid, char *out);
