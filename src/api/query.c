@@ -598,6 +598,32 @@ KvReaderClose(KvReader *r)
 }
 
 /*
+ * KvGsiKeyIndexOf finds the B-tree of a GSI storage partition on its
+ * ncols key columns (GSI keys, then table keys); InvalidOid if none.  Looked
+ * up only for the partitions a read visits: a Query reads one of them.
+ */
+static Oid
+KvGsiKeyIndexOf(Relation part, int ncols)
+{
+	List	   *indexes = RelationGetIndexList(part);
+	ListCell   *lc;
+	Oid			keyindex = InvalidOid;
+
+	foreach(lc, indexes)
+	{
+		Relation	indexrel = index_open(lfirst_oid(lc), AccessShareLock);
+
+		if (indexrel->rd_index->indnkeyatts == ncols &&
+			indexrel->rd_index->indkey.values[0] == 1 &&
+			indexrel->rd_index->indisvalid)
+			keyindex = lfirst_oid(lc);
+		index_close(indexrel, NoLock);
+	}
+	list_free(indexes);
+	return keyindex;
+}
+
+/*
  * KvReaderOpenUnit opens partition u and its primary key index; false when
  * the partition has been dropped meanwhile (its rows went with it).
  */
@@ -615,6 +641,8 @@ KvReaderOpenUnit(KvReader *r, int u)
 		/* a GSI partition: keys, then the projected item */
 		r->layout.key_attno[0] = 1;
 		r->layout.item_attno = r->gsi_ncols + 1;
+		if (!OidIsValid(r->units[u].index))
+			r->units[u].index = KvGsiKeyIndexOf(r->rel, r->gsi_ncols);
 		if (!OidIsValid(r->units[u].index))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -849,7 +877,6 @@ KvUseGlobalIndex(KvReadState *st, const KvTable *table, const char *index_name)
 	{
 		int			idx = bounds->indexes[rem];
 		Oid			relid;
-		Oid			keyindex = InvalidOid;
 		bool		dup = false;
 
 		if (idx < 0)
@@ -865,26 +892,9 @@ KvUseGlobalIndex(KvReadState *st, const KvTable *table, const char *index_name)
 		}
 		if (dup)
 			continue;
-		{
-			Relation	part = table_open(relid, AccessShareLock);
-			List	   *indexes = RelationGetIndexList(part);
-			ListCell   *lc;
-
-			foreach(lc, indexes)
-			{
-				Relation	indexrel = index_open(lfirst_oid(lc), AccessShareLock);
-
-				if (indexrel->rd_index->indnkeyatts == r->gsi_ncols &&
-					indexrel->rd_index->indkey.values[0] == 1 &&
-					indexrel->rd_index->indisvalid)
-					keyindex = lfirst_oid(lc);
-				index_close(indexrel, NoLock);
-			}
-			list_free(indexes);
-			table_close(part, NoLock);
-		}
+		/* its key index is found when the partition is read (KvReaderOpenUnit) */
 		units[n].relid = relid;
-		units[n].index = keyindex;
+		units[n].index = InvalidOid;
 		units[n].rank = rem;
 		r->gsi_by_rem[rem] = units[n];
 		n++;
