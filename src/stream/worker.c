@@ -686,7 +686,10 @@ KvStreamProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	{
 		char		name[NAMEDATALEN];
 
+		/* dropdb drops the database's slots, not replication origins */
 		KvStreamSlotName(pause_db, name);
+		replorigin_drop_by_name(name, true, false);
+		KvGsiSlotName(pause_db, name);
 		replorigin_drop_by_name(name, true, false);
 	}
 	if (dropping_ext)

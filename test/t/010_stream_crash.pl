@@ -209,19 +209,19 @@ my $copy_oid = $node->safe_psql('postgres', q{SELECT oid FROM pg_database WHERE 
 $node->safe_psql('postgres', 'DROP DATABASE kv_copy2');
 is( $node->safe_psql(
 		'postgres', qq{
-	SELECT (SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'partkv_stream_$copy_oid') +
-		   (SELECT count(*) FROM pg_replication_origin WHERE roname = 'partkv_stream_$copy_oid')}),
-	'0', 'DROP DATABASE drops the stream slot and origin');
+	SELECT (SELECT count(*) FROM pg_replication_slots WHERE slot_name IN ('partkv_stream_$copy_oid', 'partkv_gsi_$copy_oid')) +
+		   (SELECT count(*) FROM pg_replication_origin WHERE roname IN ('partkv_stream_$copy_oid', 'partkv_gsi_$copy_oid'))}),
+	'0', 'DROP DATABASE drops the slots and origins of the stream and GSI workers');
 
 # DROP EXTENSION: the worker drops its slot and origin and goes away
 my $kv_oid = $node->safe_psql('postgres', q{SELECT oid FROM pg_database WHERE datname = 'kv'});
 $node->safe_psql('kv', 'DROP EXTENSION partkv CASCADE');
 $node->poll_query_until(
 	'postgres', qq{
-	SELECT (SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'partkv_stream_$kv_oid') +
-		   (SELECT count(*) FROM pg_replication_origin WHERE roname = 'partkv_stream_$kv_oid') = 0})
-  or die 'stream slot not dropped';
-pass('DROP EXTENSION drops the stream slot and origin');
+	SELECT (SELECT count(*) FROM pg_replication_slots WHERE slot_name IN ('partkv_stream_$kv_oid', 'partkv_gsi_$kv_oid')) +
+		   (SELECT count(*) FROM pg_replication_origin WHERE roname IN ('partkv_stream_$kv_oid', 'partkv_gsi_$kv_oid')) = 0})
+  or die 'slots not dropped';
+pass('DROP EXTENSION drops the slots and origins of the stream and GSI workers');
 
 # CREATE EXTENSION again: a fresh stream
 $node->safe_psql('kv', 'CREATE EXTENSION partkv');
