@@ -610,38 +610,9 @@ KvGsiKeySlot(const int *slots, int cap, Jsonb **keys, Jsonb *key)
 static bool
 KvGsiKeyValue(Jsonb *item, const KvKeyAttr *attr, Datum *out)
 {
-	JsonbValue	v;
-	JsonbValue	inner;
-	bytea	   *bytes;
-
-	if (item == NULL || !JB_ROOT_IS_OBJECT(item) ||
-		getKeyJsonValueFromContainer(&item->root, attr->name, strlen(attr->name), &v) == NULL)
+	if (!KvIndexKeyValue(item, attr->name, strlen(attr->name), attr->type, out))
 		return false;
-	switch (attr->type)
-	{
-		case KV_TYPE_S:
-			if (v.type != jbvString || v.val.string.len == 0)
-				return false;
-			*out = PointerGetDatum(cstring_to_text_with_len(v.val.string.val, v.val.string.len));
-			return true;
-		case KV_TYPE_N:
-			if (v.type != jbvNumeric)
-				return false;
-			*out = NumericGetDatum(v.val.numeric);
-			return true;
-		case KV_TYPE_B:
-			if (KvJsonbValueType(&v) != KV_TYPE_B || v.type != jbvBinary ||
-				getKeyJsonValueFromContainer(v.val.binary.data, "$B", 2, &inner) == NULL ||
-				inner.type != jbvString)
-				return false;
-			bytes = KvBase64Decode(inner.val.string.val, inner.val.string.len);
-			if (VARSIZE_ANY_EXHDR(bytes) == 0)
-				return false;
-			*out = PointerGetDatum(bytes);
-			return true;
-		default:
-			return false;
-	}
+	return attr->type == KV_TYPE_N || VARSIZE_ANY_EXHDR(DatumGetPointer(*out)) > 0;
 }
 
 /* KvGsiEntryKey fills key[] with a GSI's key of an item; false: not in it. */

@@ -88,16 +88,47 @@ typedef struct KvIndexKeys
  */
 
 /*
- * KvTopLevelValue finds top-level attribute attr of an item; false when the
- * item is not an object or lacks it.
+ * KvTopLevelValue finds top-level attribute name (len bytes) of an item;
+ * false when the item is NULL, not an object or lacks it.
  */
 static bool
-KvTopLevelValue(Jsonb *item, text *attr, JsonbValue *v)
+KvTopLevelValue(Jsonb *item, const char *name, int len, JsonbValue *v)
 {
-	if (!JB_ROOT_IS_OBJECT(item))
+	if (item == NULL || !JB_ROOT_IS_OBJECT(item))
 		return false;
-	return getKeyJsonValueFromContainer(&item->root, VARDATA_ANY(attr),
-										VARSIZE_ANY_EXHDR(attr), v) != NULL;
+	return getKeyJsonValueFromContainer(&item->root, name, len, v) != NULL;
+}
+
+bool
+KvIndexKeyValue(Jsonb *item, const char *name, int len, KvType type, Datum *out)
+{
+	JsonbValue	v;
+	JsonbValue	inner;
+
+	if (!KvTopLevelValue(item, name, len, &v))
+		return false;
+	switch (type)
+	{
+		case KV_TYPE_S:
+			if (v.type != jbvString)
+				return false;
+			*out = PointerGetDatum(cstring_to_text_with_len(v.val.string.val, v.val.string.len));
+			return true;
+		case KV_TYPE_N:
+			if (v.type != jbvNumeric)
+				return false;
+			*out = NumericGetDatum(DatumGetNumericCopy(NumericGetDatum(v.val.numeric)));
+			return true;
+		case KV_TYPE_B:
+			if (KvJsonbValueType(&v) != KV_TYPE_B || v.type != jbvBinary ||
+				getKeyJsonValueFromContainer(v.val.binary.data, "$B", 2, &inner) == NULL ||
+				inner.type != jbvString)
+				return false;
+			*out = PointerGetDatum(KvBase64Decode(inner.val.string.val, inner.val.string.len));
+			return true;
+		default:
+			return false;
+	}
 }
 
 /*
@@ -110,11 +141,11 @@ partkv_key_text(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *item = PG_GETARG_JSONB_P(0);
 	text	   *attr = PG_GETARG_TEXT_PP(1);
-	JsonbValue	v;
+	Datum		value;
 
-	if (!KvTopLevelValue(item, attr, &v) || v.type != jbvString)
+	if (!KvIndexKeyValue(item, VARDATA_ANY(attr), VARSIZE_ANY_EXHDR(attr), KV_TYPE_S, &value))
 		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(v.val.string.val, v.val.string.len));
+	PG_RETURN_DATUM(value);
 }
 
 /*
@@ -127,11 +158,11 @@ partkv_key_numeric(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *item = PG_GETARG_JSONB_P(0);
 	text	   *attr = PG_GETARG_TEXT_PP(1);
-	JsonbValue	v;
+	Datum		value;
 
-	if (!KvTopLevelValue(item, attr, &v) || v.type != jbvNumeric)
+	if (!KvIndexKeyValue(item, VARDATA_ANY(attr), VARSIZE_ANY_EXHDR(attr), KV_TYPE_N, &value))
 		PG_RETURN_NULL();
-	PG_RETURN_NUMERIC(DatumGetNumericCopy(NumericGetDatum(v.val.numeric)));
+	PG_RETURN_DATUM(value);
 }
 
 /*
@@ -145,15 +176,11 @@ partkv_key_bytea(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *item = PG_GETARG_JSONB_P(0);
 	text	   *attr = PG_GETARG_TEXT_PP(1);
-	JsonbValue	v;
-	JsonbValue	inner;
+	Datum		value;
 
-	if (!KvTopLevelValue(item, attr, &v) || KvJsonbValueType(&v) != KV_TYPE_B ||
-		v.type != jbvBinary ||
-		getKeyJsonValueFromContainer(v.val.binary.data, "$B", 2, &inner) == NULL ||
-		inner.type != jbvString)
+	if (!KvIndexKeyValue(item, VARDATA_ANY(attr), VARSIZE_ANY_EXHDR(attr), KV_TYPE_B, &value))
 		PG_RETURN_NULL();
-	PG_RETURN_BYTEA_P(KvBase64Decode(inner.val.string.val, inner.val.string.len));
+	PG_RETURN_DATUM(value);
 }
 
 /* ----------------------------------------------------------------
@@ -584,14 +611,6 @@ KvProjectAttributes(Jsonb *item, char *const *names, int nnames)
 	return JsonbValueToJsonb(res);
 }
 
-/* KvTopAttrNamed finds top-level attribute name of an item (NULL item: absent). */
-static bool
-KvTopAttrNamed(Jsonb *item, const char *name, JsonbValue *out)
-{
-	return item != NULL && JB_ROOT_IS_OBJECT(item) &&
-		getKeyJsonValueFromContainer(&item->root, name, strlen(name), out) != NULL;
-}
-
 /*
  * KvIndexProjectionSame tells whether an index entry's projected non-key
  * attributes are the same in both items (its keys are compared apart).
@@ -609,8 +628,8 @@ KvIndexProjectionSame(Jsonb *old, Jsonb *written, KvProjectionType projection,
 	{
 		JsonbValue	o,
 					n;
-		bool		in_old = KvTopAttrNamed(old, include[i], &o);
-		bool		in_new = KvTopAttrNamed(written, include[i], &n);
+		bool		in_old = KvTopLevelValue(old, include[i], strlen(include[i]), &o);
+		bool		in_new = KvTopLevelValue(written, include[i], strlen(include[i]), &n);
 
 		if (in_old != in_new || (in_old && !KvValueEquals(&o, &n)))
 			return false;

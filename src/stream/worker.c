@@ -956,7 +956,7 @@ KvLauncherStart(KvDbEntry *e)
 			w->exit_reason = KV_EXIT_CRASH;
 			w->last_write = 0;
 			/* a GSI worker of the slot's last database may still be leaving */
-			w->procs[KV_ROLE_STREAM] = (KvWorkerProc) {0};
+			memset(&w->procs[KV_ROLE_STREAM], 0, sizeof(KvWorkerProc));
 			break;
 		}
 	}
@@ -1899,10 +1899,7 @@ KvWorkerAttach(int slotno, Oid dboid, KvWorkerRole role)
 	if (ours)
 	{
 		if (role == KV_ROLE_GSI)
-			*kv_me = (KvWorkerProc)
-		{
-			0
-		};
+			memset(kv_me, 0, sizeof(*kv_me));
 		kv_me->pid = MyProcPid;
 		kv_me->latch = MyLatch;
 		if (role == KV_ROLE_STREAM)
