@@ -78,6 +78,7 @@
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/procarray.h"
+#include "storage/sinval.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/pg_lsn.h"
@@ -1348,12 +1349,23 @@ KvGsiAppliedVisible(void)
 bool
 KvGsiBackfillStep(void)
 {
+	static uint64 idle_invalidations = 0;
+	static TimestampTz idle_until = 0;
 	bool		more = false;
 	int			guc_level;
 	bool		found = false;
 	char	   *schema_name = NULL;
 	char	   *table_name = NULL;
 	char	   *index_name = NULL;
+
+	/*
+	 * Nothing was CREATING at the last look: a GSI created or rebuilt since
+	 * then sent an invalidation (and naptime bounds the wait regardless), so
+	 * the catalog need not be read again after every batch.
+	 */
+	if (!kv_gsi_backfilling && SharedInvalidMessageCounter == idle_invalidations &&
+		GetCurrentTimestamp() < idle_until)
+		return false;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -1386,6 +1398,8 @@ KvGsiBackfillStep(void)
 		kv_gsi_backfilling = false;
 		kv_gsi_nxids = 0;
 		KvGsiForgetJob();
+		idle_invalidations = SharedInvalidMessageCounter;
+		idle_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kv_stream_naptime_ms);
 	}
 	else
 	{

@@ -51,6 +51,7 @@
 #include "catalog/pg_class.h"
 #include "nodes/parsenodes.h"
 #include "replication/logical.h"
+#include "replication/origin.h"
 #include "replication/output_plugin.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -134,6 +135,9 @@ static bool kv_callback_registered = false;
 /* global secondary index maintenance (src/index/gsi.c), set by the stream worker */
 KvGsiChangeHook kv_gsi_change_hook = NULL;
 
+/* changes made under this origin are not decoded (see KvDecoderSkipOrigin) */
+RepOriginId kv_decoder_skip_origin = InvalidRepOriginId;
+
 static void kv_decode_startup(LogicalDecodingContext *ctx,
 							  OutputPluginOptions *opt, bool is_init);
 static void kv_decode_shutdown(LogicalDecodingContext *ctx);
@@ -146,6 +150,8 @@ static void kv_decode_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn
 							  XLogRecPtr message_lsn, bool transactional,
 							  const char *prefix, Size message_size,
 							  const char *message);
+static bool kv_decode_filter_origin(LogicalDecodingContext *ctx,
+									RepOriginId origin_id);
 
 /* _PG_output_plugin_init hands logical decoding the plugin's callbacks. */
 void
@@ -156,7 +162,21 @@ _PG_output_plugin_init(OutputPluginCallbacks *cb)
 	cb->change_cb = kv_decode_change;
 	cb->commit_cb = kv_decode_commit;
 	cb->message_cb = kv_decode_message;
+	cb->filter_by_origin_cb = kv_decode_filter_origin;
 	cb->shutdown_cb = kv_decode_shutdown;
+}
+
+/*
+ * kv_decode_filter_origin drops the changes of kv_decoder_skip_origin
+ * before they are queued.  The workers set it to the GSI worker's origin:
+ * that worker writes only GSI storage, which no stream or GSI reads, and
+ * it writes about two rows per GSI for every item change, so decoding
+ * them cost both workers more than the changes they are there for.
+ */
+static bool
+kv_decode_filter_origin(LogicalDecodingContext *ctx, RepOriginId origin_id)
+{
+	return origin_id != InvalidRepOriginId && origin_id == kv_decoder_skip_origin;
 }
 
 /* KvStreamViewTypeName spells a view type as DynamoDB does. */

@@ -98,4 +98,7 @@ typedef struct KvGsiChangeInfo
 typedef void (*KvGsiChangeHook) (const KvGsiChangeInfo *change);
 extern PGDLLIMPORT KvGsiChangeHook kv_gsi_change_hook;
 
+/* the origin whose changes the decoder drops unread (the GSI worker's) */
+extern PGDLLIMPORT RepOriginId kv_decoder_skip_origin;
+
 #endif							/* PARTKV_DECODER_H */

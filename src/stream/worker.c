@@ -86,7 +86,9 @@
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
+#include "storage/sinval.h"
 #include "storage/spin.h"
+#include "storage/standbydefs.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/array.h"
@@ -132,6 +134,7 @@ extern PGDLLEXPORT void partkv_stream_worker_main(Datum main_arg);
 extern PGDLLEXPORT void partkv_gsi_worker_main(Datum main_arg);
 
 int			kv_stream_naptime_ms = 1000;
+int			kv_stream_batch_delay_ms = 10;
 int			kv_stream_batch_size = 1000;
 int			kv_stream_retention_s = 86400;
 int			kv_stream_max_workers = 8;
@@ -715,6 +718,11 @@ KvStreamInit(void)
 							"Time the stream worker sleeps when it has nothing to do.",
 							"It also wakes up when partkv.stream_wait() asks it to.",
 							&kv_stream_naptime_ms, 1000, 10, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("partkv.stream_batch_delay",
+							"Shortest time between the starts of two batches of a stream worker that keeps up.",
+							"Changes committed sooner wait for the next batch. Every batch has a fixed cost, so a worker woken by every commit would spend a core on small batches; a longer delay adds that much stream lag. A worker that is behind does not wait. The GSI worker does not wait.",
+							&kv_stream_batch_delay_ms, 10, 0, 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("partkv.stream_batch_size",
 							"Stream records the worker materialises per transaction while it keeps up.",
@@ -1752,6 +1760,103 @@ KvFlushWritten(XLogRecPtr decoded)
 }
 
 /*
+ * KvReadWalPage reads WAL for decoding as read_local_xlog_page does, which
+ * waits until the bytes asked for are flushed.  A batch decodes up to the
+ * flushed end, and the WAL writer of a server with asynchronous commits
+ * flushes every wal_writer_delay: a record that runs past the flushed end
+ * would hold the batch that long.  The worker flushes up to it instead.
+ */
+static int
+KvReadWalPage(XLogReaderState *state, XLogRecPtr targetPagePtr, int reqLen,
+			  XLogRecPtr targetRecPtr, char *cur_page)
+{
+	XLogRecPtr	needed = targetPagePtr + reqLen;
+
+	if (!RecoveryInProgress() && needed > GetFlushRecPtr(NULL))
+		XLogFlush(needed);
+	return read_local_xlog_page(state, targetPagePtr, reqLen, targetRecPtr, cur_page);
+}
+
+/*
+ * KvRecordChangesCatalog tells whether a WAL record carries catalog
+ * invalidations: the commit of a transaction that changed the catalogs, or
+ * invalidations logged on their own.
+ */
+static bool
+KvRecordChangesCatalog(XLogReaderState *record)
+{
+	uint8		info = XLogRecGetInfo(record) & ~XLR_INFO_MASK;
+
+	if (XLogRecGetRmid(record) == RM_STANDBY_ID)
+		return info == XLOG_INVALIDATIONS;
+	if (XLogRecGetRmid(record) != RM_XACT_ID)
+		return false;
+	info &= XLOG_XACT_OPMASK;
+	if (info == XLOG_XACT_INVALIDATIONS)
+		return true;
+	if (info == XLOG_XACT_COMMIT || info == XLOG_XACT_COMMIT_PREPARED)
+	{
+		xl_xact_parsed_commit parsed;
+
+		ParseCommitRecord(XLogRecGetInfo(record),
+						  (xl_xact_commit *) XLogRecGetData(record), &parsed);
+		return parsed.nmsgs > 0;
+	}
+	return false;
+}
+
+/*
+ * KvWorkerSwitchSnapshots is called where a batch goes from normal
+ * snapshots to decoding's historic ones (at decoded, where decoding
+ * starts) and back (decoded: where it stopped).  Catalog cache entries
+ * built under one kind must not serve the other if the catalogs changed
+ * between the two points of view, so logical decoding in a process that
+ * also runs queries drops every cache at each switch -- and then rebuilds
+ * them all, which cost a batch milliseconds, more than a small batch's
+ * changes.  Here the caches are dropped only when the catalogs may differ:
+ * the first time; when the WAL just decoded changed the catalogs
+ * (decoded_catalog_change); or while decoding has not passed the WAL
+ * position current when an invalidation last arrived.  Every committed
+ * catalog change sends one, this process's own included, after its commit
+ * record and before it releases its locks.
+ */
+static void
+KvWorkerSwitchSnapshots(XLogRecPtr decoded, bool decoded_catalog_change)
+{
+	static bool switched_before = false;
+	static uint64 invalidations_seen = 0;
+	static XLogRecPtr changed_before = InvalidXLogRecPtr;
+
+	AcceptInvalidationMessages();
+	if (SharedInvalidMessageCounter != invalidations_seen)
+	{
+		invalidations_seen = SharedInvalidMessageCounter;
+		changed_before = GetXLogInsertRecPtr();
+	}
+	if (!switched_before || decoded_catalog_change || decoded < changed_before)
+		InvalidateSystemCaches();
+	switched_before = true;
+}
+
+/*
+ * KvWorkerPace lets partkv.stream_batch_delay pass since the start of a
+ * batch that kept up before the next one starts.  The latch is not watched: every
+ * commit sets it, and a worker that answered each one would run batches
+ * back to back, each paying the fixed cost of a batch for a few changes.
+ */
+static void
+KvWorkerPace(TimestampTz batch_started)
+{
+	long		wait;
+
+	wait = kv_stream_batch_delay_ms -
+		TimestampDifferenceMilliseconds(batch_started, GetCurrentTimestamp());
+	if (wait > 0)
+		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, wait,
+						 PG_WAIT_EXTENSION);
+}
+
+/*
  * KvWorkerBatch decodes and stores one batch.  Returns true when it
  * stopped because the batch was full (more WAL is waiting).
  */
@@ -1762,6 +1867,7 @@ KvWorkerBatch(LogicalDecodingContext *ctx, const char *name)
 	TimestampTz end_read_at = GetCurrentTimestamp();
 	XLogRecPtr	reached;
 	bool		full = false;
+	bool		decoded_catalog_change = false;
 	int			n;
 
 	MemoryContextReset(kv_batch.context);
@@ -1777,8 +1883,8 @@ KvWorkerBatch(LogicalDecodingContext *ctx, const char *name)
 		KvWorkerDropStream(name);
 	}
 
-	/* drop cache entries built with normal snapshots, then decode */
-	InvalidateSystemCaches();
+	/* cache entries built with normal snapshots must not serve decoding */
+	KvWorkerSwitchSnapshots(ctx->reader->EndRecPtr, false);
 	while (ctx->reader->EndRecPtr < end_of_wal)
 	{
 		XLogRecord *record;
@@ -1796,7 +1902,10 @@ KvWorkerBatch(LogicalDecodingContext *ctx, const char *name)
 		if (errm)
 			elog(ERROR, "could not find record for logical decoding: %s", errm);
 		if (record != NULL)
+		{
+			decoded_catalog_change |= KvRecordChangesCatalog(ctx->reader);
 			LogicalDecodingProcessRecord(ctx, ctx->reader);
+		}
 		if (kv_batch.n + KvGsiPendingChanges() >= kv_batch_limit)
 		{
 			full = ctx->reader->EndRecPtr < end_of_wal;
@@ -1810,8 +1919,8 @@ KvWorkerBatch(LogicalDecodingContext *ctx, const char *name)
 		}
 	}
 	reached = ctx->reader->EndRecPtr;
-	/* and drop those built with historic snapshots */
-	InvalidateSystemCaches();
+	/* nor those built with historic snapshots the rest of the batch */
+	KvWorkerSwitchSnapshots(reached, decoded_catalog_change);
 
 	n = kv_batch.n;
 	if (n > 0)
@@ -2046,8 +2155,10 @@ KvWorkerRun(int slotno)
 		char		gsi_name[NAMEDATALEN];
 
 		KvGsiSlotName(MyDatabaseId, gsi_name);
-		(void) KvEnsureOrigin(gsi_name);
+		kv_decoder_skip_origin = KvEnsureOrigin(gsi_name);
 	}
+	else
+		kv_decoder_skip_origin = originid;
 	CommitTransactionCommand();
 
 	if (SearchNamedReplicationSlot(name, true) == NULL)
@@ -2090,7 +2201,7 @@ KvWorkerRun(int slotno)
 	if (kv_role == KV_ROLE_GSI)
 		options = lappend(options, makeDefElem("records", (Node *) makeString("off"), -1));
 	ctx = CreateDecodingContext(origin_lsn, options, false,
-								XL_ROUTINE(.page_read = read_local_xlog_page,
+								XL_ROUTINE(.page_read = KvReadWalPage,
 										   .segment_open = wal_segment_open,
 										   .segment_close = wal_segment_close),
 								KvWorkerPrepareWrite, KvWorkerWrite, NULL);
@@ -2105,6 +2216,7 @@ KvWorkerRun(int slotno)
 		bool		full = false;
 		long		flush_wait = -1;
 		TimestampTz now;
+		TimestampTz batch_started;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -2137,10 +2249,12 @@ KvWorkerRun(int slotno)
 			KvSuperviseGsiWorker(slotno);
 		}
 
+		batch_started = 0;
 		if (KvDecodableEnd() > ctx->reader->EndRecPtr)
 		{
 			if (kv_batch_limit < kv_stream_batch_size)
 				kv_batch_limit = kv_stream_batch_size;
+			batch_started = now;
 			full = KvWorkerBatch(ctx, name);
 			kv_batch_limit = full ? Min(kv_batch_limit * 2, kv_stream_batch_size * KV_BATCH_GROWTH)
 				: kv_stream_batch_size;
@@ -2172,7 +2286,9 @@ KvWorkerRun(int slotno)
 			full = true;
 		MemoryContextSwitchTo(kv_worker_cxt);
 
-		if (!full)
+		if (!full && batch_started != 0 && kv_role == KV_ROLE_STREAM)
+			KvWorkerPace(batch_started);
+		else if (!full)
 		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 flush_wait > 0 ? Min(flush_wait, kv_stream_naptime_ms) : kv_stream_naptime_ms,

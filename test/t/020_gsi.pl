@@ -176,5 +176,45 @@ is( $node->safe_psql('postgres',
 		q{SELECT count(*) FROM partkv.query('gsit', 'g = :g', '{":g": "gz"}', index_name => 'by_g')}),
 	'200', 'writes made while the GSI worker had no slot are in the GSI');
 
+# 5. kv storage rewritten (VACUUM FULL, CLUSTER) while clients write: the
+# workers decode WAL written before a rewrite after it committed, with the
+# catalogs as they were then -- no change is lost from the stream or a GSI
+$node->safe_psql('postgres', q{
+	SELECT partkv.create_table('rwt', 'pk', 'S', 'sk', 'N', partitions => 2, stream_view_type => 'NEW_IMAGE',
+		global_indexes => '[{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+			"Projection": {"ProjectionType": "ALL"}}]');
+	CREATE SEQUENCE rwseq;
+});
+my ($rwfh, $rwscript) = tempfile(UNLINK => 1);
+print $rwfh q{
+\set k random(1, 200)
+\set g random(1, 5)
+SELECT partkv.put_item('rwt', jsonb_build_object('pk', 'w' || :k, 'sk', 1, 'g', 'g' || :g, 'n', nextval('rwseq')));
+};
+close $rwfh;
+($out, $err) = ('', '');
+$bench = IPC::Run::start(
+	[
+		'pgbench', '-n', '-c', '2', '-T', '6', '-f', $rwscript,
+		'-h', $node->host, '-p', $node->port, 'postgres'
+	],
+	'>', \$out, '2>', \$err);
+my $rewrites = 0;
+while ($bench->pumpable)
+{
+	$node->safe_psql('postgres', q{VACUUM FULL rwt});
+	$node->safe_psql('postgres', q{CLUSTER rwt_p0 USING rwt_p0_pkey});
+	$rewrites++;
+	$bench->pump_nb;
+	usleep(50_000);
+}
+$bench->finish;
+my ($puts) = $out =~ /number of transactions actually processed: (\d+)/;
+ok($puts && $rewrites > 3, "clients wrote ($puts puts) across $rewrites rewrites") or diag("$out\n$err");
+clean('rwt', 'by_g', 'writes across rewrites of the storage');
+is($node->safe_psql('postgres', q{SELECT partkv.stream_wait('60s')}), 't', 'stream caught up');
+is( $node->safe_psql('postgres', q{SELECT count(*) FROM partkv.stream_records('rwt', item_limit => NULL)}),
+	$puts, 'the stream holds a record for every put made across rewrites');
+
 $node->stop;
 done_testing();
