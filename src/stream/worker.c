@@ -721,7 +721,7 @@ KvStreamInit(void)
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("partkv.stream_batch_delay",
 							"Shortest time between the starts of two batches of a stream worker that keeps up.",
-							"Changes committed sooner wait for the next batch. Every batch has a fixed cost, so a worker woken by every commit would spend a core on small batches; a longer delay adds that much stream lag. A worker that is behind does not wait. The GSI worker does not wait.",
+							"Changes committed sooner wait for the next batch. Every batch has a fixed cost, so a worker woken by every commit would spend a core on small batches; a longer delay adds that much stream lag. A worker that is behind does not wait. The GSI worker waits as long after a batch that changed no GSI.",
 							&kv_stream_batch_delay_ms, 10, 0, 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("partkv.stream_batch_size",
@@ -1240,6 +1240,7 @@ int			kv_gsi_worker_nice = 0;
  */
 #define KV_BATCH_GROWTH 16
 static int	kv_batch_limit = 0;
+static bool kv_batch_wrote = false;	/* the last batch wrote records or GSI entries */
 static char kv_my_dbname[NAMEDATALEN];
 static MemoryContext kv_worker_cxt = NULL;	/* lives as long as the worker */
 
@@ -1932,6 +1933,7 @@ KvWorkerBatch(LogicalDecodingContext *ctx, const char *name)
 		PopActiveSnapshot();
 	}
 	/* global secondary indexes: apply in this same transaction (src/index/gsi.c) */
+	kv_batch_wrote = n > 0 || KvGsiPendingChanges() > 0;
 	KvGsiApplyBatch();
 	if (n > 0 || KvGsiPendingChanges() > 0)
 	{
@@ -2286,7 +2288,8 @@ KvWorkerRun(int slotno)
 			full = true;
 		MemoryContextSwitchTo(kv_worker_cxt);
 
-		if (!full && batch_started != 0 && kv_role == KV_ROLE_STREAM)
+		if (!full && batch_started != 0 &&
+			(kv_role == KV_ROLE_STREAM || !kv_batch_wrote))
 			KvWorkerPace(batch_started);
 		else if (!full)
 		{
