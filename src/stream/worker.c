@@ -85,6 +85,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "storage/sinval.h"
 #include "storage/spin.h"
@@ -720,8 +721,8 @@ KvStreamInit(void)
 							&kv_stream_naptime_ms, 1000, 10, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("partkv.stream_batch_delay",
-							"Shortest time between the starts of two batches of a stream worker that keeps up.",
-							"Changes committed sooner wait for the next batch. Every batch has a fixed cost, so a worker woken by every commit would spend a core on small batches; a longer delay adds that much stream lag. A worker that is behind does not wait. The GSI worker waits as long after a batch that changed no GSI.",
+							"Shortest time between the starts of two batches of a stream or GSI worker that keeps up.",
+							"Changes committed sooner wait for the next batch. Every batch has a fixed cost, so a worker woken by every commit would spend a core on small batches; a longer delay adds that much stream and GSI lag. A worker that is behind does not wait.",
 							&kv_stream_batch_delay_ms, 10, 0, 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("partkv.stream_batch_size",
@@ -1240,7 +1241,6 @@ int			kv_gsi_worker_nice = 0;
  */
 #define KV_BATCH_GROWTH 16
 static int	kv_batch_limit = 0;
-static bool kv_batch_wrote = false;	/* the last batch wrote records or GSI entries */
 static char kv_my_dbname[NAMEDATALEN];
 static MemoryContext kv_worker_cxt = NULL;	/* lives as long as the worker */
 
@@ -1761,6 +1761,27 @@ KvFlushWritten(XLogRecPtr decoded)
 }
 
 /*
+ * KvWorkerNotDecodingOnly undoes the PROC_IN_LOGICAL_DECODING mark that
+ * CreateDecodingContext gives a process decoding outside a transaction.
+ * The mark makes every other backend leave the process's xid out of its
+ * snapshots and horizons, which suits a walsender, which writes nothing.
+ * A worker writes (stream chunks, GSI entries, TTL deletes, handlers'
+ * changes): another backend would then take its running transaction for
+ * an aborted one, mark its rows so (hint bits) and prune them -- VACUUM
+ * running beside the GSI worker removed entries being inserted and kept
+ * entries being deleted.  Unmarked, the worker's snapshots hold the
+ * horizon back for the length of a batch, like any backend's.
+ */
+static void
+KvWorkerNotDecodingOnly(void)
+{
+	LWLockAcquire(ProcArrayLock, LW_EXCLUSIVE);
+	MyProc->statusFlags &= ~PROC_IN_LOGICAL_DECODING;
+	ProcGlobal->statusFlags[MyProc->pgxactoff] = MyProc->statusFlags;
+	LWLockRelease(ProcArrayLock);
+}
+
+/*
  * KvReadWalPage reads WAL for decoding as read_local_xlog_page does, which
  * waits until the bytes asked for are flushed.  A batch decodes up to the
  * flushed end, and the WAL writer of a server with asynchronous commits
@@ -1933,7 +1954,6 @@ KvWorkerBatch(LogicalDecodingContext *ctx, const char *name)
 		PopActiveSnapshot();
 	}
 	/* global secondary indexes: apply in this same transaction (src/index/gsi.c) */
-	kv_batch_wrote = n > 0 || KvGsiPendingChanges() > 0;
 	KvGsiApplyBatch();
 	if (n > 0 || KvGsiPendingChanges() > 0)
 	{
@@ -2208,6 +2228,7 @@ KvWorkerRun(int slotno)
 										   .segment_close = wal_segment_close),
 								KvWorkerPrepareWrite, KvWorkerWrite, NULL);
 	XLogBeginRead(ctx->reader, MyReplicationSlot->data.restart_lsn);
+	KvWorkerNotDecodingOnly();
 
 	ereport(LOG,
 			(errmsg("partkv %s worker started for database \"%s\"", what, kv_my_dbname),
@@ -2288,8 +2309,7 @@ KvWorkerRun(int slotno)
 			full = true;
 		MemoryContextSwitchTo(kv_worker_cxt);
 
-		if (!full && batch_started != 0 &&
-			(kv_role == KV_ROLE_STREAM || !kv_batch_wrote))
+		if (!full && batch_started != 0)
 			KvWorkerPace(batch_started);
 		else if (!full)
 		{

@@ -62,6 +62,21 @@ sub clean
 	return;
 }
 
+# start_clients(CLIENTS, SECONDS, SCRIPT) -- pgbench running SCRIPT in the
+# background; its output goes to $out and $err.
+my ($out, $err) = ('', '');
+sub start_clients
+{
+	my ($clients, $seconds, $file) = @_;
+	($out, $err) = ('', '');
+	return IPC::Run::start(
+		[
+			'pgbench', '-n', '-c', $clients, '-T', $seconds, '-f', $file,
+			'-h', $node->host, '-p', $node->port, 'postgres'
+		],
+		'>', \$out, '2>', \$err);
+}
+
 $node->safe_psql('postgres', q{
 	SELECT partkv.create_table('gsit', 'pk', 'S', 'sk', 'N', partitions => 4,
 		global_indexes => '[{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
@@ -113,13 +128,7 @@ SELECT partkv.update_item('gsit', jsonb_build_object('pk', 'r' || :k, 'sk', 1), 
 SELECT partkv.delete_item('gsit', jsonb_build_object('pk', 'r' || :k, 'sk', 1)) WHERE :op >= 9;
 };
 close $fh;
-my ($out, $err) = ('', '');
-my $bench = IPC::Run::start(
-	[
-		'pgbench', '-n', '-c', '4', '-T', '8', '-f', $script,
-		'-h', $node->host, '-p', $node->port, 'postgres'
-	],
-	'>', \$out, '2>', \$err);
+my $bench = start_clients(4, 8, $script);
 sleep 2;
 $node->safe_psql('postgres', q{
 	SELECT partkv.update_table('gsit', '{"GlobalSecondaryIndexUpdates": [{"Create": {"IndexName": "by_d",
@@ -192,13 +201,7 @@ print $rwfh q{
 SELECT partkv.put_item('rwt', jsonb_build_object('pk', 'w' || :k, 'sk', 1, 'g', 'g' || :g, 'n', nextval('rwseq')));
 };
 close $rwfh;
-($out, $err) = ('', '');
-$bench = IPC::Run::start(
-	[
-		'pgbench', '-n', '-c', '2', '-T', '6', '-f', $rwscript,
-		'-h', $node->host, '-p', $node->port, 'postgres'
-	],
-	'>', \$out, '2>', \$err);
+$bench = start_clients(2, 6, $rwscript);
 my $rewrites = 0;
 while ($bench->pumpable)
 {
@@ -215,6 +218,32 @@ clean('rwt', 'by_g', 'writes across rewrites of the storage');
 is($node->safe_psql('postgres', q{SELECT partkv.stream_wait('60s')}), 't', 'stream caught up');
 is( $node->safe_psql('postgres', q{SELECT count(*) FROM partkv.stream_records('rwt', item_limit => NULL)}),
 	$puts, 'the stream holds a record for every put made across rewrites');
+
+# 6. VACUUM of GSI storage and of the stream's chunks while the workers
+# write: the workers' running transactions must look running to VACUUM
+# (a worker marked as decoding only was left out of every snapshot, and
+# VACUUM took its inserts for an aborted transaction's)
+my $before = $node->safe_psql('postgres', q{SELECT count(*) FROM partkv.stream_records('rwt', item_limit => NULL)});
+my $vacuums = $node->safe_psql('postgres',
+	q{SELECT string_agg(format('VACUUM %I.%I;', schema_name, storage_name), ' ') || ' VACUUM partkv.stream_chunks;'
+	    FROM partkv.gsi_indexes WHERE table_name IN ('rwt', 'gsit')});
+$bench = start_clients(2, 6, $rwscript);
+my $vacuumed = 0;
+while ($bench->pumpable)
+{
+	$node->safe_psql('postgres', $vacuums);
+	$vacuumed++;
+	$bench->pump_nb;
+}
+$bench->finish;
+($puts) = $out =~ /number of transactions actually processed: (\d+)/;
+ok($puts && $vacuumed > 3, "clients wrote ($puts puts) across $vacuumed rounds of VACUUM") or diag("$out\n$err");
+clean('rwt', 'by_g', 'writes while VACUUM ran on the GSI storage');
+is($node->safe_psql('postgres', q{SELECT partkv.stream_wait('60s')}), 't', 'stream caught up after the VACUUMs');
+is( $node->safe_psql('postgres', q{SELECT count(*) FROM partkv.stream_records('rwt', item_limit => NULL)}),
+	$before + $puts, 'the stream holds a record for every put made while VACUUM ran');
+unlike(slurp_file($node->logfile), qr/were not where the old images of their items placed them/,
+	'no GSI entry was found away from where its old image placed it, VACUUM or not');
 
 $node->stop;
 done_testing();
