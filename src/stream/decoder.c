@@ -170,8 +170,8 @@ _PG_output_plugin_init(OutputPluginCallbacks *cb)
  * kv_decode_filter_origin drops the changes of kv_decoder_skip_origin
  * before they are queued.  The workers set it to the GSI worker's origin:
  * that worker writes only GSI storage, which no stream or GSI reads, and
- * it writes about two rows per GSI for every item change, so decoding
- * them cost both workers more than the changes they are there for.
+ * it writes two rows or more per GSI for every item change, which both
+ * workers would otherwise queue, look up and skip.
  */
 static bool
 kv_decode_filter_origin(LogicalDecodingContext *ctx, RepOriginId origin_id)
