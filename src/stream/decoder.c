@@ -291,6 +291,19 @@ KvDecoderInvalidate(Datum arg, Oid relid)
 	}
 }
 
+/* KvBoolOption sets a boolean plugin option: true when given without a value. */
+static void
+KvBoolOption(DefElem *elem, bool *value)
+{
+	if (elem->arg == NULL)
+		*value = true;
+	else if (!parse_bool(strVal(elem->arg), value))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("could not parse value \"%s\" for parameter \"%s\"",
+						strVal(elem->arg), elem->defname)));
+}
+
 /* kv_decode_startup parses the options and sets up the partition cache. */
 static void
 kv_decode_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
@@ -315,35 +328,11 @@ kv_decode_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 
 		Assert(elem->arg == NULL || IsA(elem->arg, String));
 		if (strcmp(elem->defname, "include-xids") == 0)
-		{
-			if (elem->arg == NULL)
-				data->include_xids = true;
-			else if (!parse_bool(strVal(elem->arg), &data->include_xids))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("could not parse value \"%s\" for parameter \"%s\"",
-								strVal(elem->arg), elem->defname)));
-		}
+			KvBoolOption(elem, &data->include_xids);
 		else if (strcmp(elem->defname, "binary-records") == 0)
-		{
-			if (elem->arg == NULL)
-				data->binary = true;
-			else if (!parse_bool(strVal(elem->arg), &data->binary))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("could not parse value \"%s\" for parameter \"%s\"",
-								strVal(elem->arg), elem->defname)));
-		}
+			KvBoolOption(elem, &data->binary);
 		else if (strcmp(elem->defname, "records") == 0)
-		{
-			if (elem->arg == NULL)
-				data->records = true;
-			else if (!parse_bool(strVal(elem->arg), &data->records))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("could not parse value \"%s\" for parameter \"%s\"",
-								strVal(elem->arg), elem->defname)));
-		}
+			KvBoolOption(elem, &data->records);
 		else if (strcmp(elem->defname, "tables") == 0)
 		{
 			char	   *names;
