@@ -135,7 +135,7 @@ static bool kv_callback_registered = false;
 /* global secondary index maintenance (src/index/gsi.c), set by the stream worker */
 KvGsiChangeHook kv_gsi_change_hook = NULL;
 
-/* changes made under this origin are not decoded (see KvDecoderSkipOrigin) */
+/* changes made under this origin are not decoded (kv_decode_filter_origin) */
 RepOriginId kv_decoder_skip_origin = InvalidRepOriginId;
 
 static void kv_decode_startup(LogicalDecodingContext *ctx,

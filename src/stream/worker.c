@@ -1862,9 +1862,10 @@ KvWorkerSwitchSnapshots(XLogRecPtr decoded, bool decoded_catalog_change)
 
 /*
  * KvWorkerPace lets partkv.stream_batch_delay pass since the start of a
- * batch that kept up before the next one starts.  The latch is not watched: every
- * commit sets it, and a worker that answered each one would run batches
- * back to back, each paying the fixed cost of a batch for a few changes.
+ * batch that kept up before the next one starts.  The latch is not
+ * watched: every commit sets it, and a worker that answered each one would
+ * run batches back to back, each paying the fixed cost of a batch for a
+ * few changes.
  */
 static void
 KvWorkerPace(TimestampTz batch_started)
