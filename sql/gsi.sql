@@ -51,6 +51,14 @@ SELECT partkv.create_table('app', 'pk', 'S', 'sk', 'S', partitions => 4,
 	   "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["note"]}}]'
 	)->'GlobalSecondaryIndexes' @> '[{"IndexName": "gsi1", "IndexStatus": "ACTIVE"}]' AS created;
 SELECT index_name, status FROM partkv.gsi_indexes WHERE table_name = 'app' ORDER BY 1;
+-- each storage: a B-tree on (GSI key, table key) that queries read, and a
+-- hash index on the table key's hash that replaces entries by table key
+SELECT g.index_name, a.amname, pg_get_indexdef(i.indexrelid) ~ 'xxhash_text_extended\(base_pk, .*\) # partkv' AS on_key_hash,
+	   i.indnkeyatts
+  FROM partkv.gsi_indexes g
+  JOIN pg_index i ON i.indrelid = format('%I.%I', g.schema_name, g.storage_name)::regclass
+  JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+ WHERE g.table_name = 'app' ORDER BY 1, 2;
 
 -- users and orders share gsi1: users by email domain, orders by status
 SELECT partkv.put_item('app', '{"pk": "u#1", "sk": "profile", "gpk": "domain#a.com", "gsk": "u#1", "email": "x@a.com", "name": "Xu"}');

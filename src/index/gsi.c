@@ -135,6 +135,9 @@ static int	kv_gsi_nxids = 0;
 static int	kv_gsi_maxxids = 0;
 static KvGsiJob kv_gsi_job = {0};
 
+/* KvGsiApplyTable's listing of a table's GSIs, planned once per worker */
+static SPIPlanPtr kv_gsi_listing_plan = NULL;
+
 /* ----------------------------------------------------------------
  * SQL helpers
  * ----------------------------------------------------------------
@@ -1064,13 +1067,23 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 
 	memset(&a, 0, sizeof(a));
 	a.table_name = first->table_name;
+	if (kv_gsi_listing_plan == NULL)
+	{
+		SPIPlanPtr	plan;
+
+		plan = SPI_prepare("SELECT g.index_name, g.activated_lsn, t.partition_key, t.partition_key_type, "
+						   "       t.sort_key, t.sort_key_type "
+						   "  FROM partkv.gsi_indexes g JOIN partkv.tables t USING (schema_name, table_name) "
+						   " WHERE g.schema_name = $1 AND g.table_name = $2",
+						   2, argtypes);
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "partkv gsi: could not plan the listing of a table's indexes: %s",
+				 SPI_result_code_string(SPI_result));
+		kv_gsi_listing_plan = plan;
+	}
 	args[0] = DirectFunctionCall1(namein, CStringGetDatum(first->schema_name));
 	args[1] = CStringGetTextDatum(first->table_name);
-	if (SPI_execute_with_args("SELECT g.index_name, g.activated_lsn, t.partition_key, t.partition_key_type, "
-							  "       t.sort_key, t.sort_key_type "
-							  "  FROM partkv.gsi_indexes g JOIN partkv.tables t USING (schema_name, table_name) "
-							  " WHERE g.schema_name = $1 AND g.table_name = $2",
-							  2, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(kv_gsi_listing_plan, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "partkv gsi: could not read the indexes of table \"%s\"", first->table_name);
 	if (SPI_processed == 0)
 		return;
