@@ -86,6 +86,7 @@ static void DynamoShapeError(const char *tag, const char *expected,
 							 JsonbValue *got) pg_attribute_noreturn();
 static int64 CheckValue(ItemCheckState *st, JsonbValue *v, int depth);
 static int64 ValueSize(const JsonbValue *v);
+static int64 ContainerValueSize(JsonbContainer *c);
 static void PushDynamoValue(JsonbParseState **ps, JsonbValue *v);
 static void PushFromDynamoValue(JsonbParseState **ps, JsonbValue *v, int depth,
 								JsonbIteratorToken as);
@@ -1118,24 +1119,105 @@ KvItemCheck(Jsonb *item, KvWriteKind kind, int64 *size_out)
  */
 
 /*
+ * The on-disk numeric format (numeric.c keeps its macros to itself; the
+ * format is stable since PostgreSQL 9.1, special values since 14): after
+ * the varlena header, a 16-bit word whose top bits say positive (00),
+ * negative (01), short (10) or special (11).  A short numeric keeps sign,
+ * display scale and a 7-bit weight in that word; a long one follows it
+ * with a 16-bit weight.  Then come base-10000 digits, without leading or
+ * trailing zero digits; the weight is the power of 10000 of the first.
+ */
+#define KV_NUMERIC_FLAGS(h)			((h) & 0xC000)
+#define KV_NUMERIC_NEG				0x4000
+#define KV_NUMERIC_SHORT			0x8000
+#define KV_NUMERIC_SPECIAL			0xC000
+#define KV_NUMERIC_SHORT_NEG		0x2000
+#define KV_NUMERIC_SHORT_WEIGHT_NEG 0x0040
+#define KV_NUMERIC_SHORT_WEIGHT		0x003F
+
+/* KvDecimalDigits is the number of decimal digits of d, 1 <= d < 10000. */
+static inline int
+KvDecimalDigits(int d)
+{
+	return d >= 1000 ? 4 : d >= 100 ? 3 : d >= 10 ? 2 : 1;
+}
+
+/* KvTrailingZeros is the number of decimal zeros d, 1 <= d < 10000, ends in. */
+static inline int
+KvTrailingZeros(int d)
+{
+	return d % 1000 == 0 ? 3 : d % 100 == 0 ? 2 : d % 10 == 0 ? 1 : 0;
+}
+
+/*
  * NumericSize is the size of a number assumed valid (never an error: NaN
- * and infinities count as 1 byte).
+ * and infinities count as 1 byte), read off its base-10000 digits: every
+ * item a query or scan returns is sized, and printing each number to parse
+ * it again cost more than the rest of sizing the item.
  */
 static int64
 NumericSize(Numeric n)
 {
-	KvNumber	parsed;
-	char	   *text;
+	const char *data = VARDATA_ANY(n);
+	int			len = VARSIZE_ANY_EXHDR(n);
+	uint16		header;
+	int			weight;
+	bool		neg;
+	int			hdrlen;
+	int			first;
+	int			last;
+	int16		digit;
+	KvNumber	num;
 
-	if (numeric_is_nan(n) || numeric_is_inf(n))
+	if (len < (int) sizeof(uint16))
 		return 1;
-	text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
-	if (!NumberParse(text, &parsed))
+	memcpy(&header, data, sizeof(uint16));
+	if (KV_NUMERIC_FLAGS(header) == KV_NUMERIC_SPECIAL)
 		return 1;
-	pfree(text);
-	if (parsed.digits)
-		pfree(parsed.digits);
-	return NumberSize(&parsed);
+	if (KV_NUMERIC_FLAGS(header) == KV_NUMERIC_SHORT)
+	{
+		hdrlen = sizeof(uint16);
+		neg = (header & KV_NUMERIC_SHORT_NEG) != 0;
+		weight = (header & KV_NUMERIC_SHORT_WEIGHT) |
+			((header & KV_NUMERIC_SHORT_WEIGHT_NEG) ? ~KV_NUMERIC_SHORT_WEIGHT : 0);
+	}
+	else
+	{
+		int16		w;
+
+		hdrlen = sizeof(uint16) + sizeof(int16);
+		if (len < hdrlen)
+			return 1;
+		neg = KV_NUMERIC_FLAGS(header) == KV_NUMERIC_NEG;
+		memcpy(&w, data + sizeof(uint16), sizeof(int16));
+		weight = w;
+	}
+
+	/* the first and last non-zero digits (stored numerics have no others) */
+	first = 0;
+	last = (len - hdrlen) / (int) sizeof(int16) - 1;
+	for (;; first++)
+	{
+		if (first > last)
+			return 1;			/* zero */
+		memcpy(&digit, data + hdrlen + first * sizeof(int16), sizeof(int16));
+		if (digit != 0)
+			break;
+	}
+	num.neg = neg;
+	num.exponent = (weight - first) * 4 + KvDecimalDigits(digit) - 1;
+	num.ndigits = KvDecimalDigits(digit);
+	for (;; last--)
+	{
+		memcpy(&digit, data + hdrlen + last * sizeof(int16), sizeof(int16));
+		if (digit != 0)
+			break;
+	}
+	if (last > first)
+		num.ndigits += 4 * (last - first);
+	num.ndigits -= KvTrailingZeros(digit);
+	num.digits = NULL;
+	return NumberSize(&num);
 }
 
 /*
@@ -1188,16 +1270,35 @@ TypedSize(KvType type, const JsonbValue *inner)
 }
 
 /*
+ * EntrySize is the size of child i of a jsonb container, read off its
+ * JEntry where that says enough: sizing goes through every item a read
+ * returns, and a JsonbIterator would copy each value out first.
+ */
+static int64
+EntrySize(JsonbContainer *c, int i)
+{
+	JEntry		entry = c->children[i];
+	int			nentries = JsonContainerSize(c) * (JsonContainerIsObject(c) ? 2 : 1);
+	char	   *data = (char *) &c->children[nentries];
+
+	if (JBE_ISSTRING(entry))
+		return getJsonbLength(c, i);
+	if (JBE_ISNUMERIC(entry))
+		return NumericSize((Numeric) (data + INTALIGN(getJsonbOffset(c, i))));
+	if (JBE_ISCONTAINER(entry))
+		return ContainerValueSize((JsonbContainer *) (data + INTALIGN(getJsonbOffset(c, i))));
+	return 1;					/* true, false, null */
+}
+
+/*
  * ContainerValueSize is the size of a value held in a jsonb container.
  */
 static int64
 ContainerValueSize(JsonbContainer *c)
 {
 	JsonbValue	inner;
-	JsonbIterator *it;
-	JsonbIteratorToken tok;
-	JsonbValue	v;
 	KvType		type;
+	int			n = JsonContainerSize(c);
 	int64		size = 3;
 
 	if (JsonContainerIsScalar(c))
@@ -1211,15 +1312,16 @@ ContainerValueSize(JsonbContainer *c)
 		return TypedSize(type, &inner);
 
 	check_stack_depth();
-	it = JsonbIteratorInit(c);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	if (JsonContainerIsObject(c))
 	{
-		if (tok == WJB_KEY)
-			size += 1 + v.val.string.len;
-		else if (tok == WJB_VALUE)
-			size += ValueSize(&v);
-		else if (tok == WJB_ELEM)
-			size += 1 + ValueSize(&v);
+		/* keys are children 0..n-1, their values n..2n-1 */
+		for (int i = 0; i < n; i++)
+			size += 1 + getJsonbLength(c, i) + EntrySize(c, n + i);
+	}
+	else
+	{
+		for (int i = 0; i < n; i++)
+			size += 1 + EntrySize(c, i);
 	}
 	return size;
 }
@@ -1286,21 +1388,14 @@ KvValueSize(const JsonbValue *v)
 int64
 KvItemSize(Jsonb *item)
 {
-	JsonbIterator *it;
-	JsonbIteratorToken tok;
-	JsonbValue	v;
+	JsonbContainer *root = &item->root;
+	int			n = JsonContainerSize(root);
 	int64		size = 0;
 
 	if (!JB_ROOT_IS_OBJECT(item))
 		return 0;
-	it = JsonbIteratorInit(&item->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		if (tok == WJB_KEY)
-			size += v.val.string.len;
-		else if (tok == WJB_VALUE)
-			size += ValueSize(&v);
-	}
+	for (int i = 0; i < n; i++)
+		size += getJsonbLength(root, i) + EntrySize(root, n + i);
 	return size;
 }
 
