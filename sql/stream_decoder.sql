@@ -135,6 +135,23 @@ SELECT r->>'eventName' AS event,
 	   (r->'dynamodb'->>'SizeBytes')::int AS size_bytes
   FROM sd_got ORDER BY n DESC LIMIT 2;
 
+-- SizeBytes sizes stored items (numbers from their base-10000 digits),
+-- item_size validates requests (numbers from their text): the two agree
+SELECT count(*) AS put
+  FROM (VALUES ('0'), ('1'), ('-1'), ('10'), ('100'), ('1000'), ('10000'), ('12345678'), ('0.1'),
+			   ('0.0001'), ('0.00001'), ('-0.00012340'), ('120000'), ('1200'), ('99999999.9999'),
+			   ('1e125'), ('9.9999999999999999999999999999999999999e125'), ('1e-130'), ('-1e-130'),
+			   ('12345678901234567890123456789012345678'), ('3.14159'), ('-271828e-5'), ('5e3'),
+			   ('0.5'), ('50'), ('500000000'), ('0.000000001')) v(n),
+	   LATERAL partkv.put_item('sd_new', jsonb_build_object('pk', 'num' || v.n, 'n', v.n::numeric,
+						'ns', jsonb_build_object('$NS', jsonb_build_array(v.n::numeric, 7)),
+						'm', jsonb_build_object('l', jsonb_build_array(v.n::numeric, 'x', true)))) p;
+SELECT pg_temp.fetch() AS records;
+SELECT count(*) AS items,
+	   count(*) FILTER (WHERE (r->'dynamodb'->>'SizeBytes')::int =
+						partkv.item_size(r->'dynamodb'->'Keys') + partkv.item_size(r->'dynamodb'->'NewImage')) AS sizes_agree
+  FROM sd_got WHERE r->'dynamodb'->'Keys'->>'pk' LIKE 'num%';
+
 -- TRUNCATE has no DynamoDB equivalent: no records
 TRUNCATE sd_keys;
 SELECT pg_temp.fetch() AS records;
