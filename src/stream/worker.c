@@ -1232,12 +1232,21 @@ static int	kv_gsi_failures = 0;
 int			kv_gsi_worker_nice = 0;
 
 /*
- * Records (and GSI changes) the next batch may hold: partkv.stream_batch_size
+ * Records the next batch of a stream worker may hold: partkv.stream_batch_size
  * while the worker keeps up; doubled after each full batch, up to
  * KV_BATCH_GROWTH times that, while it is behind, so that the cost of a batch
- * (planning, catalog caches, commit) is spread over more changes exactly
- * when the worker most needs it.  Latency is not at stake then: the changes
- * have waited longer than a bigger batch takes.
+ * (catalog caches, commit, a chunk row per shard) is spread over more
+ * records exactly when the worker most needs it.  Latency is not at stake
+ * then: the records have waited longer than a bigger batch takes.
+ *
+ * A GSI worker's batches do not grow.  Its batch transaction has an xid
+ * from its first entry written to its commit, and while it runs no
+ * backend may prune the row versions that the writers' updates leave
+ * behind.  Batches of 16,000 changes held the horizon for a second or
+ * more at a time, the kv tables' pages filled with versions that could not
+ * go, updates stopped being HOT, and writers saturating two cores ran at
+ * 0.64-0.80 of their speed without GSIs; with batches of 1,000 changes,
+ * 0.96 (BENCHMARKS.md), for no more of the worker's CPU.
  */
 #define KV_BATCH_GROWTH 16
 static int	kv_batch_limit = 0;
@@ -1880,6 +1889,71 @@ KvWorkerPace(TimestampTz batch_started)
 }
 
 /*
+ * Batches commit asynchronously: a synchronous commit flushed WAL once
+ * per batch, the writers' WAL with it, and under a steady load that was
+ * the worker's largest cost after the work itself.  A batch's records and
+ * entries commit with the origin's LSN, so after a crash the worker
+ * resumes where the last durable batch ended, whatever it had reached in
+ * memory.  Only the slot must wait: it may forget WAL up to what a batch
+ * reached once that batch's commit is flushed (as logical replication's
+ * apply worker reports its flush position).  kv_unconfirmed holds the
+ * batches waiting for that, oldest first.
+ */
+#define KV_MAX_UNCONFIRMED 64
+
+typedef struct KvUnconfirmed
+{
+	XLogRecPtr	commit_end;		/* the end of the batch's commit record */
+	XLogRecPtr	reached;		/* WAL decoded by the batch */
+} KvUnconfirmed;
+
+static KvUnconfirmed kv_unconfirmed[KV_MAX_UNCONFIRMED];
+static int	kv_nunconfirmed = 0;
+
+/*
+ * KvConfirmFlushed confirms to the slot the last batch whose commit is
+ * flushed; with flush, flushes the commits of all of them first.
+ */
+static void
+KvConfirmFlushed(bool flush)
+{
+	XLogRecPtr	flushed;
+	XLogRecPtr	confirm = InvalidXLogRecPtr;
+	int			done = 0;
+
+	if (kv_nunconfirmed == 0)
+		return;
+	if (flush)
+		XLogFlush(kv_unconfirmed[kv_nunconfirmed - 1].commit_end);
+	flushed = GetFlushRecPtr(NULL);
+	while (done < kv_nunconfirmed && kv_unconfirmed[done].commit_end <= flushed)
+		confirm = kv_unconfirmed[done++].reached;
+	if (done == 0)
+		return;
+	kv_nunconfirmed -= done;
+	memmove(kv_unconfirmed, kv_unconfirmed + done, sizeof(KvUnconfirmed) * kv_nunconfirmed);
+	if (confirm > MyReplicationSlot->data.confirmed_flush)
+		LogicalConfirmReceivedLocation(confirm);
+}
+
+/*
+ * KvConfirmWhenFlushed queues the batch just committed, which decoded WAL
+ * up to reached.  XactLastCommitEnd is the end of this process's last
+ * commit record: this batch's, or an earlier one's when the batch wrote
+ * nothing, which then has nothing of its own to make durable.
+ */
+static void
+KvConfirmWhenFlushed(XLogRecPtr reached)
+{
+	if (kv_nunconfirmed == KV_MAX_UNCONFIRMED)
+		KvConfirmFlushed(true);
+	kv_unconfirmed[kv_nunconfirmed].commit_end = XactLastCommitEnd;
+	kv_unconfirmed[kv_nunconfirmed].reached = reached;
+	kv_nunconfirmed++;
+	KvConfirmFlushed(false);
+}
+
+/*
  * KvWorkerBatch decodes and stores one batch.  Returns true when it
  * stopped because the batch was full (more WAL is waiting).
  */
@@ -1967,9 +2041,8 @@ KvWorkerBatch(LogicalDecodingContext *ctx, const char *name)
 	replorigin_session_origin_lsn = InvalidXLogRecPtr;
 	replorigin_session_origin_timestamp = 0;
 
-	/* only now may the slot forget what was decoded */
-	if (reached > MyReplicationSlot->data.confirmed_flush)
-		LogicalConfirmReceivedLocation(reached);
+	/* the slot may forget what was decoded once the commit is durable */
+	KvConfirmWhenFlushed(reached);
 
 	SpinLockAcquire(&kv_shared->mutex);
 	kv_me->reached = reached;
@@ -2153,8 +2226,11 @@ KvWorkerRun(int slotno)
 		KvWorkerExit(KV_EXIT_DISABLED);
 	}
 
-	/* commit locally before confirming to the slot (see KvWorkerBatch) */
-	SetConfigOption("synchronous_commit", "local", PGC_SUSET, PGC_S_OVERRIDE);
+	/*
+	 * Commit without waiting for WAL to be flushed (see KvConfirmFlushed):
+	 * every transaction of the worker records its progress with its work.
+	 */
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	KvStreamTrustPlugin(GUC_ACTION_SET);
 
 	kv_worker_cxt = AllocSetContextCreate(TopMemoryContext, "partkv stream worker",
@@ -2253,6 +2329,7 @@ KvWorkerRun(int slotno)
 		}
 		if (KvWorkerStopRequested())
 			KvWorkerExit(KV_EXIT_STOPPED);
+		KvConfirmFlushed(false);
 
 		if (!KvWorkerVersionReady(name))
 		{
@@ -2280,7 +2357,8 @@ KvWorkerRun(int slotno)
 				kv_batch_limit = kv_stream_batch_size;
 			batch_started = now;
 			full = KvWorkerBatch(ctx, name);
-			kv_batch_limit = full ? Min(kv_batch_limit * 2, kv_stream_batch_size * KV_BATCH_GROWTH)
+			kv_batch_limit = full ? Min(kv_batch_limit * 2,
+										kv_stream_batch_size * (kv_role == KV_ROLE_GSI ? 1 : KV_BATCH_GROWTH))
 				: kv_stream_batch_size;
 		}
 		else
