@@ -1242,11 +1242,12 @@ int			kv_gsi_worker_nice = 0;
  * A GSI worker's batches do not grow.  Its batch transaction has an xid
  * from its first entry written to its commit, and while it runs no
  * backend may prune the row versions that the writers' updates leave
- * behind.  Batches of 16,000 changes held the horizon for a second or
- * more at a time, the kv tables' pages filled with versions that could not
- * go, updates stopped being HOT, and writers saturating two cores ran at
- * 0.64-0.80 of their speed without GSIs; with batches of 1,000 changes,
- * 0.96 (BENCHMARKS.md), for no more of the worker's CPU.
+ * behind: the chains of versions every put walks and adds to grow for as
+ * long as it runs.  Batches of 16,000 changes held the horizon for a
+ * second or more at a time, and writers saturating two cores ran at 0.64
+ * of their speed without GSIs; with batches of 1,000 changes (about
+ * 100 ms each), at 0.74-0.78 (BENCHMARKS.md), for no more of the
+ * worker's CPU.
  */
 #define KV_BATCH_GROWTH 16
 static int	kv_batch_limit = 0;
