@@ -1151,9 +1151,9 @@ KvTrailingZeros(int d)
 
 /*
  * NumericSize is the size of a number assumed valid (never an error: NaN
- * and infinities count as 1 byte), read off its base-10000 digits: every
- * item a query or scan returns is sized, and printing each number to parse
- * it again cost more than the rest of sizing the item.
+ * and infinities count as 1 byte), read off its base-10000 digits rather
+ * than printed and parsed again: every item a query or scan returns is
+ * sized.
  */
 static int64
 NumericSize(Numeric n)
