@@ -177,7 +177,8 @@ partkv_gsi_project(PG_FUNCTION_ARGS)
  * applied, "Seconds": 0 when caught up, else the age of the last change
  * applied or since the worker was last caught up, whichever is nearer (an
  * upper bound of the delay of the changes waiting; 0 as well when no kv row
- * was written since it was last caught up),
+ * was written since it was last caught up), "Yielding": whether it gives
+ * way to the writers (see KvGsiWorkerPriority),
  * "LastApplied": commit time of that change}; {"WalBytes": null} when no
  * worker runs.
  */
@@ -216,8 +217,8 @@ partkv_gsi_backlog(PG_FUNCTION_ARGS)
 			if (since != 0)
 				seconds = Max(0, (double) (GetCurrentTimestamp() - since) / USECS_PER_SEC);
 		}
-		appendStringInfo(&buf, "{\"WalBytes\": " INT64_FORMAT ", \"Seconds\": %.3f",
-						 bytes, seconds);
+		appendStringInfo(&buf, "{\"WalBytes\": " INT64_FORMAT ", \"Seconds\": %.3f, \"Yielding\": %s",
+						 bytes, seconds, info.yielding ? "true" : "false");
 		if (info.applied_commit != 0)
 			appendStringInfo(&buf, ", \"LastApplied\": \"%s\"",
 							 timestamptz_to_str(info.applied_commit));

@@ -39,7 +39,8 @@
  * transaction that sets its origin's LSN, and backfills new GSIs.  Apart,
  * the stream never waits for GSI maintenance, which costs about as much as
  * the writes themselves, and the two use both CPUs of a small machine.
- * partkv.gsi_worker_nice can lower the GSI worker's CPU priority.
+ * A GSI worker that falls behind gives way to the writers until it has
+ * caught up (KvGsiWorkerPriority).
  *
  * Chunks are stored in time-partitioned storage: partitions of
  * partkv.stream_chunks by write time, created ahead and dropped whole once
@@ -53,8 +54,10 @@
 
 #include "nodes/makefuncs.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "access/heapam.h"
 #include "access/htup_details.h"
@@ -82,6 +85,7 @@
 #include "replication/logical.h"
 #include "replication/origin.h"
 #include "replication/slot.h"
+#include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
@@ -171,6 +175,7 @@ typedef struct KvWorkerProc
 	TimestampTz last_batch;
 	int64		records;
 	TimestampTz applied_commit; /* commit time of the last change applied */
+	bool		yielding;		/* a GSI worker giving way to the writers */
 } KvWorkerProc;
 
 /* the workers of one database, in shared memory */
@@ -741,10 +746,15 @@ KvStreamInit(void)
 							&kv_stream_max_workers, 8, 0, 1024,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("partkv.gsi_worker_nice",
-							"Nice value (CPU priority) of the GSI workers.",
-							"A positive value makes GSI maintenance give way to other processes while the CPUs are busy, at the cost of GSI lag. It can be raised while the workers run; lowering it takes effect when they restart.",
-							&kv_gsi_worker_nice, 0, 0, 19,
+							"Nice value (CPU priority) the GSI workers take while they are behind.",
+							"While a GSI worker is more than partkv.gsi_yield_lag behind, GSI maintenance gives way to the writers; it takes its normal priority again once caught up. 0: it never gives way.",
+							&kv_gsi_worker_nice, 10, 0, 19,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("partkv.gsi_yield_lag",
+							"GSI lag beyond which the GSI workers give way to the writers.",
+							"See partkv.gsi_worker_nice.",
+							&kv_gsi_yield_lag_ms, 1000, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = KvStreamShmemRequest;
@@ -808,6 +818,7 @@ KvWorkerOf(Oid dboid, KvWorkerRole role, KvStreamWorkerInfo *info)
 			info->last_batch = p->last_batch;
 			info->records = p->records;
 			info->applied_commit = p->applied_commit;
+			info->yielding = p->yielding;
 			info->caught_up_at = p->caught_up_at;
 			info->last_write = w->last_write;
 			found = true;
@@ -1229,7 +1240,8 @@ static TimestampTz kv_gsi_retry_at = 0;
 static TimestampTz kv_gsi_started_at = 0;
 static int	kv_gsi_failures = 0;
 
-int			kv_gsi_worker_nice = 0;
+int			kv_gsi_worker_nice = 10;
+int			kv_gsi_yield_lag_ms = 1000;
 
 /*
  * Records the next batch of a stream worker may hold: partkv.stream_batch_size
@@ -2174,27 +2186,114 @@ KvSuperviseGsiWorker(int slotno)
 	kv_gsi_started_at = now;
 }
 
-/* KvGsiWorkerYield lowers the GSI worker's CPU priority to partkv.gsi_worker_nice. */
-static void
-KvGsiWorkerYield(void)
-{
-	int			cur;
+/*
+ * GSI worker priority (see the file header).  A GSI worker that falls more
+ * than partkv.gsi_yield_lag behind is outpaced by foreground writes that
+ * keep the CPUs busy: it takes nice value partkv.gsi_worker_nice until it
+ * has caught up, so that the writers keep their throughput and the backlog
+ * is worked off when the load eases (as autovacuum's cost delay keeps
+ * maintenance from competing with queries).  While it keeps up it runs at
+ * normal priority, which keeps GSI lag short at any rate the CPUs can
+ * serve.
+ *
+ * Every postmaster child leads a session of its own (setsid()), and with
+ * Linux's autogroup scheduling each session is a scheduling group whose
+ * CPU share does not depend on its processes' nice values: there the nice
+ * value of the worker's group is set instead -- which, unlike a process's,
+ * an unprivileged process may also lower again.
+ */
+static int	kv_gsi_nice_now = 0;	/* the nice value in effect */
+static bool kv_gsi_nice_failed = false; /* reported; not retried until SIGHUP */
 
-	errno = 0;
-	cur = getpriority(PRIO_PROCESS, 0);
-	if (errno != 0 || cur == kv_gsi_worker_nice)
-		return;
-	if (kv_gsi_worker_nice < cur)
+/* KvAutogroupOwn tells whether the worker is alone in a Linux autogroup. */
+static bool
+KvAutogroupOwn(void)
+{
+#ifdef __linux__
+	int			fd;
+	char		c = '0';
+
+	if (getsid(0) != getpid())
+		return false;
+	fd = OpenTransientFile("/proc/sys/kernel/sched_autogroup_enabled", O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		return false;
+	if (read(fd, &c, 1) != 1)
+		c = '0';
+	CloseTransientFile(fd);
+	return c == '1';
+#else
+	return false;
+#endif
+}
+
+/*
+ * KvGsiWorkerSetNice makes nice the worker's nice value (or its autogroup's);
+ * false when it must be tried again later.
+ */
+static bool
+KvGsiWorkerSetNice(int nice)
+{
+	int			rc;
+
+	if (nice == kv_gsi_nice_now || kv_gsi_nice_failed)
+		return true;
+	if (KvAutogroupOwn())
+	{
+		char		buf[16];
+		int			len = snprintf(buf, sizeof(buf), "%d", nice);
+		int			fd = OpenTransientFile("/proc/self/autogroup", O_WRONLY | PG_BINARY);
+
+		rc = -1;
+		if (fd >= 0)
+		{
+			rc = (write(fd, buf, len) == len) ? 0 : -1;
+			CloseTransientFile(fd);
+		}
+		/* the kernel takes a new autogroup nice value every 100 ms at most */
+		if (rc != 0 && errno == EAGAIN)
+			return false;
+	}
+	else
+		rc = setpriority(PRIO_PROCESS, 0, nice);
+	if (rc != 0)
 	{
 		ereport(LOG,
-				(errmsg("partkv GSI worker keeps nice value %d until it restarts", cur),
-				 errdetail("An unprivileged process cannot raise its own priority.")));
-		return;
+				(errmsg("partkv GSI worker could not set its nice value to %d: %m", nice),
+				 errdetail("It keeps nice value %d until partkv's settings are reloaded.",
+						   kv_gsi_nice_now)));
+		kv_gsi_nice_failed = true;
+		return true;
 	}
-	if (setpriority(PRIO_PROCESS, 0, kv_gsi_worker_nice) != 0)
-		ereport(LOG,
-				(errmsg("partkv GSI worker could not set its nice value to %d: %m",
-						kv_gsi_worker_nice)));
+	kv_gsi_nice_now = nice;
+	return true;
+}
+
+/*
+ * KvGsiWorkerPriority sets the GSI worker's priority after a loop: behind
+ * tells whether its last batch stopped short of the end of WAL.
+ */
+static void
+KvGsiWorkerPriority(bool behind)
+{
+	static bool yielding = false;
+
+	if (!behind)
+		yielding = false;
+	else if (!yielding)
+	{
+		TimestampTz applied;
+
+		SpinLockAcquire(&kv_shared->mutex);
+		applied = kv_me->applied_commit;
+		SpinLockRelease(&kv_shared->mutex);
+		yielding = applied != 0 &&
+			TimestampDifferenceExceeds(applied, GetCurrentTimestamp(), kv_gsi_yield_lag_ms);
+	}
+	(void) KvGsiWorkerSetNice(yielding ? kv_gsi_worker_nice : 0);
+	SpinLockAcquire(&kv_shared->mutex);
+	kv_me->yielding = kv_gsi_nice_now > 0;
+	SpinLockRelease(&kv_shared->mutex);
 }
 
 /*
@@ -2315,6 +2414,7 @@ KvWorkerRun(int slotno)
 	for (;;)
 	{
 		bool		full = false;
+		bool		behind = false;
 		long		flush_wait = -1;
 		TimestampTz now;
 		TimestampTz batch_started;
@@ -2325,8 +2425,7 @@ KvWorkerRun(int slotno)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 			next_maintenance = 0;	/* the retention may have changed */
-			if (kv_role == KV_ROLE_GSI)
-				KvGsiWorkerYield();
+			kv_gsi_nice_failed = false;
 		}
 		if (KvWorkerStopRequested())
 			KvWorkerExit(KV_EXIT_STOPPED);
@@ -2357,7 +2456,7 @@ KvWorkerRun(int slotno)
 			if (kv_batch_limit < kv_stream_batch_size)
 				kv_batch_limit = kv_stream_batch_size;
 			batch_started = now;
-			full = KvWorkerBatch(ctx, name);
+			full = behind = KvWorkerBatch(ctx, name);
 			kv_batch_limit = full ? Min(kv_batch_limit * 2,
 										kv_stream_batch_size * (kv_role == KV_ROLE_GSI ? 1 : KV_BATCH_GROWTH))
 				: kv_stream_batch_size;
@@ -2374,6 +2473,8 @@ KvWorkerRun(int slotno)
 			if (flush_wait == 0)
 				full = true;
 		}
+		if (kv_role == KV_ROLE_GSI)
+			KvGsiWorkerPriority(behind);
 
 		if (kv_role == KV_ROLE_STREAM)
 		{
@@ -2444,7 +2545,6 @@ partkv_gsi_worker_main(Datum main_arg)
 
 	if (!KvWorkerAttach(slotno, dboid, KV_ROLE_GSI) || KvWorkerStopRequested())
 		proc_exit(0);
-	KvGsiWorkerYield();
 
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("partkv GSI worker");

@@ -20,6 +20,7 @@ extern int	kv_stream_batch_size;
 extern int	kv_stream_retention_s;
 extern int	kv_stream_max_workers;
 extern int	kv_gsi_worker_nice;
+extern int	kv_gsi_yield_lag_ms;
 
 /* _PG_init's part: settings, shared memory, launcher, utility hook */
 extern void KvStreamInit(void);
@@ -32,6 +33,7 @@ typedef struct KvStreamWorkerInfo
 	TimestampTz last_batch;
 	int64		records;		/* records materialised since start */
 	TimestampTz applied_commit; /* commit time of the last change applied */
+	bool		yielding;		/* a GSI worker giving way to the writers */
 	TimestampTz caught_up_at;	/* when it last had decoded all flushed WAL */
 	TimestampTz last_write;		/* when kv rows were last written (committed) */
 } KvStreamWorkerInfo;

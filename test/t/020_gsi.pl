@@ -2,7 +2,8 @@
 # GSI worker applies every change to GSIs exactly once across SIGKILL
 # (crash restart) during GSI apply and during a backfill; several clients
 # moving items across GSI keys while an index is created and backfilled end
-# with every GSI equal to what the table says (partkv.verify_index).
+# with every GSI equal to what the table says (partkv.verify_index); a
+# worker that falls behind gives way to the writers until it catches up.
 use strict;
 use warnings;
 
@@ -244,6 +245,63 @@ is( $node->safe_psql('postgres', q{SELECT count(*) FROM partkv.stream_records('r
 	$before + $puts, 'the stream holds a record for every put made while VACUUM ran');
 unlike(slurp_file($node->logfile), qr/were not where the old images of their items placed them/,
 	'no GSI entry was found away from where its old image placed it, VACUUM or not');
+
+# 7. a GSI worker that falls behind gives way to the writers (a nice value
+# of its own, or its autogroup's) until it has caught up
+$node->safe_psql('postgres', q{
+	ALTER SYSTEM SET partkv.gsi_yield_lag = '100ms';
+	ALTER SYSTEM SET partkv.gsi_worker_nice = 7;
+	ALTER SYSTEM SET partkv.stream_batch_size = 10;
+	SELECT pg_reload_conf();
+});
+my $pid = worker_pid();
+# nice value: the autogroup's where Linux schedules by autogroup, else the process's
+sub nice_of
+{
+	my $autogroup = -e '/proc/sys/kernel/sched_autogroup_enabled'
+	  && slurp_file('/proc/sys/kernel/sched_autogroup_enabled') =~ /^1/;
+	return $1 if $autogroup && slurp_file("/proc/$pid/autogroup") =~ /nice (-?\d+)/;
+	my @stat = split / /, (slurp_file("/proc/$pid/stat") =~ s/^.*\) //r);
+	return $stat[16];
+}
+is(nice_of(), 0, 'the GSI worker runs at normal priority while it keeps up');
+kill 'STOP', $pid;
+$node->safe_psql('postgres', q{
+	DO $$
+	BEGIN
+		FOR i IN 1 .. 10000 LOOP
+			PERFORM partkv.put_item('gsit', jsonb_build_object('pk', 'y' || (i % 89), 'sk', i,
+														   'g', 'g' || (i % 11), 'n', i));
+			COMMIT;
+		END LOOP;
+	END;
+	$$;
+});
+usleep(300_000);
+kill 'CONT', $pid;
+ok( $node->poll_query_until('postgres', q{SELECT partkv.gsi_backlog()->>'Yielding' = 'true'}),
+	'a GSI worker more than partkv.gsi_yield_lag behind gives way to the writers');
+# stopped, it is where the flag says (set right after the nice value)
+kill 'STOP', $pid;
+if ($node->safe_psql('postgres', q{SELECT partkv.gsi_backlog()->>'Yielding'}) eq 'true')
+{
+	is(nice_of(), 7, 'while it gives way, its nice value is partkv.gsi_worker_nice');
+}
+else
+{
+	pass('the GSI worker caught up before it could be stopped again');
+}
+kill 'CONT', $pid;
+clean('gsit', 'by_g', 'changes applied while the worker gave way');
+ok( $node->poll_query_until('postgres', q{SELECT partkv.gsi_backlog()->>'Yielding' = 'false'}),
+	'once caught up, the GSI worker no longer gives way');
+is(nice_of(), 0, 'once caught up, the GSI worker is back at normal priority');
+$node->safe_psql('postgres', q{
+	ALTER SYSTEM RESET partkv.gsi_yield_lag;
+	ALTER SYSTEM RESET partkv.gsi_worker_nice;
+	ALTER SYSTEM RESET partkv.stream_batch_size;
+	SELECT pg_reload_conf();
+});
 
 $node->stop;
 done_testing();
