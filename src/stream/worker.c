@@ -39,8 +39,8 @@
  * transaction that sets its origin's LSN, and backfills new GSIs.  Apart,
  * the stream never waits for GSI maintenance, which costs about as much as
  * the writes themselves, and the two use both CPUs of a small machine.
- * A GSI worker that falls behind gives way to the writers until it has
- * caught up (KvGsiWorkerPriority).
+ * A GSI worker that falls behind while the CPUs are busy gives way to the
+ * writers until it has caught up (KvGsiWorkerYield).
  *
  * Chunks are stored in time-partitioned storage: partitions of
  * partkv.stream_chunks by write time, created ahead and dropped whole once
@@ -746,15 +746,20 @@ KvStreamInit(void)
 							&kv_stream_max_workers, 8, 0, 1024,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("partkv.gsi_worker_nice",
-							"Nice value (CPU priority) the GSI workers take while they are behind.",
-							"While a GSI worker is more than partkv.gsi_yield_lag behind, GSI maintenance gives way to the writers; it takes its normal priority again once caught up. 0: it never gives way.",
-							&kv_gsi_worker_nice, 10, 0, 19,
+							"Nice value (CPU priority) of the GSI workers.",
+							"On Linux with autogroup scheduling, the nice value of the worker's autogroup.",
+							&kv_gsi_worker_nice, 0, 0, 19,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("partkv.gsi_yield_lag",
-							"GSI lag beyond which the GSI workers give way to the writers.",
-							"See partkv.gsi_worker_nice.",
+							"GSI lag beyond which a GSI worker that waits for busy CPUs gives way to the writers.",
+							"See partkv.gsi_yield_cpu.",
 							&kv_gsi_yield_lag_ms, 1000, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("partkv.gsi_yield_cpu",
+							"Percentage of a CPU a GSI worker giving way to the writers takes.",
+							"After each batch that waited for busy CPUs it sleeps, until it has caught up. 100: it never gives way.",
+							&kv_gsi_yield_cpu, 10, 1, 100,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = KvStreamShmemRequest;
@@ -1240,8 +1245,12 @@ static TimestampTz kv_gsi_retry_at = 0;
 static TimestampTz kv_gsi_started_at = 0;
 static int	kv_gsi_failures = 0;
 
-int			kv_gsi_worker_nice = 10;
+int			kv_gsi_worker_nice = 0;
 int			kv_gsi_yield_lag_ms = 1000;
+int			kv_gsi_yield_cpu = 10;
+
+/* the longest sleep of a GSI worker giving way, so that it notices a change of load */
+#define KV_GSI_MAX_YIELD_MS 1000
 
 /*
  * Records the next batch of a stream worker may hold: partkv.stream_batch_size
@@ -2187,20 +2196,12 @@ KvSuperviseGsiWorker(int slotno)
 }
 
 /*
- * GSI worker priority (see the file header).  A GSI worker that falls more
- * than partkv.gsi_yield_lag behind is outpaced by foreground writes that
- * keep the CPUs busy: it takes nice value partkv.gsi_worker_nice until it
- * has caught up, so that the writers keep their throughput and the backlog
- * is worked off when the load eases (as autovacuum's cost delay keeps
- * maintenance from competing with queries).  While it keeps up it runs at
- * normal priority, which keeps GSI lag short at any rate the CPUs can
- * serve.
- *
- * Every postmaster child leads a session of its own (setsid()), and with
- * Linux's autogroup scheduling each session is a scheduling group whose
- * CPU share does not depend on its processes' nice values: there the nice
- * value of the worker's group is set instead -- which, unlike a process's,
- * an unprivileged process may also lower again.
+ * GSI worker priority.  partkv.gsi_worker_nice is the GSI worker's nice
+ * value.  Every postmaster child leads a session of its own (setsid()), and
+ * with Linux's autogroup scheduling each session is a scheduling group
+ * whose CPU share does not depend on its processes' nice values: there the
+ * nice value of the worker's group is set instead -- which, unlike a
+ * process's, an unprivileged process may also lower again.
  */
 static int	kv_gsi_nice_now = 0;	/* the nice value in effect */
 static bool kv_gsi_nice_failed = false; /* reported; not retried until SIGHUP */
@@ -2227,17 +2228,15 @@ KvAutogroupOwn(void)
 #endif
 }
 
-/*
- * KvGsiWorkerSetNice makes nice the worker's nice value (or its autogroup's);
- * false when it must be tried again later.
- */
-static bool
-KvGsiWorkerSetNice(int nice)
+/* KvGsiWorkerSetNice sets partkv.gsi_worker_nice (see above). */
+static void
+KvGsiWorkerSetNice(void)
 {
+	int			nice = kv_gsi_worker_nice;
 	int			rc;
 
 	if (nice == kv_gsi_nice_now || kv_gsi_nice_failed)
-		return true;
+		return;
 	if (KvAutogroupOwn())
 	{
 		char		buf[16];
@@ -2252,7 +2251,7 @@ KvGsiWorkerSetNice(int nice)
 		}
 		/* the kernel takes a new autogroup nice value every 100 ms at most */
 		if (rc != 0 && errno == EAGAIN)
-			return false;
+			return;
 	}
 	else
 		rc = setpriority(PRIO_PROCESS, 0, nice);
@@ -2260,40 +2259,112 @@ KvGsiWorkerSetNice(int nice)
 	{
 		ereport(LOG,
 				(errmsg("partkv GSI worker could not set its nice value to %d: %m", nice),
-				 errdetail("It keeps nice value %d until partkv's settings are reloaded.",
-						   kv_gsi_nice_now)));
+				 errdetail("It keeps nice value %d.", kv_gsi_nice_now)));
 		kv_gsi_nice_failed = true;
-		return true;
+		return;
 	}
 	kv_gsi_nice_now = nice;
-	return true;
 }
 
 /*
- * KvGsiWorkerPriority sets the GSI worker's priority after a loop: behind
- * tells whether its last batch stopped short of the end of WAL.
+ * Giving way.  A GSI worker more than partkv.gsi_yield_lag behind whose
+ * batches wait for a CPU (run-queue delay) for more than half the time
+ * they run is outpaced by foreground work that keeps every CPU busy: after
+ * each such batch it sleeps, so that it takes no more than
+ * partkv.gsi_yield_cpu percent of a CPU until it has caught up.  The
+ * writers keep their throughput, and the backlog is worked off when the
+ * load eases -- batches that find a CPU free do not sleep -- as
+ * autovacuum's cost delay keeps maintenance from competing with queries.
+ * A lower CPU priority would not do: a starved batch holds its
+ * transaction open for seconds, and with it the horizon below which the
+ * writers' HOT updates may prune the versions they leave behind.
+ */
+typedef struct KvSchedTimes
+{
+	int64		run_ns;			/* time on a CPU */
+	int64		delay_ns;		/* time runnable, waiting for one */
+} KvSchedTimes;
+
+static bool kv_gsi_yielding = false;
+
+/*
+ * KvSchedSample reads the worker's scheduler times: Linux's
+ * /proc/self/schedstat, else CPU time and, as delay, the rest of the time
+ * elapsed (which counts I/O waits too).
  */
 static void
-KvGsiWorkerPriority(bool behind)
+KvSchedSample(KvSchedTimes *t)
 {
-	static bool yielding = false;
+	struct rusage ru;
+
+#ifdef __linux__
+	int			fd = OpenTransientFile("/proc/self/schedstat", O_RDONLY | PG_BINARY);
+
+	if (fd >= 0)
+	{
+		char		buf[128];
+		int			len = read(fd, buf, sizeof(buf) - 1);
+		long long	run;
+		long long	delay;
+
+		CloseTransientFile(fd);
+		if (len > 0)
+		{
+			buf[len] = '\0';
+			if (sscanf(buf, "%lld %lld", &run, &delay) == 2)
+			{
+				t->run_ns = run;
+				t->delay_ns = delay;
+				return;
+			}
+		}
+	}
+#endif
+	getrusage(RUSAGE_SELF, &ru);
+	t->run_ns = ((int64) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+				 ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
+	t->delay_ns = (int64) GetCurrentTimestamp() * 1000 - t->run_ns;
+}
+
+/*
+ * KvGsiWorkerYield gives way after a loop (see above): behind tells whether
+ * its batch stopped short of the end of WAL, before holds the scheduler
+ * times sampled when the batch started.
+ */
+static void
+KvGsiWorkerYield(bool behind, const KvSchedTimes *before)
+{
+	KvSchedTimes after;
+	int64		run_ns;
+	long		sleep_ms = 0;
 
 	if (!behind)
-		yielding = false;
-	else if (!yielding)
+		kv_gsi_yielding = false;
+	else if (!kv_gsi_yielding && kv_gsi_yield_cpu < 100)
 	{
 		TimestampTz applied;
 
 		SpinLockAcquire(&kv_shared->mutex);
 		applied = kv_me->applied_commit;
 		SpinLockRelease(&kv_shared->mutex);
-		yielding = applied != 0 &&
+		kv_gsi_yielding = applied != 0 &&
 			TimestampDifferenceExceeds(applied, GetCurrentTimestamp(), kv_gsi_yield_lag_ms);
 	}
-	(void) KvGsiWorkerSetNice(yielding ? kv_gsi_worker_nice : 0);
+	if (kv_gsi_yielding)
+	{
+		KvSchedSample(&after);
+		run_ns = after.run_ns - before->run_ns;
+		if (after.delay_ns - before->delay_ns > run_ns / 2)
+			sleep_ms = Min(run_ns * (100 - kv_gsi_yield_cpu) / kv_gsi_yield_cpu / 1000000,
+						   KV_GSI_MAX_YIELD_MS);
+	}
 	SpinLockAcquire(&kv_shared->mutex);
-	kv_me->yielding = kv_gsi_nice_now > 0;
+	kv_me->yielding = kv_gsi_yielding;
 	SpinLockRelease(&kv_shared->mutex);
+	/* the latch is not watched: every commit sets it */
+	if (sleep_ms > 0)
+		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms,
+						 PG_WAIT_EXTENSION);
 }
 
 /*
@@ -2415,6 +2486,7 @@ KvWorkerRun(int slotno)
 	{
 		bool		full = false;
 		bool		behind = false;
+		KvSchedTimes sched_before = {0};
 		long		flush_wait = -1;
 		TimestampTz now;
 		TimestampTz batch_started;
@@ -2425,7 +2497,11 @@ KvWorkerRun(int slotno)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 			next_maintenance = 0;	/* the retention may have changed */
-			kv_gsi_nice_failed = false;
+			if (kv_role == KV_ROLE_GSI)
+			{
+				kv_gsi_nice_failed = false;
+				KvGsiWorkerSetNice();
+			}
 		}
 		if (KvWorkerStopRequested())
 			KvWorkerExit(KV_EXIT_STOPPED);
@@ -2456,6 +2532,8 @@ KvWorkerRun(int slotno)
 			if (kv_batch_limit < kv_stream_batch_size)
 				kv_batch_limit = kv_stream_batch_size;
 			batch_started = now;
+			if (kv_role == KV_ROLE_GSI)
+				KvSchedSample(&sched_before);
 			full = behind = KvWorkerBatch(ctx, name);
 			kv_batch_limit = full ? Min(kv_batch_limit * 2,
 										kv_stream_batch_size * (kv_role == KV_ROLE_GSI ? 1 : KV_BATCH_GROWTH))
@@ -2474,7 +2552,7 @@ KvWorkerRun(int slotno)
 				full = true;
 		}
 		if (kv_role == KV_ROLE_GSI)
-			KvGsiWorkerPriority(behind);
+			KvGsiWorkerYield(behind, &sched_before);
 
 		if (kv_role == KV_ROLE_STREAM)
 		{
@@ -2545,6 +2623,7 @@ partkv_gsi_worker_main(Datum main_arg)
 
 	if (!KvWorkerAttach(slotno, dboid, KV_ROLE_GSI) || KvWorkerStopRequested())
 		proc_exit(0);
+	KvGsiWorkerSetNice();
 
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("partkv GSI worker");

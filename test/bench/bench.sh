@@ -14,7 +14,8 @@
 #   pgbench.opts optional, more pgbench options for both runs (e.g. --rate
 #                for a sustained rather than saturating load)
 #   settle.sql   optional, run after each partkv run, before the plain ones
-#                (e.g. wait until the GSIs have caught up)
+#                (e.g. wait until the GSIs have caught up); how long it took
+#                is reported
 #   sample.sql   optional, run every 200 ms during the partkv runs; the
 #                median, 99th percentile and maximum of the number it prints
 #                are reported (e.g. GSI lag)
@@ -143,7 +144,7 @@ for w in "${workloads[@]}"; do
 			die "setup of $w failed"
 	fi
 	note "$w: partkv, plain, plain hash-partitioned (${seconds}s each, $rounds round(s))"
-	k=() p=() pp=()
+	k=() p=() pp=() settled=()
 	for ((r = 1; r <= rounds; r++)); do
 		# sample.sql: a figure sampled every 200 ms while partkv's run lasts
 		sampler=
@@ -162,8 +163,10 @@ for w in "${workloads[@]}"; do
 		# settle.sql: let background work of the partkv run finish first, so
 		# that it does not slow the plain runs (or the next round) down
 		if [ -f "$tmp/workloads/$w/settle.sql" ]; then
+			t_settle=$(date +%s.%N)
 			quietly "$out_dir/settle-$w.log" psql_b -d bench -f "$tmp/workloads/$w/settle.sql" ||
 				die "settle of $w failed"
+			settled+=("$(awk -v t="$t_settle" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - t }')")
 		fi
 		p+=("$(tps "$w" plain.sql plain "$r")")
 		pp+=("$(tps "$w" plain.sql plain_part "$r")")
@@ -174,6 +177,9 @@ for w in "${workloads[@]}"; do
 			{ v[NR] = $1 }
 			END { i = int(NR * 0.99); if (i < 1) i = 1
 				  printf "n %d p50 %s p99 %s max %s", NR, v[int((NR + 1) * 0.5)], v[i], v[NR] }')")
+	fi
+	if [ ${#settled[@]} -gt 0 ]; then
+		reports+=("$w: settle.sql took (s, each round): ${settled[*]}")
 	fi
 	# report.sql: figures a workload measures besides tps (printed after the table)
 	if [ -f "$tmp/workloads/$w/report.sql" ]; then
