@@ -178,7 +178,7 @@ partkv_gsi_project(PG_FUNCTION_ARGS)
  * applied or since the worker was last caught up, whichever is nearer (an
  * upper bound of the delay of the changes waiting; 0 as well when no kv row
  * was written since it was last caught up), "Yielding": whether it gives
- * way to the writers (see KvGsiWorkerPriority),
+ * way to the writers (see KvGsiWorkerYield),
  * "LastApplied": commit time of that change}; {"WalBytes": null} when no
  * worker runs.
  */

@@ -139,6 +139,8 @@ extern PGDLLEXPORT void partkv_stream_worker_main(Datum main_arg);
 extern PGDLLEXPORT void partkv_gsi_worker_main(Datum main_arg);
 
 int			kv_stream_naptime_ms = 1000;
+static int	kv_gsi_yield_lag_ms = 1000; /* see KvGsiWorkerYield */
+static int	kv_gsi_yield_cpu = 10;
 int			kv_stream_batch_delay_ms = 10;
 int			kv_stream_batch_size = 1000;
 int			kv_stream_retention_s = 86400;
@@ -1246,8 +1248,6 @@ static TimestampTz kv_gsi_started_at = 0;
 static int	kv_gsi_failures = 0;
 
 int			kv_gsi_worker_nice = 0;
-int			kv_gsi_yield_lag_ms = 1000;
-int			kv_gsi_yield_cpu = 10;
 
 /* the longest sleep of a GSI worker giving way, so that it notices a change of load */
 #define KV_GSI_MAX_YIELD_MS 1000

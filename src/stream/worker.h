@@ -20,8 +20,6 @@ extern int	kv_stream_batch_size;
 extern int	kv_stream_retention_s;
 extern int	kv_stream_max_workers;
 extern int	kv_gsi_worker_nice;
-extern int	kv_gsi_yield_lag_ms;
-extern int	kv_gsi_yield_cpu;
 
 /* _PG_init's part: settings, shared memory, launcher, utility hook */
 extern void KvStreamInit(void);
