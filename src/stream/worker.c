@@ -1592,7 +1592,7 @@ KvExtensionPresent(void)
  * version, whose ALTER EXTENSION partkv UPDATE has not run yet, keeps its
  * WAL in the slot until it has.
  */
-#define KV_SQL_VERSION "0.4"
+#define KV_SQL_VERSION "0.5"
 
 /* KvInstalledVersion returns the version of partkv in pg_extension, or NULL. */
 static char *

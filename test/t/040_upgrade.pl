@@ -69,7 +69,7 @@ is($node->safe_psql('kv', 'SELECT count(*) FROM partkv.stream_log'),
 
 $node->safe_psql('kv', 'ALTER EXTENSION partkv UPDATE');
 is($node->safe_psql('kv', q{SELECT extversion FROM pg_extension WHERE extname = 'partkv'}),
-	'0.4', 'the extension is at 0.4');
+	'0.5', 'the extension is at 0.5');
 is($node->safe_psql('kv', q{SELECT to_regprocedure('partkv.gsi_apply_sql(name, text, text)') IS NULL}),
 	't', '0.3 no longer builds SQL to apply GSI changes');
 is($node->safe_psql('kv', q{SELECT to_regclass('partkv.stream_log_0_1') IS NULL AND
