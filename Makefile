@@ -18,7 +18,7 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers 
 SHLIB_LINK = -lxxhash
 
 # Regression suites, in order.
-REGRESS = init api items tables tableam item_api conditions update_item batch stream_decoder query capacity lsi stream stream_handlers ttl gsi
+REGRESS = init api items tables tableam write_paths dynamodb_json item_api conditions update_item batch stream_decoder query capacity lsi stream stream_handlers ttl gsi
 REGRESS_OPTS = --temp-instance=tmp_check \
 	--temp-config=$(srcdir)/test/partkv.conf --load-extension=partkv
 
@@ -43,3 +43,10 @@ $(OBJS): $(wildcard src/*.h src/*/*.h)
 
 -include mk/targets.mk
 -include mk/fuzz.mk
+
+# Test servers return freed memory of 128 kB and more to the kernel at once
+# and fill other freed memory with junk, so that a row still pointing at
+# memory partkv freed (a use after free) crashes or shows at once instead of
+# passing by luck.  Only the test targets: never the bench or run clusters.
+installcheck check: export MALLOC_MMAP_THRESHOLD_ = 131072
+installcheck check: export MALLOC_PERTURB_ = 165

@@ -1886,7 +1886,8 @@ PushFromDynamoValue(JsonbParseState **ps, JsonbValue *v, int depth,
 		Base64Check(val.val.string.val, val.val.string.len);
 		pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
 		PushString(ps, WJB_KEY, "$B", 2);
-		pushJsonbValue(ps, as, &val);
+		/* the member of {"$B": ...}, wherever that object itself sits */
+		pushJsonbValue(ps, WJB_VALUE, &val);
 		pushJsonbValue(ps, WJB_END_OBJECT, NULL);
 	}
 	else if (strcmp(tag, "BOOL") == 0)

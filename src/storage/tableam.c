@@ -232,9 +232,15 @@ KvCheckSlot(Relation rel, TupleTableSlot *slot)
 	{
 		HeapTuple	tuple;
 
+		/*
+		 * The slot outlives kv_write_context, which is reset below: the
+		 * canonical row must be built in the slot's own context and handed
+		 * over to it, never referenced from the validation context.
+		 */
 		values[layout.item_attno - 1] = JsonbPGetDatum(canonical);
+		MemoryContextSwitchTo(slot->tts_mcxt);
 		tuple = heap_form_tuple(desc, values, isnull);
-		ExecForceStoreHeapTuple(tuple, slot, false);
+		ExecForceStoreHeapTuple(tuple, slot, true);
 	}
 
 	MemoryContextSwitchTo(oldcxt);
