@@ -43,6 +43,15 @@ PG_FUNCTION_INFO_V1(partkv_transact_get_items);
 #define KV_BATCH_WRITE_MAX_REQUESTS	25
 #define KV_TRANSACT_MAX_ITEMS		100
 #define KV_BATCH_GET_MAX_BYTES		(16 * 1024 * 1024)
+#define KV_TRANSACT_MAX_BYTES		(4 * 1024 * 1024)
+
+/*
+ * DynamoDB's refusal of a transaction over 4 MB.  SPEC-dynamodb.md gives
+ * the limit but not the words; this is the service's as far as known (a
+ * conformance test against DynamoDB matches "size cannot exceed", and the
+ * service calls the request its "transaction payload").
+ */
+#define KV_TRANSACT_TOO_LARGE		"Transaction payload size cannot exceed 4 MB"
 
 /* ----------------------------------------------------------------
  * Request parsing helpers
@@ -518,7 +527,30 @@ typedef struct KvTransactAction
 	char	   *table_name;		/* as the request named it */
 	char	   *identity;
 	const char *code;			/* cancellation reason code, "None" when fine */
+	int64		size;			/* what it adds to the transaction's size */
 } KvTransactAction;
+
+/*
+ * KvActionSize is what one action adds to a transaction's size, by
+ * DynamoDB's item size rule: its item (Put) or key, its table name,
+ * expressions, names and values.  DynamoDB limits the request, not the
+ * items it reaches: a Delete of a large item costs only its key.
+ */
+static int64
+KvActionSize(const KvItemOp *op, const char *table_name, const KvExprTexts *texts,
+			 Jsonb *names)
+{
+	int64		size = KvItemSize(op->item) + strlen(table_name);
+
+	for (int k = 0; k < KVEXPR_NKINDS; k++)
+		if (texts->text[k] != NULL)
+			size += strlen(texts->text[k]);
+	if (names != NULL)
+		size += KvItemSize(names);
+	if (op->exprs != NULL && op->exprs->values != NULL)
+		size += KvItemSize(op->exprs->values);
+	return size;
+}
 
 /* KvParseAction reads one TransactItems entry into an op. */
 static void
@@ -532,6 +564,7 @@ KvParseAction(JsonbValue *entry, KvTransactAction *action)
 	char	   *on_failure;
 	AclMode		required = 0;
 	KvItemOp   *op = &action->op;
+	Jsonb	   *names;
 
 	for (int k = 0; k < lengthof(kinds); k++)
 	{
@@ -558,9 +591,10 @@ KvParseAction(JsonbValue *entry, KvTransactAction *action)
 	}
 	if (op->kind == KV_OP_CHECK && texts.text[KVEXPR_CONDITION] == NULL)
 		KvValidation("1 validation error detected: Value null at 'transactItems.member.conditionCheck.conditionExpression' failed to satisfy constraint: Member must not be null");
+	names = KvMemberJsonb(body, "ExpressionAttributeNames");
 	if (texts.text[KVEXPR_CONDITION] || texts.text[KVEXPR_UPDATE] ||
-		KvMember(body, "ExpressionAttributeNames") || KvMember(body, "ExpressionAttributeValues"))
-		op->exprs = KvExprCompile(&texts, KvMemberJsonb(body, "ExpressionAttributeNames"),
+		names != NULL || KvMember(body, "ExpressionAttributeValues"))
+		op->exprs = KvExprCompile(&texts, names,
 								  KvMemberJsonb(body, "ExpressionAttributeValues"));
 
 	on_failure = KvMemberText(body, "ReturnValuesOnConditionCheckFailure");
@@ -613,6 +647,7 @@ KvParseAction(JsonbValue *entry, KvTransactAction *action)
 	}
 	action->identity = KvKeyIdentity(op->table, op->keys);
 	action->code = "None";
+	action->size = KvActionSize(op, table_name, &texts, names);
 }
 
 /* KvActionOrder sorts actions by item identity: a fixed lock order avoids deadlocks. */
@@ -726,7 +761,8 @@ KvRecordRequestToken(const char *token, Jsonb *response)
 
 /*
  * partkv_transact_write_items applies up to 100 Put, Update, Delete and
- * ConditionCheck actions on distinct items, all or nothing.  Every
+ * ConditionCheck actions on distinct items, at most 4 MB of them (items
+ * put, keys, expressions and their values), all or nothing.  Every
  * condition is evaluated (under the items' row locks, taken in a fixed
  * order) before anything is written; any failure cancels the whole request
  * with KV002 and CancellationReasons in DETAIL.  In a cancelled request
@@ -745,6 +781,7 @@ partkv_transact_write_items(PG_FUNCTION_ARGS)
 	KvTransactAction *actions;
 	KvTransactAction **order;
 	bool		failed = false;
+	int64		total_size = 0;
 	Jsonb	   *response;
 	KvCapacity	cap;
 
@@ -779,7 +816,10 @@ partkv_transact_write_items(PG_FUNCTION_ARGS)
 		KvParseAction(getIthJsonbValueFromContainer(list->val.binary.data, i), &actions[i]);
 		actions[i].op.measure = (cap.mode != KV_CAPACITY_NONE);
 		order[i] = &actions[i];
+		total_size += actions[i].size;
 	}
+	if (total_size > KV_TRANSACT_MAX_BYTES)
+		KvValidation(KV_TRANSACT_TOO_LARGE);
 	qsort(order, n, sizeof(KvTransactAction *), KvActionOrder);
 	for (int i = 1; i < n; i++)
 		if (strcmp(order[i - 1]->identity, order[i]->identity) == 0)
@@ -832,8 +872,9 @@ partkv_transact_write_items(PG_FUNCTION_ARGS)
  */
 
 /*
- * partkv_transact_get_items reads up to 100 items as of one snapshot;
- * Responses are aligned with the request ({} for a missing item).
+ * partkv_transact_get_items reads up to 100 items, at most 4 MB of them,
+ * as of one snapshot; Responses are aligned with the request ({} for a
+ * missing item).
  * Arguments: request, return_consumed_capacity.
  */
 Datum
@@ -849,6 +890,7 @@ partkv_transact_get_items(PG_FUNCTION_ARGS)
 	JsonbParseState *state = NULL;
 	Snapshot	snapshot;
 	char	  **names;
+	int64		total_size = 0;
 	KvCapacity	cap;
 
 	KvRootValue(request, &root);
@@ -897,6 +939,10 @@ partkv_transact_get_items(PG_FUNCTION_ARGS)
 		const KvPartition *part = KvRoutePartition(tables[i], keys[2 * i]);
 		Jsonb	   *item = KvRowFetchSnapshot(tables[i], part, &keys[2 * i], snapshot);
 
+		/* the items a transaction reads are limited as those it writes */
+		total_size += item ? KvItemSize(item) : 0;
+		if (total_size > KV_TRANSACT_MAX_BYTES)
+			KvValidation(KV_TRANSACT_TOO_LARGE);
 		KvAccountRead(&cap, tables[i], part, names[i], item, true, true);
 
 		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);

@@ -11,9 +11,12 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
@@ -24,6 +27,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/partcache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/syscache.h"
@@ -32,9 +36,11 @@
 #include "../common/errors.h"
 #include "../index/lsi.h"
 #include "../storage/hashops.h"
+#include "../storage/tableam.h"
 #include "tablecache.h"
 
 PG_FUNCTION_INFO_V1(partkv_invalidate_table_cache);
+PG_FUNCTION_INFO_V1(partkv_table_relation);
 
 /* partition relid -> parent relid, so an invalidation of a partition finds its table */
 typedef struct KvPartitionOwner
@@ -283,11 +289,91 @@ KvLoadCatalogRow(KvTable *entry, Oid relid)
 }
 
 /*
+ * KvKeyColumnsMismatch says why a relation's columns are not the key
+ * columns and item column of the catalog row's key schema (NULL when they
+ * are).  Column names are attribute names clipped as PostgreSQL clips
+ * identifiers.
+ */
+static const char *
+KvKeyColumnsMismatch(const KvTable *entry, TupleDesc desc, KvRowLayout *layout)
+{
+	if (!KvRowLayoutOf(desc, layout) || layout->schema.nkeys != entry->key.nkeys)
+		return "its columns are not the key columns and item column of its key schema";
+	for (int k = 0; k < entry->key.nkeys; k++)
+	{
+		const char *name = entry->key.keys[k].name;
+		int			len = pg_mbcliplen(name, strlen(name), NAMEDATALEN - 1);
+
+		if (layout->schema.keys[k].type != entry->key.keys[k].type ||
+			strlen(layout->schema.keys[k].name) != len ||
+			strncmp(layout->schema.keys[k].name, name, len) != 0)
+			return "its key columns are not those of its key schema";
+	}
+	return NULL;
+}
+
+/*
+ * KvRelationMismatch says why a relation is not the kv table its catalog
+ * row describes (NULL when it is): hash partitioned on its partition key
+ * column, with the key and item columns of the row's key schema.  A forged
+ * or stale row then reads as a missing table instead of leading partkv to
+ * a relation it cannot use.
+ */
+static const char *
+KvRelationMismatch(const KvTable *entry, Relation parent)
+{
+	PartitionKey partkey;
+	KvRowLayout layout;
+	const char *why;
+
+	if (parent->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		return "it is not a partitioned table";
+	if ((why = KvKeyColumnsMismatch(entry, RelationGetDescr(parent), &layout)) != NULL)
+		return why;
+	partkey = RelationGetPartitionKey(parent);
+	if (partkey->strategy != PARTITION_STRATEGY_HASH || partkey->partnatts != 1 ||
+		partkey->partattrs[0] != layout.key_attno[0])
+		return "it is not hash partitioned on its partition key";
+	return NULL;
+}
+
+/*
+ * KvPartitionMismatch says why a partition cannot hold items of the kv
+ * table (NULL when it can): it must be stored by partkv's access method
+ * and have a primary key on the key columns, in order.
+ */
+static const char *
+KvPartitionMismatch(const KvTable *entry, Relation part, Oid pkindex)
+{
+	KvRowLayout layout;
+	HeapTuple	tuple;
+	bool		ok;
+
+	if (!KvIsPartkvRelation(part))
+		return "a partition of it is not stored by the partkv access method";
+	if (!OidIsValid(pkindex) || KvKeyColumnsMismatch(entry, RelationGetDescr(part), &layout) != NULL)
+		return "a partition of it has no primary key on its key columns";
+	tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(pkindex));
+	if (!HeapTupleIsValid(tuple))
+		return "a partition of it has no primary key on its key columns";
+	{
+		Form_pg_index index = (Form_pg_index) GETSTRUCT(tuple);
+
+		ok = (index->indnkeyatts == entry->key.nkeys);
+		for (int k = 0; ok && k < entry->key.nkeys; k++)
+			ok = (index->indkey.values[k] == layout.key_attno[k]);
+	}
+	ReleaseSysCache(tuple);
+	return ok ? NULL : "a partition of it has no primary key on its key columns";
+}
+
+/*
  * KvLoadPartitions fills the routing array from the partition descriptor:
  * with hash partitioning, PostgreSQL maps (row hash mod greatest modulus)
- * to a partition, which is exactly what routing an item needs.
+ * to a partition, which is exactly what routing an item needs.  Returns
+ * why a partition cannot serve the table (NULL when all can).
  */
-static void
+static const char *
 KvLoadPartitions(KvTable *entry, Relation parent)
 {
 	PartitionDesc partdesc = RelationGetPartitionDesc(parent, false);
@@ -295,6 +381,7 @@ KvLoadPartitions(KvTable *entry, Relation parent)
 	KvPartition *parts;
 	Oid		   *pkindexes;
 	Oid		   *lsiindexes;
+	const char *why = NULL;
 
 	if (entry->by_remainder != NULL)
 		pfree(entry->by_remainder);
@@ -302,7 +389,7 @@ KvLoadPartitions(KvTable *entry, Relation parent)
 	entry->npartitions = partdesc->nparts;
 	entry->greatest_modulus = (bounds != NULL) ? bounds->nindexes : 0;
 	if (entry->greatest_modulus == 0)
-		return;
+		return NULL;
 
 	pkindexes = palloc(sizeof(Oid) * partdesc->nparts);
 	lsiindexes = palloc0(sizeof(Oid) * KV_MAX_LOCAL_INDEXES * partdesc->nparts);
@@ -312,7 +399,9 @@ KvLoadPartitions(KvTable *entry, Relation parent)
 		KvPartitionOwner *owner;
 
 		pkindexes[i] = RelationGetPrimaryKeyIndex(part);
-		if (entry->nlocal > 0)
+		if (why == NULL)
+			why = KvPartitionMismatch(entry, part, pkindexes[i]);
+		if (entry->nlocal > 0 && why == NULL)
 			KvLsiMapPartition(part, entry, &lsiindexes[i * KV_MAX_LOCAL_INDEXES]);
 		table_close(part, NoLock);
 		owner = hash_search(kv_partition_owner, &partdesc->oids[i], HASH_ENTER, NULL);
@@ -336,6 +425,7 @@ KvLoadPartitions(KvTable *entry, Relation parent)
 	pfree(pkindexes);
 	pfree(lsiindexes);
 	entry->by_remainder = parts;
+	return why;
 }
 
 /* KvCheckAccess enforces the caller's privileges and refuses row-level security. */
@@ -362,34 +452,34 @@ KvCheckAccess(KvTable *entry, AclMode required)
 				 errhint("Disable row-level security on the table, or query it with SQL.")));
 }
 
-KvTable *
-KvLookupTable(text *name, AclMode required, LOCKMODE lockmode)
+/* KvForgetTable drops a cache entry and what it holds. */
+static void
+KvForgetTable(KvTable *entry)
 {
-	char	   *cname = text_to_cstring(name);
-	Oid			relid;
+	Oid			relid = entry->relid;
+
+	if (entry->by_remainder != NULL)
+		pfree(entry->by_remainder);
+	if (entry->index_cxt != NULL)
+		MemoryContextDelete(entry->index_cxt);
+	hash_search(kv_tables, &relid, HASH_REMOVE, NULL);
+}
+
+/*
+ * KvTableOf returns the cache entry of the kv table relid (locked by the
+ * caller), loading it when stale; NULL when relid is not a kv table, with
+ * *why saying how the relation differs from its catalog row (NULL: there
+ * is no catalog row).
+ */
+static KvTable *
+KvTableOf(Oid relid, const char **why)
+{
 	KvTable    *entry;
 	bool		found;
+	Relation	parent;
 
-	KvCheckTableName(cname, strlen(cname));
 	KvInitCache();
-
-	relid = KvResolveRelid(cname);
-	if (OidIsValid(relid))
-	{
-		/* locking processes invalidations: a concurrent DROP shows up here */
-		LockRelationOid(relid, lockmode);
-		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
-		{
-			UnlockRelationOid(relid, lockmode);
-			relid = InvalidOid;
-		}
-	}
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(KV_ERRCODE_TABLE_NOT_FOUND),
-				 errmsg("Requested resource not found"),
-				 errdetail("Table: %s not found", cname)));
-
+	*why = NULL;
 	entry = hash_search(kv_tables, &relid, HASH_ENTER, &found);
 	if (!found)
 	{
@@ -397,29 +487,63 @@ KvLookupTable(text *name, AclMode required, LOCKMODE lockmode)
 		entry->index_cxt = NULL;
 		entry->valid = false;
 	}
-	if (!entry->valid)
-	{
-		Relation	parent;
+	if (entry->valid)
+		return entry;
 
-		if (!KvLoadCatalogRow(entry, relid))
-		{
-			if (entry->by_remainder != NULL)
-				pfree(entry->by_remainder);
-			if (entry->index_cxt != NULL)
-				MemoryContextDelete(entry->index_cxt);
-			hash_search(kv_tables, &relid, HASH_REMOVE, NULL);
-			ereport(ERROR,
-					(errcode(KV_ERRCODE_TABLE_NOT_FOUND),
-					 errmsg("Requested resource not found"),
-					 errdetail("Table: %s not found", cname)));
-		}
-		for (int k = 0; k < entry->key.nkeys; k++)
-			entry->key_typid[k] = KvKeyTypeOid(entry->key.keys[k].type);
-		parent = table_open(relid, AccessShareLock);
-		KvLoadPartitions(entry, parent);
-		table_close(parent, NoLock);
-		entry->valid = true;
+	if (!KvLoadCatalogRow(entry, relid))
+	{
+		KvForgetTable(entry);
+		return NULL;
 	}
+	for (int k = 0; k < entry->key.nkeys; k++)
+		entry->key_typid[k] = KvKeyTypeOid(entry->key.keys[k].type);
+	parent = table_open(relid, AccessShareLock);
+	*why = KvRelationMismatch(entry, parent);
+	if (*why == NULL)
+		*why = KvLoadPartitions(entry, parent);
+	table_close(parent, NoLock);
+	if (*why != NULL)
+	{
+		KvForgetTable(entry);
+		return NULL;
+	}
+	entry->valid = true;
+	return entry;
+}
+
+/* KvLockRelid locks relid in lockmode; false when it was dropped meanwhile. */
+static bool
+KvLockRelid(Oid relid, LOCKMODE lockmode)
+{
+	/* locking processes invalidations: a concurrent DROP shows up here */
+	LockRelationOid(relid, lockmode);
+	if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		return true;
+	UnlockRelationOid(relid, lockmode);
+	return false;
+}
+
+KvTable *
+KvLookupTable(text *name, AclMode required, LOCKMODE lockmode)
+{
+	char	   *cname = text_to_cstring(name);
+	Oid			relid;
+	KvTable    *entry = NULL;
+	const char *why = NULL;
+
+	KvCheckTableName(cname, strlen(cname));
+
+	relid = KvResolveRelid(cname);
+	if (OidIsValid(relid) && KvLockRelid(relid, lockmode))
+		entry = KvTableOf(relid, &why);
+	if (entry == NULL)
+		ereport(ERROR,
+				(errcode(KV_ERRCODE_TABLE_NOT_FOUND),
+				 errmsg("Requested resource not found"),
+				 errdetail("Table: %s not found", cname),
+				 why ? errhint("The row of partkv.tables for \"%s.%s\" does not describe that relation: %s.",
+							   get_namespace_name(get_rel_namespace(relid)),
+							   get_rel_name(relid), why) : 0));
 
 	KvCheckAccess(entry, required);
 	pfree(cname);
@@ -446,6 +570,29 @@ KvRoutePartition(const KvTable *table, Datum pk)
 				 errmsg("no partition of partkv table \"%s\" holds this partition key",
 						table->table_name)));
 	return part;
+}
+
+/*
+ * partkv_table_relation returns the kv table a catalog row names (schema,
+ * table), or NULL when no relation has that name or it is not the kv
+ * table the row describes.  The SQL functions that resolve names through
+ * partkv.tables check their rows with it, as KvLookupTable does.
+ */
+Datum
+partkv_table_relation(PG_FUNCTION_ARGS)
+{
+	Name		schema_name = PG_GETARG_NAME(0);
+	char	   *table_name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Oid			nsp = get_namespace_oid(NameStr(*schema_name), true);
+	Oid			relid = InvalidOid;
+	const char *why;
+
+	if (OidIsValid(nsp) && strlen(table_name) < NAMEDATALEN)
+		relid = get_relname_relid(table_name, nsp);
+	if (!OidIsValid(relid) || !KvLockRelid(relid, AccessShareLock) ||
+		KvTableOf(relid, &why) == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_OID(relid);
 }
 
 /* partkv_invalidate_table_cache tells every backend to reload a kv table's metadata. */

@@ -296,6 +296,99 @@ KvExprCacheStore(const char *key, uint32 hash, MemoryContext cxt,
 	e->parsed = *parsed;
 }
 
+/*
+ * KvValueFault finds the placeholder of ExpressionAttributeValues whose
+ * value the item model refuses, and that refusal's message; false when
+ * each value passes on its own.  Only called once the values as a whole
+ * were refused, so its cost does not matter.
+ */
+static bool
+KvValueFault(Jsonb *values, char **placeholder, char **message)
+{
+	JsonbIterator *it = JsonbIteratorInit(&values->root);
+	JsonbValue	key;
+	JsonbValue	value;
+	JsonbIteratorToken tok;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	while ((tok = JsonbIteratorNext(&it, &key, true)) != WJB_DONE)
+	{
+		JsonbParseState *state = NULL;
+		Jsonb	   *single;
+		volatile bool refused = false;
+
+		if (tok != WJB_KEY)
+			continue;
+		tok = JsonbIteratorNext(&it, &value, true);
+		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+		pushJsonbValue(&state, WJB_KEY, &key);
+		pushJsonbValue(&state, WJB_VALUE, &value);
+		single = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+		PG_TRY();
+		{
+			(void) KvItemCheck(single, KV_WRITE_PUT, NULL);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			if (edata->sqlerrcode != KV_ERRCODE_VALIDATION)
+				PG_RE_THROW();
+			FlushErrorState();
+			*message = edata->message;
+			refused = true;
+		}
+		PG_END_TRY();
+		if (refused)
+		{
+			*placeholder = pnstrdup(key.val.string.val, key.val.string.len);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * KvCheckValues validates ExpressionAttributeValues by the item model and
+ * returns them canonically.  A value it refuses is reported as DynamoDB
+ * does (SPEC §1.1): "ExpressionAttributeValues contains invalid value:
+ * <why> for key <placeholder>".
+ */
+static Jsonb *
+KvCheckValues(Jsonb *values)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Jsonb	   *volatile result = NULL;
+	ErrorData  *volatile edata = NULL;
+	char	   *placeholder;
+	char	   *message;
+
+	PG_TRY();
+	{
+		result = KvItemCheck(values, KV_WRITE_PUT, NULL);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != KV_ERRCODE_VALIDATION)
+			PG_RE_THROW();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+	if (edata == NULL)
+		return result;
+	if (!KvValueFault(values, &placeholder, &message))
+		ReThrowError(edata);
+	ereport(ERROR,
+			(errcode(KV_ERRCODE_VALIDATION),
+			 errmsg("ExpressionAttributeValues contains invalid value: %s for key %s",
+					message, placeholder)));
+	return NULL;				/* not reached */
+}
+
 KvExprSet *
 KvExprCompile(const KvExprTexts *texts, Jsonb *names, Jsonb *values)
 {
@@ -315,7 +408,7 @@ KvExprCompile(const KvExprTexts *texts, Jsonb *names, Jsonb *values)
 					(errcode(KV_ERRCODE_VALIDATION),
 					 errmsg("ExpressionAttributeValues must be a JSON object mapping :values to values")));
 		/* the values obey the item model: check and canonicalise them */
-		set->values = KvItemCheck(values, KV_WRITE_PUT, NULL);
+		set->values = KvCheckValues(values);
 	}
 	if (names != NULL && (!JB_ROOT_IS_OBJECT(names) || JB_ROOT_IS_SCALAR(names)))
 		ereport(ERROR,

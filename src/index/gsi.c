@@ -349,7 +349,10 @@ KvGsiDescribeCatalog(const char *schema_name, const char *table_name,
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pushed = true;
 	}
-	if (SPI_execute_with_args("SELECT g.status, pg_catalog.to_regclass(pg_catalog.format('%I.%I', g.schema_name, g.storage_name))::oid, "
+	/* storage that is not a partitioned table is no GSI's: the index is missing */
+	if (SPI_execute_with_args("SELECT g.status, (SELECT c.oid FROM pg_catalog.pg_class c "
+							  "        WHERE c.oid = pg_catalog.to_regclass(pg_catalog.format('%I.%I', g.schema_name, g.storage_name)) "
+							  "          AND c.relkind = 'p'), "
 							  "       i->'KeySchema'->0->>'AttributeName', "
 							  "       (SELECT d->>'AttributeType' FROM pg_catalog.jsonb_array_elements(t.attribute_definitions) d "
 							  "         WHERE d->>'AttributeName' = i->'KeySchema'->0->>'AttributeName'), "
