@@ -137,6 +137,7 @@ KvSlotLossBegin(const char *name, const char *worker, RepOriginId origin,
 	XLogRecPtr	done;
 	Oid			argtypes[3] = {TEXTOID, NAMEOID, LSNOID};
 	Datum		args[3];
+	MemoryContext cxt = CurrentMemoryContext;
 
 	if (!KvSlotRead(name, &confirmed, &lost))
 		return;
@@ -158,6 +159,7 @@ KvSlotLossBegin(const char *name, const char *worker, RepOriginId origin,
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
 	/* the worker commits asynchronously: this record must outlive the slot */
 	XLogFlush(XactLastCommitEnd);
 
