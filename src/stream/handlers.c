@@ -20,7 +20,9 @@
  * on.  Each handler runs in its own transaction, so one failing or slow
  * handler only delays itself.  partkv.replay_dead_letter() queues a dead
  * letter; the worker calls the handler with it again and deletes it once
- * handled.
+ * handled.  A gap in the stream (changes lost with the stream worker's
+ * replication slot) becomes a dead letter without records, and the handler
+ * goes on after it.
  *
  *-------------------------------------------------------------------------
  */
@@ -193,6 +195,15 @@ KvRunHandler(int64 id, bool dead_letter)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
 	cxt = CurrentMemoryContext;
+
+	/*
+	 * A handler with nothing left before a gap in the stream (changes lost
+	 * with a replication slot) goes past it, the gap its dead letter.
+	 */
+	if (!dead_letter &&
+		SPI_execute_with_args("SELECT partkv.stream_handler_pass_gap($1)",
+							  1, &argtype, &arg, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "partkv stream handler %lld: could not look for a gap", (long long) id);
 
 	if (SPI_execute_with_args(dead_letter ? dead_letter_sql : handler_sql,
 							  1, &argtype, &arg, NULL, false, 0) != SPI_OK_SELECT)

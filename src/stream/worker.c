@@ -113,6 +113,7 @@
 #include "../index/gsi.h"
 #include "decoder.h"
 #include "handlers.h"
+#include "slothealth.h"
 #include "../ttl/ttl.h"
 #include "worker.h"
 
@@ -722,6 +723,7 @@ KvStreamInit(void)
 
 	KvTtlInit();				/* partkv.ttl_* (src/ttl) */
 	KvHandlersInit();			/* partkv.handler_timeout */
+	KvSlotHealthInit();			/* partkv.backlog_warning */
 	DefineCustomIntVariable("partkv.naptime",
 							"Time the stream worker sleeps when it has nothing to do.",
 							"It also wakes up when partkv.stream_wait() asks it to.",
@@ -1158,6 +1160,8 @@ partkv_stream_launcher_main(Datum main_arg)
 
 		if (KvLauncherTakeRequests(dbs))
 			next_scan = 0;
+		/* the launcher runs whatever the workers do: it watches their slots */
+		KvBacklogCheck();
 		now = GetCurrentTimestamp();
 		if (now >= next_scan)
 		{
@@ -2384,6 +2388,7 @@ KvWorkerRun(int slotno)
 	TimestampTz next_maintenance = 0;
 	const char *what = kv_role == KV_ROLE_GSI ? "GSI" : "stream";
 	List	   *options;
+	bool		lost;
 
 	if (kv_role == KV_ROLE_GSI)
 		KvGsiSlotName(MyDatabaseId, name);
@@ -2431,14 +2436,20 @@ KvWorkerRun(int slotno)
 		kv_decoder_skip_origin = originid;
 	CommitTransactionCommand();
 
-	if (SearchNamedReplicationSlot(name, true) == NULL)
+	/*
+	 * A slot PostgreSQL invalidated (max_slot_wal_keep_size) can never be
+	 * read again: the loss is recorded and the slot replaced
+	 * (slothealth.c), as soon as the database's SQL objects can record it.
+	 */
+	lost = KvSlotIsLost(name);
+	if (lost || SearchNamedReplicationSlot(name, true) == NULL)
 	{
 		/*
 		 * CREATE EXTENSION creates both slots; one made now misses what was
 		 * written before, so the GSIs are first set to be backfilled again
 		 * (once the database's SQL objects are this library's).
 		 */
-		while (kv_role == KV_ROLE_GSI && !KvWorkerVersionReady(name))
+		while ((lost || kv_role == KV_ROLE_GSI) && !KvWorkerVersionReady(name))
 		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 kv_stream_naptime_ms, PG_WAIT_EXTENSION);
@@ -2447,7 +2458,11 @@ KvWorkerRun(int slotno)
 			if (KvWorkerStopRequested())
 				KvWorkerExit(KV_EXIT_STOPPED);
 		}
-		if (kv_role == KV_ROLE_GSI && KvGsiRebuildAll() > 0)
+		if (lost)
+			KvSlotLossBegin(name, kv_role == KV_ROLE_GSI ? "gsi" : "stream", originid,
+							kv_my_dbname);
+		/* (a lost slot's rebuild is reported once the new slot exists) */
+		if (kv_role == KV_ROLE_GSI && KvGsiRebuildAll() > 0 && !lost)
 			ereport(LOG,
 					(errmsg("partkv GSI worker of database \"%s\" has no replication slot yet: its GSIs are backfilled again",
 							kv_my_dbname)));
@@ -2459,6 +2474,8 @@ KvWorkerRun(int slotno)
 	KvOriginSessionSetup(originid);
 	replorigin_session_origin = originid;
 	origin_lsn = replorigin_session_get_progress(false);
+	/* a loss recorded before this slot was made is complete now */
+	KvSlotLossRecovered(kv_role == KV_ROLE_GSI ? "gsi" : "stream", kv_my_dbname);
 
 	/*
 	 * Transactions that committed before the origin's LSN are done already:
