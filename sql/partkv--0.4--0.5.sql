@@ -90,75 +90,6 @@ COMMENT ON FUNCTION partkv.forget_dropped_table(name, text) IS
 -- that no other kv table claims as storage are dropped (storage names are
 -- cut from table names, so two long names can share one).
 CREATE FUNCTION partkv.drop_table_leftovers(p_schema name, p_table text)
-RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	g record;
-BEGIN
-	FOR g IN SELECT x.storage_name
-			   FROM partkv.gsi_indexes x
-			   JOIN pg_catalog.pg_namespace n ON n.nspname = x.schema_name
-			   JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = x.storage_name
-			  WHERE x.schema_name = p_schema AND x.table_name = p_table
-				AND c.relkind = 'p'
-				AND NOT EXISTS (SELECT 1 FROM partkv.gsi_indexes o
-								 WHERE o.schema_name = x.schema_name AND o.storage_name = x.storage_name
-								   AND o.table_name <> x.table_name) LOOP
-		EXECUTE format('DROP TABLE %I.%I', p_schema, g.storage_name);
-	END LOOP;
-	PERFORM partkv.forget_dropped_table(p_schema, p_table);
-END;
-$$;
-COMMENT ON FUNCTION partkv.drop_table_leftovers(name, text) IS
-'internal: drop the GSI storage and catalog rows of a kv table that was dropped';
-
--- sql_drop: whatever dropped a kv table, its catalog rows go with it.
-CREATE FUNCTION partkv.drop_kv_tables()
-RETURNS event_trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	d record;
-BEGIN
-	FOR d IN SELECT DISTINCT o.schema_name, o.object_name
-			   FROM pg_catalog.pg_event_trigger_dropped_objects() o
-			   JOIN partkv.tables t ON t.schema_name = o.schema_name AND t.table_name = o.object_name
-			  WHERE o.object_type = 'table' LOOP
-		PERFORM partkv.drop_table_leftovers(d.schema_name, d.object_name);
-	END LOOP;
-END;
-$$;
-COMMENT ON FUNCTION partkv.drop_kv_tables() IS
-'internal: event trigger removing the catalog rows, GSI storage, stream and handlers of dropped kv tables';
-
-CREATE EVENT TRIGGER partkv_drop_kv_tables ON sql_drop
-	EXECUTE FUNCTION partkv.drop_kv_tables();
-
--- ddl_command_start: refuse DDL that would leave a kv table other than its
--- catalog row describes (src/catalog/ddlguard.c).
-CREATE FUNCTION partkv.guard_ddl()
-RETURNS event_trigger
-AS 'MODULE_PATHNAME', 'partkv_guard_ddl'
-LANGUAGE C;
-COMMENT ON FUNCTION partkv.guard_ddl() IS
-'internal: event trigger refusing DDL that would break a kv table (dropping a partition, renaming, ...)';
-
-CREATE EVENT TRIGGER partkv_guard_ddl ON ddl_command_start
-	WHEN TAG IN ('DROP TABLE', 'ALTER TABLE', 'ALTER SCHEMA')
-	EXECUTE FUNCTION partkv.guard_ddl();
-
--- Rows of kv tables dropped before 0.5 go now, with the GSI storage they left.
-SELECT partkv.drop_table_leftovers(t.schema_name, t.table_name)
-  FROM partkv.tables t
- WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-					 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-					WHERE n.nspname = t.schema_name AND c.relname = t.table_name);
-
-
--------------------------------------------------------------------------------
 -- lost slot recovery
 --
 -- A worker that falls behind makes its replication slot keep WAL; with
@@ -234,6 +165,29 @@ RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	g record;
+BEGIN
+	FOR g IN SELECT x.storage_name
+			   FROM partkv.gsi_indexes x
+			   JOIN pg_catalog.pg_namespace n ON n.nspname = x.schema_name
+			   JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = x.storage_name
+			  WHERE x.schema_name = p_schema AND x.table_name = p_table
+				AND c.relkind = 'p'
+				AND NOT EXISTS (SELECT 1 FROM partkv.gsi_indexes o
+								 WHERE o.schema_name = x.schema_name AND o.storage_name = x.storage_name
+								   AND o.table_name <> x.table_name) LOOP
+		EXECUTE format('DROP TABLE %I.%I', p_schema, g.storage_name);
+	END LOOP;
+	PERFORM partkv.forget_dropped_table(p_schema, p_table);
+END;
+$$;
+COMMENT ON FUNCTION partkv.drop_table_leftovers(name, text) IS
+'internal: drop the GSI storage and catalog rows of a kv table that was dropped';
+
+-- sql_drop: whatever dropped a kv table, its catalog rows go with it.
+CREATE FUNCTION partkv.drop_kv_tables()
+RETURNS event_trigger
 BEGIN
 	RAISE EXCEPTION 'The data you are trying to access has been trimmed.'
 		USING ERRCODE = 'KV005',
@@ -525,6 +479,41 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+	d record;
+BEGIN
+	FOR d IN SELECT DISTINCT o.schema_name, o.object_name
+			   FROM pg_catalog.pg_event_trigger_dropped_objects() o
+			   JOIN partkv.tables t ON t.schema_name = o.schema_name AND t.table_name = o.object_name
+			  WHERE o.object_type = 'table' LOOP
+		PERFORM partkv.drop_table_leftovers(d.schema_name, d.object_name);
+	END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION partkv.drop_kv_tables() IS
+'internal: event trigger removing the catalog rows, GSI storage, stream and handlers of dropped kv tables';
+
+CREATE EVENT TRIGGER partkv_drop_kv_tables ON sql_drop
+	EXECUTE FUNCTION partkv.drop_kv_tables();
+
+-- ddl_command_start: refuse DDL that would leave a kv table other than its
+-- catalog row describes (src/catalog/ddlguard.c).
+CREATE FUNCTION partkv.guard_ddl()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'partkv_guard_ddl'
+LANGUAGE C;
+COMMENT ON FUNCTION partkv.guard_ddl() IS
+'internal: event trigger refusing DDL that would break a kv table (dropping a partition, renaming, ...)';
+
+CREATE EVENT TRIGGER partkv_guard_ddl ON ddl_command_start
+	WHEN TAG IN ('DROP TABLE', 'ALTER TABLE', 'ALTER SCHEMA')
+	EXECUTE FUNCTION partkv.guard_ddl();
+
+-- Rows of kv tables dropped before 0.5 go now, with the GSI storage they left.
+SELECT partkv.drop_table_leftovers(t.schema_name, t.table_name)
+  FROM partkv.tables t
+ WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+					 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+					WHERE n.nspname = t.schema_name AND c.relname = t.table_name);
 	h partkv.stream_handlers;
 	gap record;
 BEGIN
@@ -590,3 +579,754 @@ SELECT w.worker, w.slot_name, w.pid AS worker_pid,
 GRANT SELECT ON partkv.stream_backlog TO PUBLIC;
 COMMENT ON VIEW partkv.stream_backlog IS
 'the stream and GSI workers'' replication slots: backlog and WAL kept (bytes), wal_status, how long each worker has been behind, slots lost (partkv.backlog_warning warns in the log)';
+
+
+-------------------------------------------------------------------------------
+-- security: catalogs
+--
+-- partkv's catalogs are written only through partkv.catalog_write
+-- (src/catalog/catwrite.c), which checks that the calling role may do what
+-- a change means and makes it with the extension owner's rights.  Roles
+-- read what they may see and write nothing directly.
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION partkv.catalog_write(operation text, args jsonb)
+RETURNS jsonb
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'partkv_catalog_write';
+COMMENT ON FUNCTION partkv.catalog_write(text, jsonb) IS
+'internal: the one way the SQL API changes partkv''s catalogs for a role, after checking that role''s rights (register_table, update_table, unregister_table, add_handler, remove_handler, replay_dead_letter)';
+
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER
+	ON partkv.tables, partkv.streams, partkv.stream_handlers, partkv.dead_letters, partkv.gsi_indexes
+	FROM PUBLIC;
+DROP POLICY tables_write ON partkv.tables;
+DROP POLICY streams_write ON partkv.streams;
+DROP POLICY gsi_indexes_write ON partkv.gsi_indexes;
+DROP POLICY stream_handlers_own ON partkv.stream_handlers;
+CREATE POLICY stream_handlers_read ON partkv.stream_handlers FOR SELECT
+	USING (pg_catalog.pg_has_role(role_name, 'MEMBER') OR partkv.owns_table(schema_name, table_name));
+DROP POLICY dead_letters_own ON partkv.dead_letters;
+CREATE POLICY dead_letters_read ON partkv.dead_letters FOR SELECT
+	USING (EXISTS (SELECT 1 FROM partkv.stream_handlers h WHERE h.handler_id = dead_letters.handler_id));
+
+-- Rows that 0.4 let any role write: a table_id names one table, a GSI's
+-- storage belongs to one GSI.  Where a forged row shares either with an
+-- older one, the older row is the real one.
+DO $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT t.schema_name, t.table_name
+			   FROM partkv.tables t
+			  WHERE EXISTS (SELECT 1 FROM partkv.tables o
+							 WHERE o.table_id = t.table_id
+							   AND (o.created_at, o.schema_name, o.table_name)
+								   < (t.created_at, t.schema_name, t.table_name)) LOOP
+		RAISE WARNING 'partkv: removing the catalog row of %.%, which repeats the table_id of an older table',
+			r.schema_name, r.table_name;
+		DELETE FROM partkv.tables t WHERE t.schema_name = r.schema_name AND t.table_name = r.table_name;
+	END LOOP;
+	FOR r IN SELECT g.schema_name, g.table_name, g.index_name
+			   FROM partkv.gsi_indexes g
+			  WHERE EXISTS (SELECT 1 FROM partkv.gsi_indexes o
+							 WHERE o.schema_name = g.schema_name AND o.storage_name = g.storage_name
+							   AND (o.created_at, o.table_name, o.index_name)
+								   < (g.created_at, g.table_name, g.index_name)) LOOP
+		RAISE WARNING 'partkv: removing the catalog row of GSI % of %.%, which names the storage of an older GSI',
+			r.index_name, r.schema_name, r.table_name;
+		DELETE FROM partkv.gsi_indexes g
+		 WHERE g.schema_name = r.schema_name AND g.table_name = r.table_name AND g.index_name = r.index_name;
+	END LOOP;
+END;
+$$;
+CREATE UNIQUE INDEX tables_table_id ON partkv.tables (table_id);
+CREATE UNIQUE INDEX gsi_indexes_storage ON partkv.gsi_indexes (schema_name, storage_name);
+
+-- run only by the workers, which own the catalogs
+REVOKE ALL ON FUNCTION partkv.gsi_backfill_step(name, text, text, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION partkv.gsi_rebuild(name, text, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION partkv.create_table(definition jsonb)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	r record;
+	tname text := definition->>'TableName';
+	ks jsonb;
+	attrdefs jsonb := definition->'AttributeDefinitions';
+	lsis jsonb;
+	gsis jsonb;
+	stream jsonb := definition->'StreamSpecification';
+	nparts int;
+	key_names text[];
+	defined text[];
+	pk text;
+	sk text;
+	pk_type text;
+	sk_type text;
+	coltype text;
+	ddl text;
+	opclass text;
+	entry partkv.tables;
+	a jsonb;
+	lsi_type text;
+	lsi_expr text;
+BEGIN
+	IF definition IS NULL OR jsonb_typeof(definition) <> 'object' THEN
+		PERFORM partkv.raise_validation('The CreateTable request must be a JSON object');
+	END IF;
+	IF tname IS NULL OR length(tname) < 3 OR length(tname) > 255 OR tname !~ '^[a-zA-Z0-9_.-]+$' THEN
+		PERFORM partkv.raise_validation(format('1 validation error detected: Value ''%s'' at ''tableName'' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ and have length between 3 and 255', tname));
+	END IF;
+	SELECT * INTO r FROM partkv.resolve_table_name(tname, true);
+	-- Partition names add "_p<n>" to the table's name; PostgreSQL names
+	-- are at most 63 bytes.
+	IF octet_length(r.table_name) > 56 THEN
+		PERFORM partkv.raise_validation(format('TableName %s is too long: partkv table names are limited to 56 bytes (PostgreSQL identifiers are 63 bytes)', r.table_name));
+	END IF;
+
+	ks := partkv.check_key_schema(definition->'KeySchema', 'Table');
+	pk := ks->0->>'AttributeName';
+	sk := ks->1->>'AttributeName';
+
+	IF attrdefs IS NULL OR jsonb_typeof(attrdefs) <> 'array' THEN
+		PERFORM partkv.raise_validation('1 validation error detected: Value null at ''attributeDefinitions'' failed to satisfy constraint: Member must not be null');
+	END IF;
+	FOR a IN SELECT value FROM jsonb_array_elements(attrdefs) LOOP
+		IF jsonb_typeof(a) <> 'object' OR a->>'AttributeName' IS NULL THEN
+			PERFORM partkv.raise_validation('One or more parameter values were invalid: every AttributeDefinition needs an AttributeName');
+		END IF;
+		IF a->>'AttributeType' IS NULL OR a->>'AttributeType' NOT IN ('S', 'N', 'B') THEN
+			PERFORM partkv.raise_validation(format('1 validation error detected: Value ''%s'' at ''attributeDefinitions.member.attributeType'' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]', a->>'AttributeType'));
+		END IF;
+		IF a->>'AttributeName' = ANY (defined) THEN
+			PERFORM partkv.raise_validation(format('Cannot have two attributes with the same name: %s', a->>'AttributeName'));
+		END IF;
+		defined := defined || (a->>'AttributeName');
+	END LOOP;
+
+	lsis := partkv.check_indexes(definition->'LocalSecondaryIndexes', true, ks, '{}');
+	gsis := partkv.check_indexes(definition->'GlobalSecondaryIndexes', false, ks,
+								 ARRAY(SELECT i->>'IndexName' FROM jsonb_array_elements(lsis) i));
+
+	-- Every key attribute of the table and its indexes is defined, and
+	-- nothing else is.
+	key_names := ARRAY(SELECT DISTINCT k->>'AttributeName'
+						 FROM (SELECT ks AS s
+							   UNION ALL SELECT i->'KeySchema' FROM jsonb_array_elements(lsis) i
+							   UNION ALL SELECT i->'KeySchema' FROM jsonb_array_elements(gsis) i) x,
+							  jsonb_array_elements(x.s) k
+						ORDER BY 1);
+	IF EXISTS (SELECT unnest(key_names) EXCEPT SELECT unnest(defined)) THEN
+		PERFORM partkv.raise_validation(format('One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [%s], AttributeDefinitions: [%s]',
+			array_to_string(key_names, ', '), array_to_string(defined, ', ')));
+	END IF;
+	IF cardinality(defined) <> cardinality(key_names) THEN
+		PERFORM partkv.raise_validation('One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions');
+	END IF;
+	IF pk = 'item' OR sk = 'item' THEN
+		PERFORM partkv.raise_validation('One or more parameter values were invalid: "item" cannot be a table key attribute in partkv: it is the name of the column holding the whole item');
+	END IF;
+	IF octet_length(pk) > 63 OR octet_length(sk) > 63 THEN
+		PERFORM partkv.raise_validation('One or more parameter values were invalid: partkv table key attribute names are limited to 63 bytes (they name PostgreSQL columns)');
+	END IF;
+
+	IF stream IS NOT NULL AND jsonb_typeof(stream) <> 'null' THEN
+		IF jsonb_typeof(stream) <> 'object' OR jsonb_typeof(stream->'StreamEnabled') IS DISTINCT FROM 'boolean' THEN
+			PERFORM partkv.raise_validation('One or more parameter values were invalid: StreamSpecification requires StreamEnabled (true or false)');
+		END IF;
+		IF (stream->>'StreamEnabled')::boolean THEN
+			IF stream->>'StreamViewType' IS NULL OR stream->>'StreamViewType' NOT IN ('KEYS_ONLY', 'NEW_IMAGE', 'OLD_IMAGE', 'NEW_AND_OLD_IMAGES') THEN
+				PERFORM partkv.raise_validation('One or more parameter values were invalid: Enabled stream must have a valid StreamViewType (KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES)');
+			END IF;
+			stream := jsonb_build_object('StreamEnabled', true, 'StreamViewType', stream->>'StreamViewType');
+		ELSE
+			IF stream ? 'StreamViewType' THEN
+				PERFORM partkv.raise_validation('One or more parameter values were invalid: StreamViewType cannot be specified when StreamEnabled is false');
+			END IF;
+			stream := NULL;
+		END IF;
+	ELSE
+		stream := NULL;
+	END IF;
+
+	IF definition ? 'Partitions' THEN
+		IF jsonb_typeof(definition->'Partitions') <> 'number'
+		   OR (definition->>'Partitions')::numeric <> trunc((definition->>'Partitions')::numeric)
+		   OR (definition->>'Partitions')::numeric NOT BETWEEN 1 AND 1024 THEN
+			PERFORM partkv.raise_validation(format('Partitions must be an integer between 1 and 1024, not %s', definition->'Partitions'));
+		END IF;
+		nparts := (definition->>'Partitions')::int;
+	ELSE
+		nparts := 8;
+	END IF;
+
+	IF EXISTS (SELECT 1 FROM partkv.tables WHERE schema_name = r.schema_name AND table_name = r.table_name) THEN
+		RAISE EXCEPTION 'Table already exists: %', tname USING ERRCODE = 'duplicate_table';
+	END IF;
+
+	SELECT x->>'AttributeType' INTO pk_type FROM jsonb_array_elements(attrdefs) x WHERE x->>'AttributeName' = pk;
+	SELECT x->>'AttributeType' INTO sk_type FROM jsonb_array_elements(attrdefs) x WHERE x->>'AttributeName' = sk;
+
+	ddl := format('CREATE TABLE %I.%I (%I %s NOT NULL', r.schema_name, r.table_name, pk,
+				  partkv.key_column_type(pk_type));
+	IF sk IS NOT NULL THEN
+		ddl := ddl || format(', %I %s NOT NULL', sk, partkv.key_column_type(sk_type));
+	END IF;
+	opclass := CASE pk_type WHEN 'S' THEN 'partkv.xxhash_text_ops'
+							WHEN 'N' THEN 'partkv.xxhash_numeric_ops'
+							ELSE 'partkv.xxhash_bytea_ops' END;
+	ddl := ddl || format(', item jsonb NOT NULL, PRIMARY KEY (%s)) PARTITION BY HASH (%I %s)',
+						 CASE WHEN sk IS NULL THEN quote_ident(pk)
+							  ELSE quote_ident(pk) || ', ' || quote_ident(sk) END,
+						 pk, opclass);
+	EXECUTE ddl;
+	FOR i IN 0 .. nparts - 1 LOOP
+		EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES WITH (MODULUS %s, REMAINDER %s) USING partkv',
+					   r.schema_name, r.table_name || '_p' || i, r.schema_name, r.table_name, nparts, i);
+	END LOOP;
+	-- Local secondary indexes (src/index/lsi.c): B-tree (pk, LSI key, sk)
+	-- over the items that have the LSI key, named <table>_lsi<n>; the table
+	-- sort key makes their order total (LastEvaluatedKey resumes after it).
+	FOR i IN 0 .. jsonb_array_length(lsis) - 1 LOOP
+		a := lsis->i->'KeySchema'->1;
+		SELECT x->>'AttributeType' INTO lsi_type FROM jsonb_array_elements(attrdefs) x
+		 WHERE x->>'AttributeName' = a->>'AttributeName';
+		lsi_expr := partkv.lsi_key_expression(a->>'AttributeName', lsi_type);
+		EXECUTE format('CREATE INDEX %I ON %I.%I (%I, (%s)%s, %I) WHERE %s IS NOT NULL',
+					   r.table_name || '_lsi' || i, r.schema_name, r.table_name, pk, lsi_expr,
+					   CASE WHEN lsi_type = 'S' THEN ' COLLATE "C"' ELSE '' END, sk, lsi_expr);
+	END LOOP;
+	EXECUTE format('COMMENT ON TABLE %I.%I IS %L', r.schema_name, r.table_name,
+				   'partkv table: use the partkv.* functions, or SQL on the item column');
+
+	entry := ROW(r.schema_name, r.table_name, pk, pk_type, sk, sk_type, nparts,
+				 (SELECT jsonb_agg(jsonb_build_object('AttributeName', x->>'AttributeName',
+													  'AttributeType', x->>'AttributeType')
+								   ORDER BY x->>'AttributeName')
+					FROM jsonb_array_elements(attrdefs) x),
+				 lsis, gsis, stream, gen_random_uuid(), now());
+	PERFORM partkv.catalog_write('register_table', jsonb_build_object('row', to_jsonb(entry)));
+	PERFORM partkv.invalidate_table_cache(format('%I.%I', r.schema_name, r.table_name)::regclass);
+	RETURN partkv.table_description(entry, 'ACTIVE');
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION partkv.delete_table(table_name text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	d jsonb := partkv.table_description(t, 'DELETING');
+BEGIN
+	-- as in DynamoDB, a table cannot be deleted while one of its GSIs is backfilled
+	IF EXISTS (SELECT 1 FROM partkv.gsi_indexes g
+				WHERE g.schema_name = t.schema_name AND g.table_name = t.table_name
+				  AND g.status = 'CREATING') THEN
+		RAISE EXCEPTION 'Attempt to change a resource which is still in use: Table is being updated: %', t.table_name
+			USING ERRCODE = 'duplicate_table';
+	END IF;
+	PERFORM partkv.catalog_write('unregister_table', jsonb_build_object('schema_name', t.schema_name,
+																		'table_name', t.table_name));
+	EXECUTE format('DROP TABLE %I.%I', t.schema_name, t.table_name);
+	RETURN d;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION partkv.update_table(table_name text, changes jsonb)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	member text;
+	spec jsonb;
+	view_type text;
+	enabled_now boolean;
+	new_spec jsonb;
+BEGIN
+	IF changes IS NULL OR jsonb_typeof(changes) <> 'object' THEN
+		PERFORM partkv.raise_validation('The UpdateTable request must be a JSON object');
+	END IF;
+	IF NOT (changes ? 'StreamSpecification' OR changes ? 'GlobalSecondaryIndexUpdates'
+			OR changes ? 'ProvisionedThroughput' OR changes ? 'BillingMode'
+			OR changes ? 'SSESpecification' OR changes ? 'ReplicaUpdates') THEN
+		PERFORM partkv.raise_validation('At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required');
+	END IF;
+	FOR member IN SELECT jsonb_object_keys(changes) LOOP
+		IF member IN ('StreamSpecification', 'TableName') THEN
+			CONTINUE;
+		ELSIF member IN ('GlobalSecondaryIndexUpdates', 'AttributeDefinitions') THEN
+			-- applied below by partkv.gsi_update_table (src/index/gsi.c)
+			CONTINUE;
+		ELSIF member IN ('ProvisionedThroughput', 'BillingMode', 'SSESpecification', 'ReplicaUpdates',
+						 'TableClass', 'DeletionProtectionEnabled', 'OnDemandThroughput', 'WarmThroughput') THEN
+			RAISE EXCEPTION 'partkv does not support % in UpdateTable', member
+				USING ERRCODE = 'feature_not_supported';
+		ELSE
+			PERFORM partkv.raise_validation(format('Unexpected UpdateTable member: %s', member));
+		END IF;
+	END LOOP;
+	IF NOT partkv.owns_table(t.schema_name, t.table_name) THEN
+		RAISE EXCEPTION 'must be owner of table %', t.table_name
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+
+	-- GlobalSecondaryIndexUpdates: one Create or Delete (src/index/gsi.c)
+	IF changes ? 'GlobalSecondaryIndexUpdates' THEN
+		t := partkv.gsi_update_table(t, changes);
+	END IF;
+
+	IF changes ? 'StreamSpecification' THEN
+		spec := changes->'StreamSpecification';
+		IF jsonb_typeof(spec) IS DISTINCT FROM 'object'
+		   OR jsonb_typeof(spec->'StreamEnabled') IS DISTINCT FROM 'boolean' THEN
+			PERFORM partkv.raise_validation('One or more parameter values were invalid: StreamSpecification requires StreamEnabled (true or false)');
+		END IF;
+		enabled_now := coalesce((t.stream_specification->>'StreamEnabled')::boolean, false);
+		IF (spec->>'StreamEnabled')::boolean THEN
+			view_type := spec->>'StreamViewType';
+			IF view_type IS NULL OR view_type NOT IN ('KEYS_ONLY', 'NEW_IMAGE', 'OLD_IMAGE', 'NEW_AND_OLD_IMAGES') THEN
+				PERFORM partkv.raise_validation('One or more parameter values were invalid: Enabled stream must have a valid StreamViewType (KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES)');
+			END IF;
+			IF enabled_now THEN
+				PERFORM partkv.raise_validation(format('Table already has an enabled stream: TableName: %s', t.table_name));
+			END IF;
+			new_spec := jsonb_build_object('StreamEnabled', true, 'StreamViewType', view_type);
+		ELSE
+			IF spec ? 'StreamViewType' THEN
+				PERFORM partkv.raise_validation('One or more parameter values were invalid: StreamViewType cannot be specified when StreamEnabled is false');
+			END IF;
+			IF NOT enabled_now THEN
+				PERFORM partkv.raise_validation(format('Table does not have an enabled stream to disable: TableName: %s', t.table_name));
+			END IF;
+			new_spec := NULL;
+		END IF;
+		-- the trigger on partkv.tables opens or closes the stream and sets
+		-- the partitions' replica identity
+		PERFORM partkv.catalog_write('update_table',
+			jsonb_build_object('schema_name', t.schema_name, 'table_name', t.table_name,
+							   'set', jsonb_build_object('stream_specification', new_spec)));
+		t.stream_specification := new_spec;
+	END IF;
+	RETURN partkv.table_description(t, 'ACTIVE') || partkv.stream_description_fields(t);
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION partkv.gsi_update_table(t partkv.tables, changes jsonb)
+ RETURNS partkv.tables
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+	updates jsonb := changes->'GlobalSecondaryIndexUpdates';
+	u jsonb;
+	c jsonb;
+	iname text;
+	gsis jsonb;
+	defs jsonb := t.attribute_definitions;
+	newdefs jsonb := coalesce(changes->'AttributeDefinitions', '[]');
+	k jsonb;
+	d jsonb;
+	missing text[];
+	table_keys jsonb;
+BEGIN
+	IF jsonb_typeof(updates) IS DISTINCT FROM 'array' OR jsonb_array_length(updates) = 0 THEN
+		PERFORM partkv.raise_validation('1 validation error detected: Value at ''globalSecondaryIndexUpdates'' failed to satisfy constraint: Member must be a non-empty list');
+	END IF;
+	IF jsonb_typeof(newdefs) <> 'array' THEN
+		PERFORM partkv.raise_validation('AttributeDefinitions must be a list');
+	END IF;
+	IF (SELECT count(*) FROM jsonb_array_elements(updates) x WHERE x ? 'Create' OR x ? 'Delete') > 1 THEN
+		RAISE EXCEPTION 'Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table'
+			USING ERRCODE = 'program_limit_exceeded';
+	END IF;
+	FOR u IN SELECT value FROM jsonb_array_elements(updates) LOOP
+		IF jsonb_typeof(u) <> 'object' OR (SELECT count(*) FROM jsonb_object_keys(u)) <> 1 THEN
+			PERFORM partkv.raise_validation('One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Create, Update or Delete must be specified');
+		END IF;
+		IF u ? 'Update' THEN
+			RAISE EXCEPTION 'partkv does not support GlobalSecondaryIndexUpdates Update (provisioned throughput)'
+				USING ERRCODE = 'feature_not_supported';
+		ELSIF u ? 'Delete' THEN
+			iname := u->'Delete'->>'IndexName';
+			IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(t.global_indexes) i WHERE i->>'IndexName' = iname) THEN
+				RAISE EXCEPTION 'Requested resource not found: Index: % not found', iname
+					USING ERRCODE = 'undefined_object';
+			END IF;
+			t.global_indexes := coalesce((SELECT jsonb_agg(i ORDER BY o) FROM jsonb_array_elements(t.global_indexes) WITH ORDINALITY AS x(i, o)
+										   WHERE i->>'IndexName' <> iname), '[]');
+		ELSIF u ? 'Create' THEN
+			c := u->'Create';
+			iname := c->>'IndexName';
+			IF EXISTS (SELECT 1 FROM jsonb_array_elements(t.global_indexes || t.local_indexes) i
+						WHERE i->>'IndexName' = iname) THEN
+				PERFORM partkv.raise_validation(format('One or more parameter values were invalid: Index with name %s already exists', iname));
+			END IF;
+			IF EXISTS (SELECT 1 FROM partkv.gsi_indexes g WHERE g.schema_name = t.schema_name
+						 AND g.table_name = t.table_name AND g.status = 'CREATING') THEN
+				RAISE EXCEPTION 'Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table'
+					USING ERRCODE = 'program_limit_exceeded';
+			END IF;
+			IF jsonb_array_length(t.global_indexes) >= 20 THEN
+				PERFORM partkv.raise_validation('One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of 20');
+			END IF;
+			table_keys := jsonb_build_array(jsonb_build_object('AttributeName', t.partition_key, 'KeyType', 'HASH'))
+				|| CASE WHEN t.sort_key IS NULL THEN '[]'::jsonb
+						ELSE jsonb_build_array(jsonb_build_object('AttributeName', t.sort_key, 'KeyType', 'RANGE')) END;
+			gsis := partkv.check_indexes(jsonb_build_array(c - 'ProvisionedThroughput' - 'OnDemandThroughput' - 'WarmThroughput'),
+										 false, table_keys, '{}');
+			-- the new index's key attributes need definitions (spurious ones are ignored)
+			FOR k IN SELECT value FROM jsonb_array_elements(gsis->0->'KeySchema') LOOP
+				SELECT x INTO d FROM jsonb_array_elements(newdefs) x WHERE x->>'AttributeName' = k->>'AttributeName';
+				IF d IS NOT NULL AND (d->>'AttributeType' IS NULL OR d->>'AttributeType' NOT IN ('S', 'N', 'B')) THEN
+					PERFORM partkv.raise_validation(format('1 validation error detected: Value ''%s'' at ''attributeDefinitions.member.attributeType'' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]', d->>'AttributeType'));
+				END IF;
+				IF EXISTS (SELECT 1 FROM jsonb_array_elements(defs) x WHERE x->>'AttributeName' = k->>'AttributeName') THEN
+					IF d IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(defs) x
+													   WHERE x->>'AttributeName' = k->>'AttributeName'
+														 AND x->>'AttributeType' = d->>'AttributeType') THEN
+						PERFORM partkv.raise_validation(format('Cannot have two attributes with the same name: %s', k->>'AttributeName'));
+					END IF;
+				ELSIF d IS NULL THEN
+					missing := missing || (k->>'AttributeName');
+				ELSE
+					defs := defs || jsonb_build_array(jsonb_build_object('AttributeName', d->>'AttributeName',
+																		 'AttributeType', d->>'AttributeType'));
+				END IF;
+			END LOOP;
+			IF missing IS NOT NULL THEN
+				PERFORM partkv.raise_validation(format('One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [%s], AttributeDefinitions: [%s]',
+					array_to_string(missing, ', '),
+					(SELECT string_agg(x->>'AttributeName', ', ') FROM jsonb_array_elements(newdefs) x)));
+			END IF;
+			t.attribute_definitions := (SELECT jsonb_agg(x ORDER BY x->>'AttributeName') FROM jsonb_array_elements(defs) x);
+			t.global_indexes := t.global_indexes || gsis;
+		ELSE
+			PERFORM partkv.raise_validation('One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Create, Update or Delete must be specified');
+		END IF;
+	END LOOP;
+	-- the trigger gsi_sync creates or drops the storage
+	PERFORM partkv.catalog_write('update_table',
+		jsonb_build_object('schema_name', t.schema_name, 'table_name', t.table_name,
+						   'set', jsonb_build_object('attribute_definitions', t.attribute_definitions,
+													 'global_indexes', t.global_indexes)));
+	RETURN t;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION partkv.update_time_to_live(table_name text, attribute_name text, enabled boolean DEFAULT true)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	current_attribute text;
+	index_name text := t.table_name || '_ttl';
+	expr text;
+BEGIN
+	IF attribute_name IS NULL OR length(attribute_name) NOT BETWEEN 1 AND 255 THEN
+		PERFORM partkv.raise_validation(format('1 validation error detected: Value ''%s'' at ''timeToLiveSpecification.attributeName'' failed to satisfy constraint: Member must have length less than or equal to 255 and greater than or equal to 1',
+											   coalesce(attribute_name, 'null')));
+	END IF;
+	IF enabled IS NULL THEN
+		PERFORM partkv.raise_validation('1 validation error detected: Value null at ''timeToLiveSpecification.enabled'' failed to satisfy constraint: Member must not be null');
+	END IF;
+	IF NOT partkv.owns_table(t.schema_name, t.table_name) THEN
+		RAISE EXCEPTION 'must be owner of table %', t.table_name
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	-- one change of a table's TTL at a time (the lock conflicts with itself)
+	EXECUTE format('LOCK TABLE %I.%I IN SHARE ROW EXCLUSIVE MODE', t.schema_name, t.table_name);
+	SELECT c.time_to_live INTO t.time_to_live FROM partkv.tables c
+	 WHERE c.schema_name = t.schema_name AND c.table_name = t.table_name;
+	IF t.time_to_live @> '{"Enabled": true}' THEN
+		current_attribute := t.time_to_live->>'AttributeName';
+	END IF;
+
+	IF enabled THEN
+		IF current_attribute = attribute_name THEN
+			PERFORM partkv.raise_validation('TimeToLive is already enabled');
+		ELSIF current_attribute IS NOT NULL THEN
+			PERFORM partkv.raise_validation(format('TimeToLive is active on a different AttributeName: current AttributeName is %s',
+												   current_attribute));
+		END IF;
+		-- the sweeper's index: items whose attribute is a top-level Number
+		expr := partkv.lsi_key_expression(attribute_name, 'N');
+		IF to_regclass(format('%I.%I', t.schema_name, index_name)) IS NOT NULL THEN
+			EXECUTE format('DROP INDEX %I.%I', t.schema_name, index_name);
+		END IF;
+		EXECUTE format('CREATE INDEX %I ON %I.%I ((%s)) WHERE %s IS NOT NULL',
+					   index_name, t.schema_name, t.table_name, expr, expr);
+	ELSE
+		IF current_attribute IS NULL THEN
+			PERFORM partkv.raise_validation('TimeToLive is already disabled');
+		ELSIF current_attribute <> attribute_name THEN
+			PERFORM partkv.raise_validation(format('TimeToLive is active on a different AttributeName: current AttributeName is %s',
+												   current_attribute));
+		END IF;
+		IF to_regclass(format('%I.%I', t.schema_name, index_name)) IS NOT NULL THEN
+			EXECUTE format('DROP INDEX %I.%I', t.schema_name, index_name);
+		END IF;
+	END IF;
+
+	t.time_to_live := jsonb_build_object('AttributeName', attribute_name, 'Enabled', enabled);
+	PERFORM partkv.catalog_write('update_table',
+		jsonb_build_object('schema_name', t.schema_name, 'table_name', t.table_name,
+						   'set', jsonb_build_object('time_to_live', t.time_to_live)));
+	RETURN jsonb_build_object('TimeToLiveSpecification', t.time_to_live);
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION partkv.add_stream_handler(table_name text, handler regproc, batch_size integer DEFAULT 100, max_attempts integer DEFAULT 3)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	h partkv.stream_handlers;
+	p record;
+BEGIN
+	PERFORM partkv.check_stream_read(t);
+	IF handler IS NULL THEN
+		PERFORM partkv.raise_validation('handler must not be null');
+	END IF;
+	SELECT pr.prokind, pr.pronargs, pr.proargtypes[0] AS argtype INTO p
+	  FROM pg_catalog.pg_proc pr WHERE pr.oid = handler;
+	IF p.prokind <> 'f' OR p.pronargs <> 1 OR p.argtype <> 'pg_catalog.jsonb'::pg_catalog.regtype THEN
+		PERFORM partkv.raise_validation(format('stream handler %s must be a function taking one jsonb argument (the records)', handler));
+	END IF;
+	IF NOT pg_catalog.has_function_privilege(handler, 'EXECUTE') THEN
+		RAISE EXCEPTION 'permission denied for function %', handler USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+		RAISE EXCEPTION 'stream handlers cannot be registered by a superuser'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'Handlers run as the role that registers them, and never as a superuser.',
+				  HINT = 'Register the handler as the role it should run as (SET ROLE).';
+	END IF;
+	IF batch_size IS NULL OR batch_size NOT BETWEEN 1 AND 10000 THEN
+		PERFORM partkv.raise_validation(format('1 validation error detected: Value ''%s'' at ''batchSize'' failed to satisfy constraint: Member must have value between 1 and 10000', batch_size));
+	END IF;
+	IF max_attempts IS NULL OR max_attempts NOT BETWEEN 1 AND 100 THEN
+		PERFORM partkv.raise_validation(format('max_attempts must be between 1 and 100, not %s', max_attempts));
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM partkv.streams s WHERE s.table_id = t.table_id AND s.disabled_at IS NULL) THEN
+		PERFORM partkv.raise_validation(format('Table %s has no enabled stream', t.table_name));
+	END IF;
+	IF EXISTS (SELECT 1 FROM partkv.stream_handlers x WHERE x.table_id = t.table_id AND x.handler = add_stream_handler.handler) THEN
+		RAISE EXCEPTION 'The stream handler % of table % already exists', handler, t.table_name
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	-- handlers start with the changes committed from now on (LATEST)
+	h := jsonb_populate_record(NULL::partkv.stream_handlers,
+		partkv.catalog_write('add_handler',
+			jsonb_build_object('schema_name', t.schema_name, 'table_name', t.table_name,
+							   'handler', handler::oid::bigint, 'batch_size', batch_size,
+							   'max_attempts', max_attempts,
+							   'position', partkv.lsn_sequence_number(pg_catalog.pg_current_wal_insert_lsn()))));
+	RETURN partkv.stream_handler_description(h);
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION partkv.remove_stream_handler(table_name text, handler regproc)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	h partkv.stream_handlers;
+BEGIN
+	SELECT * INTO h FROM partkv.stream_handlers x
+	 WHERE x.table_id = t.table_id AND x.handler = remove_stream_handler.handler;
+	IF h.handler_id IS NOT NULL THEN
+		h := jsonb_populate_record(NULL::partkv.stream_handlers,
+			partkv.catalog_write('remove_handler', jsonb_build_object('handler_id', h.handler_id)));
+	END IF;
+	IF h.handler_id IS NULL THEN
+		RAISE EXCEPTION 'Requested resource not found: stream handler % of table %', handler, t.table_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	RETURN partkv.stream_handler_description(h) || '{"State": "Deleted"}';
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION partkv.replay_dead_letter(id bigint)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+	d partkv.dead_letters;
+BEGIN
+	d := jsonb_populate_record(NULL::partkv.dead_letters,
+		partkv.catalog_write('replay_dead_letter', jsonb_build_object('dead_letter_id', id)));
+	IF d.dead_letter_id IS NULL THEN
+		RAISE EXCEPTION 'Requested resource not found: dead letter %', id
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	RETURN jsonb_build_object('DeadLetterId', d.dead_letter_id, 'Handler', d.handler::text,
+							  'Records', jsonb_array_length(d.records), 'State', 'Queued');
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION partkv.gsi_create_storage(t partkv.tables, gsi jsonb, storage_name text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+	part record;
+	s record;
+	ddl text;
+	opclass text;
+	nparts int := least(t.partitions, 8);
+BEGIN
+	IF to_regclass(format('%I.%I', t.schema_name, storage_name)) IS NOT NULL THEN
+		RETURN false;
+	END IF;
+	s := partkv.gsi_shape(t, gsi, 'item');
+	ddl := format('CREATE TABLE %I.%I (gsi_pk %s NOT NULL', t.schema_name, storage_name,
+				  partkv.key_column_type(s.gpk_type));
+	IF s.gsk IS NOT NULL THEN
+		ddl := ddl || format(', gsi_sk %s NOT NULL', partkv.key_column_type(s.gsk_type));
+	END IF;
+	ddl := ddl || format(', base_pk %s NOT NULL', partkv.key_column_type(t.partition_key_type));
+	IF t.sort_key IS NOT NULL THEN
+		ddl := ddl || format(', base_sk %s NOT NULL', partkv.key_column_type(t.sort_key_type));
+	END IF;
+	opclass := CASE s.gpk_type WHEN 'S' THEN 'partkv.xxhash_text_ops'
+							   WHEN 'N' THEN 'partkv.xxhash_numeric_ops'
+							   ELSE 'partkv.xxhash_bytea_ops' END;
+	ddl := ddl || format(', item jsonb NOT NULL) PARTITION BY HASH (gsi_pk %s)', opclass);
+	EXECUTE ddl;
+	FOR i IN 0 .. nparts - 1 LOOP
+		EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES WITH (MODULUS %s, REMAINDER %s)',
+					   t.schema_name, storage_name || '_p' || i, t.schema_name, storage_name, nparts, i);
+	END LOOP;
+	EXECUTE format('CREATE INDEX %I ON %I.%I (gsi_pk%s, base_pk%s)',
+				   storage_name || '_key', t.schema_name, storage_name,
+				   CASE WHEN s.gsk IS NOT NULL THEN ', gsi_sk' ELSE '' END,
+				   CASE WHEN t.sort_key IS NOT NULL THEN ', base_sk' ELSE '' END);
+	EXECUTE format('CREATE INDEX %I ON %I.%I USING hash ((%s))',
+				   storage_name || '_base', t.schema_name, storage_name,
+				   partkv.gsi_base_hash_expression(t, 'base_pk', 'base_sk'));
+	EXECUTE format('COMMENT ON TABLE %I.%I IS %L', t.schema_name, storage_name,
+				   format('partkv global secondary index %s of table %s (maintained by the stream worker)',
+						  gsi->>'IndexName', t.table_name));
+	-- made by the trigger with the catalog owner's rights: the storage
+	-- belongs to the owner of the table, as the table's own indexes do
+	FOR part IN SELECT c.oid::regclass AS r FROM pg_class c
+				 WHERE c.oid = format('%I.%I', t.schema_name, storage_name)::regclass
+				UNION ALL
+				SELECT i.inhrelid::regclass FROM pg_inherits i
+				 WHERE i.inhparent = format('%I.%I', t.schema_name, storage_name)::regclass LOOP
+		EXECUTE format('ALTER TABLE %s OWNER TO %s', part.r,
+					   (SELECT c.relowner::regrole FROM pg_class c
+						 WHERE c.oid = format('%I.%I', t.schema_name, t.table_name)::regclass));
+	END LOOP;
+	RETURN true;
+END;
+$function$;
+
+
+-------------------------------------------------------------------------------
+-- security: streams and row-level security
+--
+-- A stream record carries the whole item: a role for which a row-level
+-- security policy is active on the table may not read the table's stream
+-- (functions, stream_log) nor register a handler on it.
+-------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION partkv.readable_streams()
+ RETURNS bigint[]
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+	SELECT coalesce(array_agg(s.stream_id), '{}')
+	  FROM partkv.streams s
+	  JOIN partkv.tables t ON t.table_id = s.table_id
+	  JOIN pg_namespace n ON n.nspname = t.schema_name
+	  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.table_name AND c.relkind = 'p'
+	 WHERE has_table_privilege(c.oid, 'SELECT') AND NOT row_security_active(c.oid)
+$function$;
+
+CREATE OR REPLACE FUNCTION partkv.check_stream_read(t partkv.tables)
+ RETURNS void
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+BEGIN
+	IF NOT has_table_privilege(format('%I.%I', t.schema_name, t.table_name), 'SELECT') THEN
+		RAISE EXCEPTION 'permission denied for table %', t.table_name
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF row_security_active(format('%I.%I', t.schema_name, t.table_name)) THEN
+		RAISE EXCEPTION 'row-level security is not supported on the stream of partkv table "%"', t.table_name
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'Stream records carry whole items; partkv cannot apply row-level security policies to them.',
+				  HINT = 'Read the stream as a role that bypasses row-level security, or disable it on the table.';
+	END IF;
+END;
+$function$;
+
+-------------------------------------------------------------------------------
+-- security: statistics
+--
+-- The statistics views show a role the tables it may read, and no others
+-- (table_stats is built on partition_stats).  The functions behind them
+-- report every table and are the views' own.
+-------------------------------------------------------------------------------
+
+CREATE OR REPLACE VIEW partkv.partition_stats AS
+SELECT schema_name, table_name, partition, modulus, remainder, items, bytes,
+	   reads, items_read, bytes_read, read_units,
+	   writes, items_written, items_deleted, bytes_written, write_units,
+	   ttl_deletes, condition_check_failures,
+	   (read_units + write_units) /
+		   nullif(sum(read_units + write_units) OVER (PARTITION BY schema_name, table_name), 0)
+		   AS traffic_share
+  FROM (SELECT t.schema_name, t.table_name, p.relname AS partition,
+			   b.bound[1]::int AS modulus, b.bound[2]::int AS remainder,
+			   CASE WHEN p.reltuples >= 0 THEN p.reltuples::bigint END AS items,
+			   pg_catalog.pg_table_size(p.oid) AS bytes,
+			   coalesce(s.reads, 0) AS reads,
+			   coalesce(s.items_read, 0) AS items_read,
+			   coalesce(s.bytes_read, 0) AS bytes_read,
+			   coalesce(s.read_units, 0) AS read_units,
+			   coalesce(s.writes, 0) AS writes,
+			   coalesce(s.items_written, 0) AS items_written,
+			   coalesce(s.items_deleted, 0) AS items_deleted,
+			   coalesce(s.bytes_written, 0) AS bytes_written,
+			   coalesce(s.write_units, 0) AS write_units,
+			   coalesce(s.ttl_deletes, 0) AS ttl_deletes,
+			   coalesce(s.condition_check_failures, 0) AS condition_check_failures
+		  FROM partkv.tables t
+		  JOIN pg_catalog.pg_namespace n ON n.nspname = t.schema_name
+		  JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
+			   AND c.relname = t.table_name AND c.relkind = 'p'
+		  JOIN pg_catalog.pg_inherits i ON i.inhparent = c.oid
+		  JOIN pg_catalog.pg_class p ON p.oid = i.inhrelid
+		  CROSS JOIN LATERAL pg_catalog.regexp_match(pg_catalog.pg_get_expr(p.relpartbound, p.oid),
+													 'modulus (\d+), remainder (\d+)') AS b(bound)
+		  LEFT JOIN partkv.stats_counters() s ON s.relid = p.oid
+		 WHERE pg_catalog.has_table_privilege(c.oid, 'SELECT')) AS ps;
+
+CREATE OR REPLACE VIEW partkv.index_status AS
+SELECT g.schema_name, g.table_name, g.index_name, g.storage_name, g.status,
+	   g.backfill_partition IS NOT NULL AND g.status = 'CREATING' AS backfilling,
+	   g.items_done, g.items_estimated, g.created_at, g.activated_at,
+	   (b.b->>'WalBytes')::bigint AS backlog_bytes,
+	   (b.b->>'Seconds')::double precision AS backlog_seconds
+  FROM partkv.gsi_indexes g, partkv.gsi_backlog() b
+ WHERE pg_catalog.has_table_privilege(
+		(SELECT c.oid FROM pg_catalog.pg_class c
+		   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		  WHERE n.nspname = g.schema_name AND c.relname = g.table_name AND c.relkind = 'p'),
+		'SELECT');
+

@@ -317,7 +317,7 @@ KvStatsCheckLoaded(void)
 
 /*
  * partkv_stats_counters returns the counters of every partition of the
- * current database that has some: relid, table relid, reads, items_read,
+ * current database that has some, of the tables the caller may read: relid, table relid, reads, items_read,
  * bytes_read, read_units, writes, items_written, items_deleted,
  * bytes_written, write_units, condition_check_failures, ttl_deletes.
  */
@@ -327,28 +327,52 @@ partkv_stats_counters(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HASH_SEQ_STATUS seq;
 	KvStatsEntry *e;
+	KvStatsEntry *copies;
+	int			ncopies = 0;
+	int			capacity = 64;
 
 	KvStatsCheckLoaded();
 	InitMaterializedSRF(fcinfo, 0);
 
+	/* copy under the locks; privilege checks read catalogs, so come after */
+	copies = palloc(sizeof(KvStatsEntry) * capacity);
 	for (int i = 0; i < KV_STATS_LOCKS; i++)
 		LWLockAcquire(&kv_stats->locks[i].lock, LW_SHARED);
 	hash_seq_init(&seq, kv_stats_htab);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
-		Datum		values[KV_STATS_COLUMNS];
-		bool		nulls[KV_STATS_COLUMNS] = {0};
-		KvStatsCounters c;
-		int			n = 0;
-
 		if (e->key.dbid != MyDatabaseId)
 			continue;
+		if (ncopies == capacity)
+		{
+			capacity *= 2;
+			copies = repalloc(copies, sizeof(KvStatsEntry) * capacity);
+		}
+		copies[ncopies].key = e->key;
+		copies[ncopies].table = e->table;
 		SpinLockAcquire(&e->mutex);
-		c = e->c;
+		copies[ncopies].c = e->c;
 		SpinLockRelease(&e->mutex);
+		ncopies++;
+	}
+	for (int i = KV_STATS_LOCKS - 1; i >= 0; i--)
+		LWLockRelease(&kv_stats->locks[i].lock);
 
-		values[n++] = ObjectIdGetDatum(e->key.relid);
-		values[n++] = ObjectIdGetDatum(e->table);
+	for (int i = 0; i < ncopies; i++)
+	{
+		Datum		values[KV_STATS_COLUMNS];
+		bool		nulls[KV_STATS_COLUMNS] = {0};
+		KvStatsCounters c = copies[i].c;
+		int			n = 0;
+		bool		dropped = false;
+
+		/* a role sees the counters of the tables it may read */
+		if (pg_class_aclcheck_ext(copies[i].table, GetUserId(), ACL_SELECT,
+								  &dropped) != ACLCHECK_OK || dropped)
+			continue;
+
+		values[n++] = ObjectIdGetDatum(copies[i].key.relid);
+		values[n++] = ObjectIdGetDatum(copies[i].table);
 		values[n++] = Int64GetDatum(c.reads);
 		values[n++] = Int64GetDatum(c.items_read);
 		values[n++] = Int64GetDatum(c.bytes_read);
@@ -363,8 +387,6 @@ partkv_stats_counters(PG_FUNCTION_ARGS)
 		Assert(n == KV_STATS_COLUMNS);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	for (int i = KV_STATS_LOCKS - 1; i >= 0; i--)
-		LWLockRelease(&kv_stats->locks[i].lock);
 	return (Datum) 0;
 }
 

@@ -38,6 +38,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/rls.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -107,6 +108,12 @@ KvCallHandler(Oid fnoid, const char *role_name, Oid table_relid, Datum records)
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("role \"%s\" may not read the table of stream handler %s",
 							role_name, format_procedure(fnoid))));
+		if (check_enable_rls(table_relid, role, true) == RLS_ENABLED)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("row-level security is active for role \"%s\" on the table of stream handler %s",
+							role_name, format_procedure(fnoid)),
+					 errdetail("Stream records carry whole items; partkv cannot apply row-level security policies to them.")));
 
 		SetUserIdAndSecContext(role, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 							   SECURITY_RESTRICTED_OPERATION);

@@ -59,6 +59,23 @@ $node->safe_psql(
 	  FROM partkv.streams s;
 });
 
+# 0.1 let any role write the catalogs: a role forges a catalog row for a
+# table of its own carrying the table_id of "orders" (its stream records).
+$node->safe_psql(
+	'kv', q{
+	CREATE ROLE forger;
+	GRANT CREATE ON SCHEMA public TO forger;
+	SET ROLE forger;
+	CREATE TABLE public.forged (customer text COLLATE "C" NOT NULL, id numeric NOT NULL, item jsonb NOT NULL)
+		PARTITION BY HASH (customer);
+	INSERT INTO partkv.tables (schema_name, table_name, partition_key, partition_key_type, sort_key, sort_key_type,
+							   partitions, attribute_definitions, table_id, created_at)
+	SELECT 'public', 'forged', partition_key, partition_key_type, sort_key, sort_key_type, 1,
+		   attribute_definitions, table_id, created_at + interval '1 second'
+	  FROM partkv.tables WHERE table_name = 'orders';
+	RESET ROLE;
+});
+
 # Writes made while the worker waits stay in its slot.
 $node->safe_psql('kv',
 	q{SELECT partkv.put_item('orders', jsonb_build_object('customer', 'c' || (i % 3), 'id', i)) FROM generate_series(1, 20) i}
@@ -67,7 +84,20 @@ sleep(1);
 is($node->safe_psql('kv', 'SELECT count(*) FROM partkv.stream_log'),
 	'1', 'nothing is materialised while the database is at 0.1');
 
-$node->safe_psql('kv', 'ALTER EXTENSION partkv UPDATE');
+my ($rc, $out, $err) = $node->psql('kv', 'ALTER EXTENSION partkv UPDATE');
+is($rc, 0, 'the update succeeds');
+like($err, qr/removing the catalog row of public\.forged, which repeats the table_id of an older table/,
+	'the update removes the forged row and says so');
+is( $node->safe_psql(
+		'kv', q{
+	SELECT string_agg(c || ':' || p, ',' ORDER BY c, p)
+	  FROM unnest(ARRAY['tables', 'streams', 'stream_handlers', 'dead_letters', 'gsi_indexes']) c,
+		   unnest(ARRAY['INSERT', 'UPDATE', 'DELETE']) p
+	 WHERE has_table_privilege('forger', 'partkv.' || c, p)}),
+	'', 'after the update no role but the owner may write the catalogs');
+is($node->safe_psql('kv', q{SELECT string_agg(table_name, ',' ORDER BY table_name) FROM partkv.tables}),
+	'orders,users', 'the forged catalog row is gone');
+$node->safe_psql('kv', 'DROP TABLE public.forged; REVOKE CREATE ON SCHEMA public FROM forger; DROP ROLE forger');
 is($node->safe_psql('kv', q{SELECT extversion FROM pg_extension WHERE extname = 'partkv'}),
 	'0.5', 'the extension is at 0.5');
 is($node->safe_psql('kv', q{SELECT to_regprocedure('partkv.gsi_apply_sql(name, text, text)') IS NULL}),
