@@ -90,6 +90,75 @@ COMMENT ON FUNCTION partkv.forget_dropped_table(name, text) IS
 -- that no other kv table claims as storage are dropped (storage names are
 -- cut from table names, so two long names can share one).
 CREATE FUNCTION partkv.drop_table_leftovers(p_schema name, p_table text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	g record;
+BEGIN
+	FOR g IN SELECT x.storage_name
+			   FROM partkv.gsi_indexes x
+			   JOIN pg_catalog.pg_namespace n ON n.nspname = x.schema_name
+			   JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = x.storage_name
+			  WHERE x.schema_name = p_schema AND x.table_name = p_table
+				AND c.relkind = 'p'
+				AND NOT EXISTS (SELECT 1 FROM partkv.gsi_indexes o
+								 WHERE o.schema_name = x.schema_name AND o.storage_name = x.storage_name
+								   AND o.table_name <> x.table_name) LOOP
+		EXECUTE format('DROP TABLE %I.%I', p_schema, g.storage_name);
+	END LOOP;
+	PERFORM partkv.forget_dropped_table(p_schema, p_table);
+END;
+$$;
+COMMENT ON FUNCTION partkv.drop_table_leftovers(name, text) IS
+'internal: drop the GSI storage and catalog rows of a kv table that was dropped';
+
+-- sql_drop: whatever dropped a kv table, its catalog rows go with it.
+CREATE FUNCTION partkv.drop_kv_tables()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	d record;
+BEGIN
+	FOR d IN SELECT DISTINCT o.schema_name, o.object_name
+			   FROM pg_catalog.pg_event_trigger_dropped_objects() o
+			   JOIN partkv.tables t ON t.schema_name = o.schema_name AND t.table_name = o.object_name
+			  WHERE o.object_type = 'table' LOOP
+		PERFORM partkv.drop_table_leftovers(d.schema_name, d.object_name);
+	END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION partkv.drop_kv_tables() IS
+'internal: event trigger removing the catalog rows, GSI storage, stream and handlers of dropped kv tables';
+
+CREATE EVENT TRIGGER partkv_drop_kv_tables ON sql_drop
+	EXECUTE FUNCTION partkv.drop_kv_tables();
+
+-- ddl_command_start: refuse DDL that would leave a kv table other than its
+-- catalog row describes (src/catalog/ddlguard.c).
+CREATE FUNCTION partkv.guard_ddl()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'partkv_guard_ddl'
+LANGUAGE C;
+COMMENT ON FUNCTION partkv.guard_ddl() IS
+'internal: event trigger refusing DDL that would break a kv table (dropping a partition, renaming, ...)';
+
+CREATE EVENT TRIGGER partkv_guard_ddl ON ddl_command_start
+	WHEN TAG IN ('DROP TABLE', 'ALTER TABLE', 'ALTER SCHEMA')
+	EXECUTE FUNCTION partkv.guard_ddl();
+
+-- Rows of kv tables dropped before 0.5 go now, with the GSI storage they left.
+SELECT partkv.drop_table_leftovers(t.schema_name, t.table_name)
+  FROM partkv.tables t
+ WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+					 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+					WHERE n.nspname = t.schema_name AND c.relname = t.table_name);
+
+
+-------------------------------------------------------------------------------
 -- lost slot recovery
 --
 -- A worker that falls behind makes its replication slot keep WAL; with
@@ -165,29 +234,6 @@ RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-	g record;
-BEGIN
-	FOR g IN SELECT x.storage_name
-			   FROM partkv.gsi_indexes x
-			   JOIN pg_catalog.pg_namespace n ON n.nspname = x.schema_name
-			   JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = x.storage_name
-			  WHERE x.schema_name = p_schema AND x.table_name = p_table
-				AND c.relkind = 'p'
-				AND NOT EXISTS (SELECT 1 FROM partkv.gsi_indexes o
-								 WHERE o.schema_name = x.schema_name AND o.storage_name = x.storage_name
-								   AND o.table_name <> x.table_name) LOOP
-		EXECUTE format('DROP TABLE %I.%I', p_schema, g.storage_name);
-	END LOOP;
-	PERFORM partkv.forget_dropped_table(p_schema, p_table);
-END;
-$$;
-COMMENT ON FUNCTION partkv.drop_table_leftovers(name, text) IS
-'internal: drop the GSI storage and catalog rows of a kv table that was dropped';
-
--- sql_drop: whatever dropped a kv table, its catalog rows go with it.
-CREATE FUNCTION partkv.drop_kv_tables()
-RETURNS event_trigger
 BEGIN
 	RAISE EXCEPTION 'The data you are trying to access has been trimmed.'
 		USING ERRCODE = 'KV005',
@@ -479,41 +525,6 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	d record;
-BEGIN
-	FOR d IN SELECT DISTINCT o.schema_name, o.object_name
-			   FROM pg_catalog.pg_event_trigger_dropped_objects() o
-			   JOIN partkv.tables t ON t.schema_name = o.schema_name AND t.table_name = o.object_name
-			  WHERE o.object_type = 'table' LOOP
-		PERFORM partkv.drop_table_leftovers(d.schema_name, d.object_name);
-	END LOOP;
-END;
-$$;
-COMMENT ON FUNCTION partkv.drop_kv_tables() IS
-'internal: event trigger removing the catalog rows, GSI storage, stream and handlers of dropped kv tables';
-
-CREATE EVENT TRIGGER partkv_drop_kv_tables ON sql_drop
-	EXECUTE FUNCTION partkv.drop_kv_tables();
-
--- ddl_command_start: refuse DDL that would leave a kv table other than its
--- catalog row describes (src/catalog/ddlguard.c).
-CREATE FUNCTION partkv.guard_ddl()
-RETURNS event_trigger
-AS 'MODULE_PATHNAME', 'partkv_guard_ddl'
-LANGUAGE C;
-COMMENT ON FUNCTION partkv.guard_ddl() IS
-'internal: event trigger refusing DDL that would break a kv table (dropping a partition, renaming, ...)';
-
-CREATE EVENT TRIGGER partkv_guard_ddl ON ddl_command_start
-	WHEN TAG IN ('DROP TABLE', 'ALTER TABLE', 'ALTER SCHEMA')
-	EXECUTE FUNCTION partkv.guard_ddl();
-
--- Rows of kv tables dropped before 0.5 go now, with the GSI storage they left.
-SELECT partkv.drop_table_leftovers(t.schema_name, t.table_name)
-  FROM partkv.tables t
- WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-					 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-					WHERE n.nspname = t.schema_name AND c.relname = t.table_name);
 	h partkv.stream_handlers;
 	gap record;
 BEGIN
