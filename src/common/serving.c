@@ -441,6 +441,14 @@ KvServingOf(Oid dboid, KvServingFeature feature, KvServing *out)
 					 pstrdup("Set partkv.max_workers to at least the number of databases using partkv and restart the server."));
 		return;
 	}
+	if (RecoveryInProgress())
+	{
+		/* what the primary's workers write arrives here through WAL */
+		KvServingNot(out, true, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+					 pstrdup("This server is a standby: the partkv workers run on the primary, and start here once it is promoted."),
+					 NULL);
+		return;
+	}
 	KvServingWorkerOf(dboid, KV_SERVING_STREAM_WORKER, out);
 	if (!out->served)
 		return;
