@@ -13,6 +13,7 @@
 #include "utils/guc.h"
 
 #include "partkv.h"
+#include "common/serving.h"
 #include "stats/stats.h"
 #include "stream/worker.h"
 
@@ -39,5 +40,6 @@ _PG_init(void)
 
 	KvStatsInit();				/* GUCs and shared memory too */
 	KvStreamInit();				/* before the prefix is reserved: it defines GUCs */
+	KvServingInit(kv_stream_max_workers);	/* what the workers say of themselves */
 	MarkGUCPrefixReserved("partkv");
 }

@@ -93,6 +93,7 @@
 #include "../catalog/tablecache.h"
 #include "../common/errors.h"
 #include "../common/jsonbuild.h"
+#include "../common/serving.h"
 #include "../eval/eval.h"
 #include "../index/gsi.h"
 #include "../index/lsi.h"
@@ -834,7 +835,8 @@ KvCheckIndex(const KvTable *table, const char *index_name, bool consistent_read)
  * KvUseGlobalIndex makes a reader read GSI index_name of table: its
  * storage partitions (in Scan order, and by hash remainder for a Query),
  * through their key B-tree.  A GSI still being backfilled cannot be read
- * (DynamoDB's ValidationException).  The stored items are already
+ * (DynamoDB's ValidationException), nor one that no worker will maintain
+ * until something changes (src/common/serving.c).  The stored items are already
  * projected.  Everything is copied into the reader's context.
  */
 static void
@@ -855,6 +857,10 @@ KvUseGlobalIndex(KvReadState *st, const KvTable *table, const char *index_name)
 	if (!info.active)
 		KvValidationError(psprintf("Cannot read from backfilling global secondary index: %s",
 								   index_name));
+	/* an index nothing maintains must not answer as if it were up to date */
+	KvServingCheck(KV_FEATURE_GSI,
+				   psprintf("global secondary index \"%s\" of table \"%s\" is not being maintained",
+							index_name, table->table_name));
 	r->gsi = true;
 	r->index_name = pstrdup(index_name);
 	r->gsi_cols[r->gsi_ncols++] = info.pk;

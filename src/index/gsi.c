@@ -82,6 +82,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/pg_lsn.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -89,6 +90,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "../common/serving.h"
 #include "../storage/hashops.h"
 #include "../stream/decoder.h"
 #include "../stream/worker.h"
@@ -179,8 +181,10 @@ partkv_gsi_project(PG_FUNCTION_ARGS)
  * upper bound of the delay of the changes waiting; 0 as well when no kv row
  * was written since it was last caught up), "Yielding": whether it gives
  * way to the writers (see KvGsiWorkerYield),
- * "LastApplied": commit time of that change}; {"WalBytes": null} when no
- * worker runs.
+ * "LastApplied": commit time of that change, "Served": whether the GSIs
+ * are maintained, and when not, "Transient" and "Reason" (see
+ * src/common/serving.c)}.  When no worker runs, "WalBytes" is the WAL its
+ * replication slot keeps (null without one) and "Seconds" null.
  */
 Datum
 partkv_gsi_backlog(PG_FUNCTION_ARGS)
@@ -191,9 +195,22 @@ partkv_gsi_backlog(PG_FUNCTION_ARGS)
 	int64		bytes;
 	double		seconds = 0;
 
+	KvServing	serving;
+
 	initStringInfo(&buf);
 	if (!KvGsiWorkerOf(MyDatabaseId, &info))
-		appendStringInfoString(&buf, "{\"WalBytes\": null, \"Seconds\": null}");
+	{
+		char		name[NAMEDATALEN];
+		XLogRecPtr	confirmed;
+
+		KvGsiSlotName(MyDatabaseId, name);
+		confirmed = KvSlotConfirmedFlush(name);
+		if (XLogRecPtrIsInvalid(confirmed))
+			appendStringInfoString(&buf, "{\"WalBytes\": null, \"Seconds\": null");
+		else
+			appendStringInfo(&buf, "{\"WalBytes\": " INT64_FORMAT ", \"Seconds\": null",
+							 (int64) (flush > confirmed ? flush - confirmed : 0));
+	}
 	else
 	{
 		bytes = (flush > info.reached) ? (int64) (flush - info.reached) : 0;
@@ -222,8 +239,16 @@ partkv_gsi_backlog(PG_FUNCTION_ARGS)
 		if (info.applied_commit != 0)
 			appendStringInfo(&buf, ", \"LastApplied\": \"%s\"",
 							 timestamptz_to_str(info.applied_commit));
-		appendStringInfoChar(&buf, '}');
 	}
+	KvServingOf(MyDatabaseId, KV_FEATURE_GSI, &serving);
+	appendStringInfo(&buf, ", \"Served\": %s", serving.served ? "true" : "false");
+	if (!serving.served)
+	{
+		appendStringInfo(&buf, ", \"Transient\": %s, \"Reason\": ",
+						 serving.transient ? "true" : "false");
+		escape_json(&buf, serving.reason);
+	}
+	appendStringInfoChar(&buf, '}');
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }
 

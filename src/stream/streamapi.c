@@ -25,6 +25,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "../common/serving.h"
 #include "decoder.h"
 #include "worker.h"
 
@@ -122,7 +123,8 @@ KvLastRecordEnd(void)
  * materialised every change committed before the call, and its GSI worker
  * applied them to the GSIs (it flushes WAL to the current insert position
  * and waits for both workers to decode that far), or until the timeout;
- * true when caught up.  Meant for tests and
+ * true when caught up, false on timeout, an error when a worker will not
+ * catch up until something changes (src/common/serving.c).  Meant for tests and
  * scripts that want to read their own writes from the stream.
  */
 Datum
@@ -140,15 +142,6 @@ partkv_stream_wait(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("timeout must not be negative")));
 
-	if (wal_level < WAL_LEVEL_LOGICAL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the partkv change stream needs wal_level = logical")));
-	if (kv_stream_max_workers == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("no partkv stream worker runs: partkv.max_workers is 0")));
-
 	target = KvLastRecordEnd();
 	XLogFlush(target);
 	for (;;)
@@ -159,6 +152,11 @@ partkv_stream_wait(PG_FUNCTION_ARGS)
 		if (KvStreamWorkerOf(MyDatabaseId, &info) && info.reached >= target &&
 			KvGsiWorkerOf(MyDatabaseId, &gsi) && gsi.reached >= target)
 			PG_RETURN_BOOL(true);
+		/* what no worker will ever catch up with is an error, not a timeout */
+		KvServingCheck(KV_FEATURE_STREAM,
+					   "partkv.stream_wait() would wait forever: the change stream of this database is not served");
+		KvServingCheck(KV_FEATURE_GSI,
+					   "partkv.stream_wait() would wait forever: the global secondary indexes of this database are not maintained");
 		if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), (int) Min(timeout_ms, INT_MAX)))
 			PG_RETURN_BOOL(false);
 		KvStreamWakeWorker(MyDatabaseId, false);

@@ -110,6 +110,7 @@
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
+#include "../common/serving.h"
 #include "../index/gsi.h"
 #include "decoder.h"
 #include "handlers.h"
@@ -166,6 +167,9 @@ typedef enum KvWorkerRole
 	KV_ROLE_GSI,
 	KV_NROLES
 } KvWorkerRole;
+
+StaticAssertDecl((int) KV_ROLE_GSI == (int) KV_SERVING_GSI_WORKER,
+				 "worker roles are numbered as src/common/serving.h numbers them");
 
 /* one process of a database, in shared memory */
 typedef struct KvWorkerProc
@@ -432,6 +436,51 @@ KvPrepareSlot(const char *name, bool gsi)
 }
 
 /*
+ * KvStreamCheckServable, for CREATE EXTENSION partkv, fails when the
+ * database's replication slots cannot be made for lack of free slots: the
+ * extension would be there, its stream, GSIs and TTL never served.  A
+ * server that will not run the database's workers for another reason
+ * (wal_level, partkv.max_workers) still serves tables: that only warns
+ * (creating a stream, a GSI or enabling TTL is then an error).  Returns
+ * true when no slot can be made (wal_level).
+ */
+static bool
+KvStreamCheckServable(void)
+{
+	char		names[KV_NROLES][NAMEDATALEN];
+	int			needed = 0;
+	int			available;
+	KvServing	s;
+
+	KvServingOf(MyDatabaseId, KV_FEATURE_STREAM, &s);
+	if (!s.served && !s.transient)
+		ereport(WARNING,
+				(errmsg("partkv will not serve change streams, global secondary indexes or time to live in database \"%s\"",
+						get_database_name(MyDatabaseId)),
+				 errdetail("%s", s.reason),
+				 s.hint ? errhint("%s", s.hint) : 0));
+	if (wal_level < WAL_LEVEL_LOGICAL)
+		return true;
+	KvStreamSlotName(MyDatabaseId, names[KV_ROLE_STREAM]);
+	KvGsiSlotName(MyDatabaseId, names[KV_ROLE_GSI]);
+	/* a stale slot of an earlier installation is replaced: it counts as free */
+	for (int r = 0; r < KV_NROLES; r++)
+		if (SearchNamedReplicationSlot(names[r], true) == NULL)
+			needed++;
+	available = KvFreeReplicationSlots();
+	if (available < needed)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("partkv needs %d free replication slots in database \"%s\", %d %s free",
+						needed, get_database_name(MyDatabaseId), available,
+						available == 1 ? "is" : "are"),
+				 errdetail("The stream worker and the GSI worker of each database using partkv read changes through a replication slot of their own (max_replication_slots = %d).",
+						   max_replication_slots),
+				 errhint("Raise max_replication_slots (this needs a restart) or drop a replication slot that is not used.")));
+	return false;
+}
+
+/*
  * KvStreamPrepareExtension runs before CREATE EXTENSION partkv: it creates
  * the database's slots now, before the extension exists, so that the
  * stream and the GSIs miss no change made once it does.  A transaction
@@ -448,7 +497,9 @@ KvStreamPrepareExtension(CreateExtensionStmt *stmt)
 	if (OidIsValid(get_extension_oid(stmt->extname, true)))
 		return;
 	kv_wake_at_eoxact = true;
-	if (wal_level < WAL_LEVEL_LOGICAL || RecoveryInProgress() || MyReplicationSlot != NULL)
+	if (KvStreamCheckServable())
+		return;
+	if (RecoveryInProgress() || MyReplicationSlot != NULL)
 		return;
 	if (TransactionIdIsValid(GetTopTransactionIdIfAny()))
 	{
@@ -964,6 +1015,45 @@ KvLauncherScan(HTAB *dbs, MemoryContext cxt)
 	}
 }
 
+/*
+ * KvServingStarted forgets, once a worker of a database could be started,
+ * that it could not be before.
+ */
+static void
+KvServingStarted(Oid dboid, KvServingWorker worker)
+{
+	KvServingState state = KvServingStateOf(dboid, worker);
+
+	if (state == KV_SERVING_NO_PROCESS || state == KV_SERVING_MAX_WORKERS)
+		KvServingSet(dboid, worker, KV_SERVING_NONE, NULL);
+}
+
+/*
+ * KvLauncherNoRoom records that a database gets no worker because
+ * partkv.max_workers workers run -- when every one of them serves a
+ * database that has the extension: a worker still finding out whether
+ * its database has it leaves soon, and makes room.
+ */
+static void
+KvLauncherNoRoom(Oid dboid)
+{
+	Oid			dbs[1024];
+	int			n = 0;
+
+	SpinLockAcquire(&kv_shared->mutex);
+	for (int i = 0; i < kv_shared->nslots && n < lengthof(dbs); i++)
+		dbs[n++] = kv_shared->slots[i].dboid;
+	SpinLockRelease(&kv_shared->mutex);
+	for (int i = 0; i < n; i++)
+	{
+		KvServingState state = KvServingStateOf(dbs[i], KV_SERVING_STREAM_WORKER);
+
+		if (!OidIsValid(dbs[i]) || state == KV_SERVING_NONE || state == KV_SERVING_EXITED)
+			return;
+	}
+	KvServingSet(dboid, KV_SERVING_STREAM_WORKER, KV_SERVING_MAX_WORKERS, NULL);
+}
+
 /* KvLauncherStart starts the worker of a database in a free slot. */
 static void
 KvLauncherStart(KvDbEntry *e)
@@ -991,7 +1081,11 @@ KvLauncherStart(KvDbEntry *e)
 	}
 	SpinLockRelease(&kv_shared->mutex);
 	if (slot < 0)
-		return;					/* partkv.max_workers reached: try later */
+	{
+		/* partkv.max_workers reached: try later */
+		KvLauncherNoRoom(e->dboid);
+		return;
+	}
 
 	memset(&bgw, 0, sizeof(bgw));
 	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -1015,12 +1109,14 @@ KvLauncherStart(KvDbEntry *e)
 				(errmsg("partkv stream launcher could not start a worker for database \"%s\"",
 						e->name),
 				 errhint("Raise max_worker_processes.")));
+		KvServingSet(e->dboid, KV_SERVING_STREAM_WORKER, KV_SERVING_NO_PROCESS, NULL);
 		e->state = KV_DB_RETRY;
 		e->retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 10000);
 		return;
 	}
 	e->slot = slot;
 	e->state = KV_DB_RUNNING;
+	KvServingStarted(e->dboid, KV_SERVING_STREAM_WORKER);
 }
 
 /* KvLauncherReap notices workers that exited and decides what comes next. */
@@ -1051,6 +1147,8 @@ KvLauncherReap(KvDbEntry *e)
 	{
 		e->state = KV_DB_ABSENT;
 		e->failures = 0;
+		if (reason == KV_EXIT_ABSENT)
+			KvServingForget(e->dboid);
 	}
 	else if (reason == KV_EXIT_STOPPED)
 		e->state = KV_DB_CHECK;
@@ -1295,6 +1393,7 @@ KvWorkerShmemExit(int code, Datum arg)
 	if (kv_role == KV_ROLE_STREAM)
 		kv_my_slot->starting = false;
 	SpinLockRelease(&kv_shared->mutex);
+	KvServingExited(kv_my_dboid, (KvServingWorker) kv_role);
 	if (kv_gsi_handle != NULL)
 		TerminateBackgroundWorker(kv_gsi_handle);
 }
@@ -1680,6 +1779,21 @@ KvWorkerDropStream(const char *name)
 }
 
 /*
+ * KvWorkerServing records this worker's state for backends (src/common/
+ * serving.c), when it changed.
+ */
+static void
+KvWorkerServing(KvServingState state, const char *detail)
+{
+	static int	recorded = -1;
+
+	if ((int) state == recorded)
+		return;
+	KvServingSet(kv_my_dboid, (KvServingWorker) kv_role, state, detail);
+	recorded = (int) state;
+}
+
+/*
  * KvWorkerVersionReady tells whether the database's extension is at the
  * version this library writes; it says once in the log when it is not.
  * A database without the extension has its stream dropped.
@@ -1700,6 +1814,10 @@ KvWorkerVersionReady(const char *name)
 	}
 	version = KvInstalledVersion();
 	ready = version != NULL && strcmp(version, KV_SQL_VERSION) == 0;
+	if (!ready)
+		KvWorkerServing(KV_SERVING_UPDATE,
+						psprintf("has partkv %s and the server's library needs %s",
+								 version ? version : "(none)", KV_SQL_VERSION));
 	if (!ready && !said)
 		ereport(LOG,
 				(errmsg("partkv %s worker for database \"%s\" is waiting for ALTER EXTENSION partkv UPDATE",
@@ -2193,9 +2311,11 @@ KvSuperviseGsiWorker(int slotno)
 					(errmsg("partkv stream worker could not start the GSI worker of database \"%s\"",
 							kv_my_dbname),
 					 errhint("Raise max_worker_processes.")));
+		KvServingSet(kv_my_dboid, KV_SERVING_GSI_WORKER, KV_SERVING_NO_PROCESS, NULL);
 		kv_gsi_retry_at = TimestampTzPlusMilliseconds(now, 10000);
 		return;
 	}
+	KvServingStarted(kv_my_dboid, KV_SERVING_GSI_WORKER);
 	kv_gsi_started_at = now;
 }
 
@@ -2372,6 +2492,37 @@ KvGsiWorkerYield(bool behind, const KvSchedTimes *before)
 }
 
 /*
+ * KvWorkerWaitForFreeSlot waits, saying so (log and serving state), while
+ * no replication slot is free for the worker's own: the slot it creates
+ * would fail, and a worker restarting with back-off would say less.
+ */
+static void
+KvWorkerWaitForFreeSlot(const char *name)
+{
+	bool		said = false;
+
+	while (KvFreeReplicationSlots() == 0)
+	{
+		KvWorkerServing(KV_SERVING_NO_SLOT, name);
+		if (!said)
+			ereport(WARNING,
+					(errmsg("partkv %s worker of database \"%s\" cannot create its replication slot \"%s\": all replication slots are in use",
+							kv_role == KV_ROLE_GSI ? "GSI" : "stream", kv_my_dbname, name),
+					 errdetail("It waits for a free one; meanwhile %s.",
+							   kv_role == KV_ROLE_GSI ? "no GSI of the database is maintained"
+							   : "the database has no stream, no GSI maintenance and no TTL"),
+					 errhint("Raise max_replication_slots (this needs a restart) or drop a replication slot that is not used.")));
+		said = true;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Max(kv_stream_naptime_ms, 1000), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (KvWorkerStopRequested())
+			KvWorkerExit(KV_EXIT_STOPPED);
+	}
+}
+
+/*
  * KvWorkerRun is the loop of a stream worker or GSI worker: see the file
  * header.  Both decode the database's WAL through a slot of their own; the
  * stream worker stores the stream and runs stream handlers, TTL and the
@@ -2461,6 +2612,7 @@ KvWorkerRun(int slotno)
 		if (lost)
 			KvSlotLossBegin(name, kv_role == KV_ROLE_GSI ? "gsi" : "stream", originid,
 							kv_my_dbname);
+		KvWorkerWaitForFreeSlot(name);
 		/* (a lost slot's rebuild is reported once the new slot exists) */
 		if (kv_role == KV_ROLE_GSI && KvGsiRebuildAll() > 0 && !lost)
 			ereport(LOG,
@@ -2531,6 +2683,7 @@ KvWorkerRun(int slotno)
 			ResetLatch(MyLatch);
 			continue;
 		}
+		KvWorkerServing(KV_SERVING_RUNNING, NULL);
 
 		now = GetCurrentTimestamp();
 		if (kv_role == KV_ROLE_STREAM)
@@ -2598,6 +2751,26 @@ KvWorkerRun(int slotno)
 }
 
 /*
+ * KvWorkerRunRecorded runs the worker's loop; an error that ends it is
+ * recorded as the worker's failure, so that backends can say why nothing
+ * is served (the error then ends the process as it would have).
+ */
+static void
+KvWorkerRunRecorded(int slotno)
+{
+	PG_TRY();
+	{
+		KvWorkerRun(slotno);
+	}
+	PG_CATCH();
+	{
+		KvServingRecordError(kv_my_dboid, (KvServingWorker) kv_role);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/*
  * partkv_stream_worker_main materialises the change stream of one
  * database and supervises its GSI worker (see the file header).
  */
@@ -2619,7 +2792,7 @@ partkv_stream_worker_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("partkv stream worker");
-	KvWorkerRun(slotno);
+	KvWorkerRunRecorded(slotno);
 }
 
 /*
@@ -2644,5 +2817,5 @@ partkv_gsi_worker_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("partkv GSI worker");
-	KvWorkerRun(slotno);
+	KvWorkerRunRecorded(slotno);
 }
