@@ -1649,6 +1649,7 @@ DECLARE
 	is_open boolean;
 	shards jsonb;
 	keys jsonb;
+	gaps jsonb;
 	not_served jsonb;
 BEGIN
 	PERFORM partkv.check_stream_read(t);
@@ -1680,6 +1681,14 @@ BEGIN
 	IF t.sort_key IS NOT NULL THEN
 		keys := keys || jsonb_build_array(jsonb_build_object('AttributeName', t.sort_key, 'KeyType', 'RANGE'));
 	END IF;
+	-- partkv's own member: the gaps of every shard (lost replication slots)
+	SELECT jsonb_agg(jsonb_build_object(
+			'SequenceNumberRange', jsonb_build_object('StartingSequenceNumber', g.from_sequence_number,
+													  'EndingSequenceNumber', g.to_sequence_number),
+			'Reason', 'REPLICATION_SLOT_INVALIDATED',
+			'DetectedDateTime', extract(epoch FROM g.detected_at)) ORDER BY g.to_lsn)
+	  INTO gaps
+	  FROM partkv.stream_gaps(s) g;
 	IF is_open THEN
 		not_served := partkv.serving_member('stream');
 	END IF;
@@ -1692,6 +1701,7 @@ BEGIN
 		'TableName', t.table_name,
 		'KeySchema', keys,
 		'Shards', coalesce(shards, '[]'))
+		|| CASE WHEN gaps IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('StreamGaps', gaps) END
 		|| CASE WHEN not_served IS NULL THEN '{}'::jsonb
 				ELSE jsonb_build_object('partkv', not_served) END;
 END;
