@@ -89,6 +89,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "../common/safesql.h"
 #include "../storage/hashops.h"
 #include "../stream/decoder.h"
 #include "../stream/worker.h"
@@ -338,6 +339,7 @@ KvGsiDescribeCatalog(const char *schema_name, const char *table_name,
 	Datum		args[3];
 	bool		found = false;
 	bool		pushed = false;
+	KvSqlScope	scope;
 
 	memset(info, 0, sizeof(*info));
 	args[0] = DirectFunctionCall1(namein, CStringGetDatum(schema_name));
@@ -349,6 +351,7 @@ KvGsiDescribeCatalog(const char *schema_name, const char *table_name,
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pushed = true;
 	}
+	KvSqlBegin(&scope, InvalidOid);
 	if (SPI_execute_with_args("SELECT g.status, pg_catalog.to_regclass(pg_catalog.format('%I.%I', g.schema_name, g.storage_name))::oid, "
 							  "       i->'KeySchema'->0->>'AttributeName', "
 							  "       (SELECT d->>'AttributeType' FROM pg_catalog.jsonb_array_elements(t.attribute_definitions) d "
@@ -365,6 +368,7 @@ KvGsiDescribeCatalog(const char *schema_name, const char *table_name,
 							  "   AND i->>'IndexName' = g.index_name",
 							  3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read partkv.gsi_indexes");
+	KvSqlEnd(&scope);
 	if (SPI_processed == 1)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
@@ -1149,12 +1153,19 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 	for (int i = 0; i < ngsi; i++)
 	{
 		KvGsiTarget *g = &gsis[i];
+		KvSqlScope	scope;
 
 		if (!KvGsiOpenTarget(&a, first->schema_name, listing->vals[i], listing->tupdesc, g))
 		{
 			KvGsiCloseTarget(g);
 			continue;
 		}
+
+		/*
+		 * The storage's owner may have given it index expressions, which
+		 * its entries' writes evaluate: with its rights, not the worker's.
+		 */
+		KvSqlBegin(&scope, g->storage->rd_rel->relowner);
 		for (int r = 0; r < n; r++)
 		{
 			MemoryContext oldcxt = MemoryContextSwitchTo(a.row_cxt);
@@ -1164,6 +1175,7 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 			MemoryContextSwitchTo(oldcxt);
 			MemoryContextReset(a.row_cxt);
 		}
+		KvSqlEnd(&scope);
 		if (g->misplaced > 0)
 			ereport(LOG,
 					(errmsg("partkv gsi: %lld entries of index \"%s\" of table \"%s\" were not where the old images of their items placed them",
