@@ -157,3 +157,82 @@ BEGIN
 	RETURN true;
 END;
 $$;
+
+-- Handlers run in a session of their role (src/stream/handlers.c): the role
+-- must be able to log in and connect.  (Checked again at each run.)
+CREATE OR REPLACE FUNCTION partkv.add_stream_handler(table_name text, handler regproc,
+													 batch_size int DEFAULT 100, max_attempts int DEFAULT 3)
+RETURNS jsonb
+LANGUAGE plpgsql
+-- no fixed search_path: the caller's names the schema
+AS $$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	h partkv.stream_handlers;
+	p record;
+BEGIN
+	PERFORM partkv.check_stream_read(t);
+	IF handler IS NULL THEN
+		PERFORM partkv.raise_validation('handler must not be null');
+	END IF;
+	SELECT pr.prokind, pr.pronargs, pr.proargtypes[0] AS argtype INTO p
+	  FROM pg_catalog.pg_proc pr WHERE pr.oid = handler;
+	IF p.prokind <> 'f' OR p.pronargs <> 1 OR p.argtype <> 'pg_catalog.jsonb'::pg_catalog.regtype THEN
+		PERFORM partkv.raise_validation(pg_catalog.format('stream handler %s must be a function taking one jsonb argument (the records)', handler));
+	END IF;
+	IF NOT pg_catalog.has_function_privilege(handler, 'EXECUTE') THEN
+		RAISE EXCEPTION 'permission denied for function %', handler USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+		RAISE EXCEPTION 'stream handlers cannot be registered by a superuser'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'Handlers run as the role that registers them, and never as a superuser.',
+				  HINT = 'Register the handler as the role it should run as (SET ROLE).';
+	END IF;
+	IF NOT (SELECT r.rolcanlogin FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
+	   OR NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CONNECT') THEN
+		RAISE EXCEPTION 'stream handlers run in a session of the role that registers them, and role "%" cannot log in to this database', current_user
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Give the role LOGIN and CONNECT on the database, or register the handler as a role that has them.';
+	END IF;
+	IF batch_size IS NULL OR batch_size NOT BETWEEN 1 AND 10000 THEN
+		PERFORM partkv.raise_validation(pg_catalog.format('1 validation error detected: Value ''%s'' at ''batchSize'' failed to satisfy constraint: Member must have value between 1 and 10000', batch_size));
+	END IF;
+	IF max_attempts IS NULL OR max_attempts NOT BETWEEN 1 AND 100 THEN
+		PERFORM partkv.raise_validation(pg_catalog.format('max_attempts must be between 1 and 100, not %s', max_attempts));
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM partkv.streams s WHERE s.table_id = t.table_id AND s.disabled_at IS NULL) THEN
+		PERFORM partkv.raise_validation(pg_catalog.format('Table %s has no enabled stream', t.table_name));
+	END IF;
+	IF EXISTS (SELECT 1 FROM partkv.stream_handlers x WHERE x.table_id = t.table_id AND x.handler = add_stream_handler.handler) THEN
+		RAISE EXCEPTION 'The stream handler % of table % already exists', handler, t.table_name
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	-- handlers start with the changes committed from now on (LATEST)
+	INSERT INTO partkv.stream_handlers (schema_name, table_name, table_id, handler, role_name,
+										batch_size, max_attempts, position)
+	VALUES (t.schema_name, t.table_name, t.table_id, handler, current_user, batch_size, max_attempts,
+			partkv.lsn_sequence_number(pg_catalog.pg_current_wal_insert_lsn()))
+	RETURNING * INTO h;
+	RETURN partkv.stream_handler_description(h);
+END;
+$$;
+COMMENT ON FUNCTION partkv.add_stream_handler(text, regproc, int, int) IS
+'register a function f(records jsonb) that a worker connected as the current role calls with batches of the table''s stream records';
+
+-- Handlers registered by roles that cannot log in are disabled at their
+-- next run, with the reason; say so now.
+DO $$
+DECLARE
+	h record;
+BEGIN
+	FOR h IN SELECT x.handler, x.table_name, x.role_name
+			   FROM partkv.stream_handlers x
+			   LEFT JOIN pg_catalog.pg_roles r ON r.rolname = x.role_name
+			  WHERE x.enabled AND NOT coalesce(r.rolcanlogin, false) LOOP
+		RAISE WARNING 'stream handler % of table % will be disabled: its role "%" cannot log in',
+			h.handler, h.table_name, h.role_name
+			USING HINT = 'Stream handlers now run in a session of their role: give the role LOGIN.';
+	END LOOP;
+END;
+$$;

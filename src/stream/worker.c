@@ -2559,9 +2559,8 @@ KvWorkerRun(int slotno)
 
 		if (kv_role == KV_ROLE_STREAM)
 		{
-			/* stream handlers, each batch in a transaction of its own */
-			if (KvRunStreamHandlers())
-				full = true;
+			/* stream handlers: their own workers, one per role (handlers.c) */
+			KvSuperviseStreamHandlers();
 			/* Time to Live: a batch per TTL table when due (src/ttl) */
 			if (KvTtlWorkerRun())
 				full = true;
