@@ -69,7 +69,7 @@ SELECT count(*) FROM sm_big;
 --
 -- (b) plain SQL DDL on kv tables
 --
-CREATE ROLE regress_sm_owner;
+CREATE ROLE regress_sm_owner LOGIN;
 CREATE SCHEMA sm_app AUTHORIZATION regress_sm_owner;
 CREATE FUNCTION sm_app.handler(records jsonb) RETURNS void LANGUAGE sql AS 'SELECT NULL';
 ALTER FUNCTION sm_app.handler(jsonb) OWNER TO regress_sm_owner;

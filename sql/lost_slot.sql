@@ -22,7 +22,7 @@ CREATE FUNCTION pg_temp.keys(res jsonb) RETURNS text LANGUAGE sql AS $$
 	  FROM jsonb_array_elements(res->'Records') WITH ORDINALITY AS x(r, o)
 $$;
 
-CREATE ROLE ls_app;
+CREATE ROLE ls_app LOGIN;
 CREATE SCHEMA ls AUTHORIZATION ls_app;
 SELECT partkv.create_table('ls_t', 'pk', 'S', partitions => 1,
 						   stream_view_type => 'KEYS_ONLY') IS NOT NULL AS created;

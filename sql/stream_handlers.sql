@@ -1,5 +1,6 @@
 -- Stream handlers: registration rules, in-order batches as the registering
--- role, retries into dead letters, replay, security-restricted execution.
+-- role (in a session of its own: the role needs LOGIN), retries into dead
+-- letters, replay, security-restricted execution.
 \set VERBOSITY terse
 
 CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
@@ -11,7 +12,7 @@ EXCEPTION WHEN OTHERS THEN
 END;
 $$;
 
-CREATE ROLE sh_app;
+CREATE ROLE sh_app LOGIN;
 CREATE SCHEMA sh AUTHORIZATION sh_app;
 SELECT partkv.create_table('sh_orders', 'id', 'N', partitions => 2,
 						   stream_view_type => 'NEW_IMAGE') IS NOT NULL AS created;
@@ -76,7 +77,7 @@ SELECT partkv.stream_handlers_wait() AS handled;
 SELECT batch, id, event FROM sh.seen WHERE id >= 10 ORDER BY n;
 SELECT handler, table_name, jsonb_array_length(records) AS records, error, attempts, replay_requested
   FROM partkv.dead_letters WHERE handler = 'sh.collect'::regproc;
--- the handler cannot change its identity (it runs as a restricted, local user id)
+-- the handler cannot change its identity (a security-restricted operation in its role's session)
 SELECT handler, error, attempts FROM partkv.dead_letters WHERE handler = 'sh.escalate'::regproc LIMIT 1;
 SELECT h->>'Handler' AS handler, h->>'LastProcessingResult' AS result, h->'DeadLetters' AS dead_letters
   FROM partkv.list_stream_handlers('sh_orders') h;
@@ -122,7 +123,7 @@ DROP ROLE sh_other;
 
 -- a slow handler is cancelled after partkv.handler_timeout: it fails like any
 -- other and cannot hold up the worker
-CREATE ROLE sh_slow;
+CREATE ROLE sh_slow LOGIN;
 GRANT CREATE ON SCHEMA public TO sh_slow;
 SET ROLE sh_slow;
 SELECT partkv.create_table('sh_slowt', 'pk', stream_view_type => 'KEYS_ONLY') IS NOT NULL AS created;

@@ -34,6 +34,7 @@
 #include "storage/lmgr.h"
 
 #include "../common/errors.h"
+#include "../common/safesql.h"
 #include "../index/lsi.h"
 #include "../storage/hashops.h"
 #include "../storage/tableam.h"
@@ -252,6 +253,7 @@ KvLoadCatalogRow(KvTable *entry, Oid relid)
 	bool		found = false;
 	char	   *relname = get_rel_name(relid);
 	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
+	KvSqlScope	scope;
 
 	if (relname == NULL || nspname == NULL)
 		return false;
@@ -260,6 +262,7 @@ KvLoadCatalogRow(KvTable *entry, Oid relid)
 	args[1] = CStringGetTextDatum(relname);
 
 	SPI_connect();
+	KvSqlBegin(&scope, InvalidOid);
 	if (SPI_execute_with_args("SELECT partition_key, partition_key_type, sort_key, sort_key_type "
 							  "FROM partkv.tables WHERE schema_name = $1 AND table_name = $2",
 							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
@@ -284,6 +287,7 @@ KvLoadCatalogRow(KvTable *entry, Oid relid)
 		}
 		KvLoadIndexes(entry, args);
 	}
+	KvSqlEnd(&scope);
 	SPI_finish();
 	return found;
 }

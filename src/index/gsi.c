@@ -91,6 +91,7 @@
 #include "utils/timestamp.h"
 
 #include "../common/serving.h"
+#include "../common/safesql.h"
 #include "../storage/hashops.h"
 #include "../stream/decoder.h"
 #include "../stream/worker.h"
@@ -363,6 +364,7 @@ KvGsiDescribeCatalog(const char *schema_name, const char *table_name,
 	Datum		args[3];
 	bool		found = false;
 	bool		pushed = false;
+	KvSqlScope	scope;
 
 	memset(info, 0, sizeof(*info));
 	args[0] = DirectFunctionCall1(namein, CStringGetDatum(schema_name));
@@ -374,6 +376,7 @@ KvGsiDescribeCatalog(const char *schema_name, const char *table_name,
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pushed = true;
 	}
+	KvSqlBegin(&scope, InvalidOid);
 	/* storage that is not a partitioned table is no GSI's: the index is missing */
 	if (SPI_execute_with_args("SELECT g.status, (SELECT c.oid FROM pg_catalog.pg_class c "
 							  "        WHERE c.oid = pg_catalog.to_regclass(pg_catalog.format('%I.%I', g.schema_name, g.storage_name)) "
@@ -393,6 +396,7 @@ KvGsiDescribeCatalog(const char *schema_name, const char *table_name,
 							  "   AND i->>'IndexName' = g.index_name",
 							  3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read partkv.gsi_indexes");
+	KvSqlEnd(&scope);
 	if (SPI_processed == 1)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
@@ -1177,12 +1181,19 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 	for (int i = 0; i < ngsi; i++)
 	{
 		KvGsiTarget *g = &gsis[i];
+		KvSqlScope	scope;
 
 		if (!KvGsiOpenTarget(&a, first->schema_name, listing->vals[i], listing->tupdesc, g))
 		{
 			KvGsiCloseTarget(g);
 			continue;
 		}
+
+		/*
+		 * The storage's owner may have given it index expressions, which
+		 * its entries' writes evaluate: with its rights, not the worker's.
+		 */
+		KvSqlBegin(&scope, g->storage->rd_rel->relowner);
 		for (int r = 0; r < n; r++)
 		{
 			MemoryContext oldcxt = MemoryContextSwitchTo(a.row_cxt);
@@ -1192,6 +1203,7 @@ KvGsiApplyTable(const KvGsiChange *first, int from)
 			MemoryContextSwitchTo(oldcxt);
 			MemoryContextReset(a.row_cxt);
 		}
+		KvSqlEnd(&scope);
 		if (g->misplaced > 0)
 			ereport(LOG,
 					(errmsg("partkv gsi: %lld entries of index \"%s\" of table \"%s\" were not where the old images of their items placed them",

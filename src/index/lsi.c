@@ -49,6 +49,7 @@
 #include "utils/snapmgr.h"
 
 #include "../common/errors.h"
+#include "../common/safesql.h"
 #include "../eval/eval.h"
 #include "../storage/tableam.h"
 #include "lsi.h"
@@ -349,6 +350,7 @@ KvGsiIndexKeys(Relation rel, KvIndexKey **found, int *nfound, int *maxfound)
 	char	   *nspname;
 	char	   *relname;
 	bool		pushed = false;
+	KvSqlScope	scope;
 
 	if (IsBinaryUpgrade || !rel->rd_rel->relispartition)
 		return;
@@ -369,6 +371,7 @@ KvGsiIndexKeys(Relation rel, KvIndexKey **found, int *nfound, int *maxfound)
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pushed = true;
 	}
+	KvSqlBegin(&scope, InvalidOid);
 	if (SPI_execute_with_args("SELECT k->>'AttributeName', d->>'AttributeType', k->>'KeyType', i->>'IndexName' "
 							  "FROM partkv.tables t, "
 							  "pg_catalog.jsonb_array_elements(t.global_indexes) WITH ORDINALITY AS g(i, o), "
@@ -378,6 +381,7 @@ KvGsiIndexKeys(Relation rel, KvIndexKey **found, int *nfound, int *maxfound)
 							  "AND d->>'AttributeName' = k->>'AttributeName' ORDER BY g.o",
 							  2, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read partkv.tables");
+	KvSqlEnd(&scope);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
@@ -496,6 +500,7 @@ KvLsiIndexName(Relation rel, const char *attr)
 	char	   *relname;
 	char	   *result = NULL;
 	bool		pushed = false;
+	KvSqlScope	scope;
 
 	if (IsBinaryUpgrade)
 		return NULL;
@@ -515,12 +520,14 @@ KvLsiIndexName(Relation rel, const char *attr)
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pushed = true;
 	}
+	KvSqlBegin(&scope, InvalidOid);
 	if (SPI_execute_with_args("SELECT i->>'IndexName' FROM partkv.tables t, "
 							  "pg_catalog.jsonb_array_elements(t.local_indexes) i "
 							  "WHERE t.schema_name = $1 AND t.table_name = $2 "
 							  "AND i->'KeySchema'->1->>'AttributeName' = $3 LIMIT 1",
 							  3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read partkv.tables");
+	KvSqlEnd(&scope);
 	if (SPI_processed == 1)
 	{
 		char	   *name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);

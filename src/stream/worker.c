@@ -111,6 +111,7 @@
 #include "utils/varlena.h"
 
 #include "../common/serving.h"
+#include "../common/safesql.h"
 #include "../index/gsi.h"
 #include "decoder.h"
 #include "handlers.h"
@@ -1224,6 +1225,7 @@ partkv_stream_launcher_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	KvWorkerSecureSession();	/* src/common/safesql.h */
 	pgstat_report_appname("partkv stream launcher");
 
 	cxt = AllocSetContextCreate(TopMemoryContext, "partkv stream launcher",
@@ -1524,7 +1526,7 @@ KvResolveStreams(KvBatch *b)
 			continue;
 		if (plan == NULL)
 		{
-			plan = SPI_prepare("SELECT max(s.stream_id) FROM partkv.streams s"
+			plan = SPI_prepare("SELECT pg_catalog.max(s.stream_id) FROM partkv.streams s"
 							   " WHERE s.schema_name = $1 AND s.table_name = $2",
 							   2, argtypes);
 			if (plan == NULL || SPI_keepplan(plan) != 0)
@@ -1639,7 +1641,7 @@ KvWorkerStore(KvBatch *b, XLogRecPtr batch_lsn)
 	/* both statements run every batch: plan them once per worker */
 	if (kv_chunk_plan == NULL)
 	{
-		SPIPlanPtr	ensure = SPI_prepare("SELECT partkv.stream_ensure_partition($2, make_interval(secs => $1))",
+		SPIPlanPtr	ensure = SPI_prepare("SELECT partkv.stream_ensure_partition($2, pg_catalog.make_interval(secs => $1))",
 										 2, ensure_types);
 		SPIPlanPtr	chunk = SPI_prepare("INSERT INTO partkv.stream_chunks"
 										" (stream_id, shard_id, batch_lsn, first_sequence_number,"
@@ -1852,7 +1854,8 @@ KvWorkerMaintain(const char *name)
 	}
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
-	ret = SPI_execute_with_args("SELECT partkv.stream_maintain(make_interval(secs => $1), make_interval(secs => $2))",
+	ret = SPI_execute_with_args("SELECT partkv.stream_maintain(pg_catalog.make_interval(secs => $1),"
+								" pg_catalog.make_interval(secs => $2))",
 								2, argtypes, args, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "partkv stream: maintenance failed: %d", ret);
@@ -2726,9 +2729,8 @@ KvWorkerRun(int slotno)
 
 		if (kv_role == KV_ROLE_STREAM)
 		{
-			/* stream handlers, each batch in a transaction of its own */
-			if (KvRunStreamHandlers())
-				full = true;
+			/* stream handlers: their own workers, one per role (handlers.c) */
+			KvSuperviseStreamHandlers();
 			/* Time to Live: a batch per TTL table when due (src/ttl) */
 			if (KvTtlWorkerRun())
 				full = true;
@@ -2791,6 +2793,7 @@ partkv_stream_worker_main(Datum main_arg)
 		KvWorkerExit(KV_EXIT_STOPPED);
 
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	KvWorkerSecureSession();	/* src/common/safesql.h */
 	pgstat_report_appname("partkv stream worker");
 	KvWorkerRunRecorded(slotno);
 }
@@ -2816,6 +2819,7 @@ partkv_gsi_worker_main(Datum main_arg)
 	KvGsiWorkerSetNice();
 
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	KvWorkerSecureSession();	/* src/common/safesql.h */
 	pgstat_report_appname("partkv GSI worker");
 	KvWorkerRunRecorded(slotno);
 }

@@ -70,6 +70,7 @@
 #include "utils/timestamp.h"
 
 #include "../catalog/tablecache.h"
+#include "../common/safesql.h"
 #include "../stats/stats.h"
 #include "ttl.h"
 
@@ -169,20 +170,6 @@ KvTtlExpired(Jsonb *item, const char *attribute, Datum lo, Datum hi)
 		DatumGetInt32(DirectFunctionCall2(numeric_cmp, ttl, hi)) < 0;
 }
 
-/* KvRelOwner is the owner of a relation. */
-static Oid
-KvRelOwner(Oid relid)
-{
-	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
-}
-
 /*
  * KvTtlSweepPartition deletes up to limit expired items of one partition;
  * *full is set when limit rows were found (more may be waiting).  SPI is
@@ -197,8 +184,7 @@ KvTtlSweepPartition(KvTtlSweep *s, Oid table_relid, Oid partition, Oid owner,
 	char	   *query;
 	Oid			argtypes[3] = {NUMERICOID, NUMERICOID, INT4OID};
 	Datum		args[3];
-	Oid			save_userid;
-	int			save_sec;
+	KvSqlScope	scope;
 	int			ret;
 	int64		deleted = 0;
 
@@ -214,11 +200,9 @@ KvTtlSweepPartition(KvTtlSweep *s, Oid table_relid, Oid partition, Oid owner,
 	args[2] = Int32GetDatum(limit);
 
 	/* as the owner, and no user code may change the session meanwhile */
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+	KvSqlBegin(&scope, owner);
 	ret = SPI_execute_with_args(query, 3, argtypes, args, NULL, false, 0);
-	SetUserIdAndSecContext(save_userid, save_sec);
+	KvSqlEnd(&scope);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "partkv TTL sweep: could not search \"%s\": %d",
 			 RelationGetRelationName(rel), ret);
@@ -270,7 +254,7 @@ static int64
 KvTtlSweepBatch(KvTtlSweep *s, Oid relid, int limit, bool *more)
 {
 	List	   *parts = find_inheritance_children(relid, RowExclusiveLock);
-	Oid			owner = KvRelOwner(relid);
+	Oid			owner = KvRelationOwner(relid);
 	ListCell   *lc;
 	int64		total = 0;
 
@@ -367,19 +351,23 @@ partkv_run_ttl_sweep(PG_FUNCTION_ARGS)
 	TimestampTz now = GetCurrentTimestamp();
 	int64		total = 0;
 	bool		more;
+	KvSqlScope	scope;
 
 	if (!PG_ARGISNULL(0))
 	{
 		KvTable    *table = KvLookupTable(PG_GETARG_TEXT_PP(0), ACL_DELETE, RowExclusiveLock);
 
 		SPI_connect();
+		KvSqlBegin(&scope, InvalidOid);
 		total = KvTtlSweepTable(table->relid, table->schema_name, table->table_name,
 								now, 0, &more);
+		KvSqlEnd(&scope);
 		SPI_finish();
 		PG_RETURN_INT64(total);
 	}
 
 	SPI_connect();
+	KvSqlBegin(&scope, InvalidOid);
 	if (SPI_execute(KV_TTL_TABLES_QUERY, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "partkv TTL sweep: could not read the catalog");
 	else
@@ -404,6 +392,7 @@ partkv_run_ttl_sweep(PG_FUNCTION_ARGS)
 			total += KvTtlSweepTable(relid, schema_name, table_name, now, 0, &more);
 		}
 	}
+	KvSqlEnd(&scope);
 	SPI_finish();
 	PG_RETURN_INT64(total);
 }

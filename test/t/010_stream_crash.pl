@@ -149,7 +149,7 @@ like($out, qr/Asynchronous notification "partkv_stream_counters" with payload "\
 # a stream handler sees every change exactly once across a crash too: its
 # writes and its position commit together
 $node->safe_psql('kv', q{
-	CREATE ROLE app;
+	CREATE ROLE app LOGIN;
 	CREATE SCHEMA app AUTHORIZATION app;
 	GRANT SELECT ON counters TO app;
 	SET ROLE app;
