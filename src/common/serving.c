@@ -25,7 +25,12 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xlog.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
 #include "commands/dbcommands.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -37,6 +42,7 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
@@ -328,6 +334,41 @@ KvServingNot(KvServing *out, bool transient, int sqlstate, char *reason, char *h
 }
 
 /*
+ * The version of the extension's SQL objects this library's worker writes
+ * (partkv.control's default_version).  A database still at an older
+ * version, whose ALTER EXTENSION partkv UPDATE has not run yet, keeps its
+ * WAL in the slot until it has.
+ */
+/* KvInstalledVersion returns the version of partkv in pg_extension, or NULL. */
+char *
+KvInstalledVersion(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	char	   *version = NULL;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("partkv"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, Anum_pg_extension_extversion,
+									 RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			version = TextDatumGetCString(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return version;
+}
+
+/*
  * KvServingWorkerOf tells whether one worker of a database does its work,
  * from what it (or whoever could not start it) recorded.
  */
@@ -372,6 +413,19 @@ KvServingWorkerOf(Oid dboid, KvServingWorker worker, KvServing *out)
 						 NULL);
 			return;
 		case KV_SERVING_UPDATE:
+			/* updated since the worker looked: it will see so within a naptime */
+			{
+				char	   *installed = dboid == MyDatabaseId ? KvInstalledVersion() : NULL;
+
+				if (installed != NULL && strcmp(installed, KV_SQL_VERSION) == 0)
+				{
+					KvServingNot(out, true, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+								 psprintf("The partkv %s worker of database \"%s\" is starting after ALTER EXTENSION partkv UPDATE.",
+										  what, dbname),
+								 NULL);
+					return;
+				}
+			}
 			KvServingNot(out, false, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
 						 psprintf("Database \"%s\" %s: the partkv %s worker waits for ALTER EXTENSION partkv UPDATE, keeping the changes made meanwhile in its replication slot.",
 								  dbname, e.detail, what),

@@ -69,4 +69,12 @@ extern void KvServingCheck(KvServingFeature feature, const char *what);
 extern int	KvFreeReplicationSlots(void);
 extern XLogRecPtr KvSlotConfirmedFlush(const char *name);
 
+/*
+ * The version of the extension's SQL objects this library's workers write
+ * (partkv.control's default_version).
+ */
+#define KV_SQL_VERSION "0.5"
+
+extern char *KvInstalledVersion(void);
+
 #endif							/* PARTKV_COMMON_SERVING_H */

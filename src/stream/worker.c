@@ -1691,42 +1691,6 @@ KvExtensionPresent(void)
 	return OidIsValid(get_extension_oid("partkv", true));
 }
 
-/*
- * The version of the extension's SQL objects this library's worker writes
- * (partkv.control's default_version).  A database still at an older
- * version, whose ALTER EXTENSION partkv UPDATE has not run yet, keeps its
- * WAL in the slot until it has.
- */
-#define KV_SQL_VERSION "0.5"
-
-/* KvInstalledVersion returns the version of partkv in pg_extension, or NULL. */
-static char *
-KvInstalledVersion(void)
-{
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	char	   *version = NULL;
-
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
-				CStringGetDatum("partkv"));
-	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-	{
-		bool		isnull;
-		Datum		d = heap_getattr(tup, Anum_pg_extension_extversion,
-									 RelationGetDescr(rel), &isnull);
-
-		if (!isnull)
-			version = TextDatumGetCString(d);
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return version;
-}
 
 /*
  * KvWorkerDropStream drops the slot and origin of a database whose

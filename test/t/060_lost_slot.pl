@@ -36,7 +36,7 @@ $node->safe_psql('postgres', q{
 	SELECT partkv.create_table('lost', 'pk', 'S', partitions => 4, stream_view_type => 'NEW_IMAGE',
 		global_indexes => '[{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
 			"Projection": {"ProjectionType": "ALL"}}]');
-	CREATE ROLE app;
+	CREATE ROLE app LOGIN;
 	CREATE SCHEMA app AUTHORIZATION app;
 	GRANT SELECT ON lost TO app;
 	SET ROLE app;
