@@ -302,8 +302,14 @@ KvRunStreamHandlers(void)
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
-	if (SPI_execute("SELECT handler_id, false FROM partkv.stream_handlers"
+	/*
+	 * The handlers of a table restored from a dump wait until it is adopted:
+	 * until then the restore may still be loading what they write to.
+	 */
+	if (SPI_execute("SELECT handler_id, false FROM partkv.stream_handlers h"
 					" WHERE enabled AND next_attempt_at <= now()"
+					"   AND EXISTS (SELECT 1 FROM partkv.tables t WHERE t.table_id = h.table_id"
+					"                  AND t.installation_id = partkv.installation_id())"
 					" UNION ALL"
 					" SELECT dead_letter_id, true FROM partkv.dead_letters WHERE replay_requested",
 					true, 0) != SPI_OK_SELECT)

@@ -1220,6 +1220,7 @@ typedef struct KvBatchRecord
 	const char *table_name;
 	const char *shard_id;
 	char		sequence_number[KV_SEQNO_LEN + 1];
+	int64		sequence_offset;	/* of its table (decoder.h) */
 	int32		size_bytes;
 	Datum		record;			/* jsonb */
 } KvBatchRecord;
@@ -1369,6 +1370,7 @@ KvWorkerWrite(LogicalDecodingContext *ctx, XLogRecPtr lsn, TransactionId xid,
 	}
 	r->shard_id = pstrdup(rec->shard_id);
 	memcpy(r->sequence_number, rec->sequence_number, sizeof(r->sequence_number));
+	r->sequence_offset = rec->sequence_offset;
 	r->size_bytes = (int32) Min(rec->size_bytes, PG_INT32_MAX);
 	/* binary-records: the output is one jsonb varlena */
 	r->record = PointerGetDatum(memcpy(palloc(ctx->out->len), ctx->out->data, ctx->out->len));
@@ -1450,7 +1452,10 @@ KvResolveStreams(KvBatch *b)
 
 /*
  * KvStoreChunk inserts the records recs[0..n-1] (one stream and shard, in
- * sequence number order) as one row of partkv.stream_chunks.
+ * sequence number order) as one row of partkv.stream_chunks.  Its
+ * batch_lsn is where the batch reached, plus the sequence offset of the
+ * stream's table, as its sequence numbers are: the chunk's batch_lsn is at
+ * or above every one of them.
  */
 static void
 KvStoreChunk(SPIPlanPtr plan, KvBatchRecord **recs, int n, XLogRecPtr batch_lsn,
@@ -1459,6 +1464,7 @@ KvStoreChunk(SPIPlanPtr plan, KvBatchRecord **recs, int n, XLogRecPtr batch_lsn,
 	Datum	   *seqs = palloc(sizeof(Datum) * n);
 	Datum	   *sizes = palloc(sizeof(Datum) * n);
 	Datum	   *records = palloc(sizeof(Datum) * n);
+	int64		offset = 0;
 	Datum		args[9];
 
 	for (int i = 0; i < n; i++)
@@ -1466,10 +1472,11 @@ KvStoreChunk(SPIPlanPtr plan, KvBatchRecord **recs, int n, XLogRecPtr batch_lsn,
 		seqs[i] = CStringGetTextDatum(recs[i]->sequence_number);
 		sizes[i] = Int32GetDatum(recs[i]->size_bytes);
 		records[i] = recs[i]->record;
+		offset = Max(offset, recs[i]->sequence_offset);
 	}
 	args[0] = Int64GetDatum(recs[0]->stream_id);
 	args[1] = CStringGetTextDatum(recs[0]->shard_id);
-	args[2] = LSNGetDatum(batch_lsn);
+	args[2] = LSNGetDatum(batch_lsn + offset);
 	args[3] = seqs[0];
 	args[4] = seqs[n - 1];
 	args[5] = PointerGetDatum(construct_array(seqs, n, TEXTOID, -1, false, TYPALIGN_INT));
