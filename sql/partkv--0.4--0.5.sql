@@ -16,38 +16,45 @@
 --
 -- So every kv table's catalog row names the installation of partkv it was
 -- made in (partkv.installation, which CREATE EXTENSION fills and pg_dump
--- leaves out, while pg_upgrade and CREATE DATABASE ... TEMPLATE copy it).
--- A row of another installation is a restored table: the output plugin
--- neither streams its changes nor hands them to the GSIs, the catalog
--- triggers leave it alone, and neither its handlers, its GSI backfills nor
--- TTL run.  Once the restore has loaded the table -- pg_dump builds
--- indexes after loading data, so the table's primary key, its GSI
--- storage's indexes and the stream chunks' indexes are all valid -- an
--- event trigger at the end of that DDL adopts it, in the restore's
--- transaction: the row takes this installation's id (the output plugin
--- sees the change at that point of the WAL), its GSIs are emptied and
--- backfilled from the table, its stream continues, and its sequence
+-- leaves out, while pg_upgrade keeps it; a database copied by CREATE
+-- DATABASE ... TEMPLATE claims an installation of its own).  A row of
+-- another installation is a restored table: the output plugin neither
+-- streams its changes nor hands them to the GSIs, the catalog triggers
+-- leave it alone, and neither its handlers, its GSI backfills nor TTL run.
+-- Once the restore has loaded the table -- pg_dump builds indexes after
+-- loading data, so the table's primary key, its GSI storage's indexes and
+-- the stream chunks' indexes are all valid, and partkv's catalog rows are
+-- in -- the restore adopts it (an event trigger at the end of that DDL, or
+-- a trigger at the end of its COPY into partkv's catalogs), in the
+-- restore's transaction: the row takes this installation's id (the output
+-- plugin sees the change at that point of the WAL), its GSIs are emptied
+-- and backfilled from the table, its stream continues, and its sequence
 -- numbers continue above every restored one (sequence_offset).
 -------------------------------------------------------------------------------
 
--- This installation of partkv in this database: one row.
+-- This installation of partkv: one row, for the database it was made in.
 CREATE TABLE partkv.installation (
 	installation_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+	database_oid oid NOT NULL,
 	created_at timestamptz NOT NULL DEFAULT now()
 );
 -- the output plugin reads it under historic snapshots
 ALTER TABLE partkv.installation SET (user_catalog_table = true);
-INSERT INTO partkv.installation DEFAULT VALUES;
+INSERT INTO partkv.installation (database_oid)
+SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database();
 GRANT SELECT ON partkv.installation TO PUBLIC;
 COMMENT ON TABLE partkv.installation IS
 'this database''s installation of partkv; catalog rows of another installation were restored from a dump';
 
+-- The id of this database's installation; NULL in a copy of another
+-- database that has not claimed one yet.
 CREATE FUNCTION partkv.installation_id()
 RETURNS uuid
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT i.installation_id FROM partkv.installation i LIMIT 1
+	SELECT i.installation_id FROM partkv.installation i
+	 WHERE i.database_oid = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
 $$;
 COMMENT ON FUNCTION partkv.installation_id() IS
 'the id of this database''s installation of partkv (catalog rows made here carry it)';
@@ -63,13 +70,49 @@ ALTER TABLE partkv.tables
 	ADD COLUMN sequence_offset bigint NOT NULL DEFAULT 0 CHECK (sequence_offset >= 0);
 UPDATE partkv.tables SET installation_id = partkv.installation_id();
 
+-- A database copied from another (CREATE DATABASE ... TEMPLATE, whose files
+-- are the template's) takes an installation id of its own, with the rows
+-- that carried the template's: otherwise a dump of the one restored into
+-- the other would look made there.  The stream worker runs it when it
+-- starts, before it makes the copy's replication slots; whatever needs the
+-- id first does too.  Returns the id.
+CREATE FUNCTION partkv.installation_claim()
+RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	here oid := (SELECT d.oid FROM pg_database d WHERE d.datname = current_database());
+	old partkv.installation;
+	fresh uuid := gen_random_uuid();
+BEGIN
+	SELECT * INTO old FROM partkv.installation i;
+	IF old.database_oid = here THEN
+		RETURN old.installation_id;
+	END IF;
+	-- the one lock partkv takes on it (see adopt_restored_tables)
+	LOCK TABLE partkv.installation IN EXCLUSIVE MODE;
+	SELECT * INTO old FROM partkv.installation i;
+	IF old.database_oid = here THEN
+		RETURN old.installation_id;
+	END IF;
+	UPDATE partkv.installation SET installation_id = fresh, database_oid = here, created_at = now();
+	UPDATE partkv.tables x SET installation_id = fresh WHERE x.installation_id = old.installation_id;
+	UPDATE partkv.gsi_indexes x SET installation_id = fresh WHERE x.installation_id = old.installation_id;
+	RETURN fresh;
+END;
+$$;
+COMMENT ON FUNCTION partkv.installation_claim() IS
+'internal: give a copy of a database (CREATE DATABASE ... TEMPLATE) an installation of partkv of its own';
+
 CREATE FUNCTION partkv.tables_stamp()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	NEW.installation_id := coalesce(NEW.installation_id, partkv.installation_id());
+	NEW.installation_id := coalesce(NEW.installation_id, partkv.installation_id(),
+									partkv.installation_claim());
 	NEW.sequence_offset := coalesce(NEW.sequence_offset, 0);
 	RETURN NEW;
 END;
@@ -635,6 +678,7 @@ BEGIN
 		RETURN 0;
 	END IF;
 	LOCK TABLE partkv.installation IN EXCLUSIVE MODE;
+	PERFORM partkv.installation_claim();	-- in a copy of another database
 	FOR t IN SELECT * FROM partkv.tables x
 			  WHERE x.installation_id IS DISTINCT FROM partkv.installation_id()
 			  ORDER BY x.schema_name, x.table_name LOOP

@@ -55,6 +55,7 @@
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "replication/logical.h"
 #include "replication/origin.h"
@@ -579,7 +580,9 @@ typedef struct KvTableOrigin
 /*
  * KvInstallationHere reads the id of this database's installation of
  * partkv (partkv.installation, a user catalog table) under the current
- * catalog snapshot; false when there is none (before 0.5).
+ * catalog snapshot; false when there is none (before 0.5), or when the
+ * row is that of the database this one was copied from and not claimed
+ * yet (partkv.installation_claim).
  */
 static bool
 KvInstallationHere(pg_uuid_t *out)
@@ -590,6 +593,7 @@ KvInstallationHere(pg_uuid_t *out)
 	SysScanDesc scan;
 	HeapTuple	tuple;
 	AttrNumber	att;
+	AttrNumber	att_db;
 	bool		found = false;
 
 	if (!OidIsValid(nspid))
@@ -599,14 +603,17 @@ KvInstallationHere(pg_uuid_t *out)
 		return false;
 	rel = table_open(relid, AccessShareLock);
 	att = KvCatalogAttnum(RelationGetDescr(rel), "installation_id");
+	att_db = KvCatalogAttnum(RelationGetDescr(rel), "database_oid");
 	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
 	tuple = systable_getnext(scan);
-	if (tuple != NULL && att != InvalidAttrNumber)
+	if (tuple != NULL && att != InvalidAttrNumber && att_db != InvalidAttrNumber)
 	{
 		bool		isnull;
+		bool		dbnull;
 		Datum		d = heap_getattr(tuple, att, RelationGetDescr(rel), &isnull);
+		Datum		db = heap_getattr(tuple, att_db, RelationGetDescr(rel), &dbnull);
 
-		if (!isnull)
+		if (!isnull && !dbnull && DatumGetObjectId(db) == MyDatabaseId)
 		{
 			memcpy(out, DatumGetUUIDP(d), sizeof(pg_uuid_t));
 			found = true;

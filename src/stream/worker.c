@@ -78,6 +78,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "parser/parse_func.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
@@ -2113,6 +2114,28 @@ KvEnsureOrigin(const char *name)
 }
 
 /*
+ * KvClaimInstallation gives a database copied from another (CREATE
+ * DATABASE ... TEMPLATE) an installation of partkv of its own, before the
+ * worker makes its slots, in the current transaction: restored catalog
+ * rows are told from this database's own by it (partkv.installation_claim,
+ * from 0.5 on; see "dump and restore" in partkv--0.4--0.5.sql).
+ */
+static void
+KvClaimInstallation(void)
+{
+	List	   *fname = list_make2(makeString("partkv"), makeString("installation_claim"));
+
+	if (!OidIsValid(LookupFuncName(fname, 0, NULL, true)))
+		return;
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	if (SPI_execute("SELECT partkv.installation_claim()", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "partkv stream worker: could not claim the installation of partkv");
+	SPI_finish();
+	PopActiveSnapshot();
+}
+
+/*
  * KvWorkerAttach takes this process's place in worker slot slotno; false
  * when the slot is no longer that of its database (or of its stream
  * worker, for a GSI worker).
@@ -2433,6 +2456,7 @@ KvWorkerRun(int slotno)
 
 		KvGsiSlotName(MyDatabaseId, gsi_name);
 		kv_decoder_skip_origin = KvEnsureOrigin(gsi_name);
+		KvClaimInstallation();
 	}
 	else
 		kv_decoder_skip_origin = originid;

@@ -3,7 +3,8 @@
 # handler keeping a read model and Time to Live, and a second kv table with
 # a GSI in a schema that sorts before partkv's, is dumped in the custom and
 # the plain format and restored into new databases of the same cluster and
-# of a second cluster whose WAL is far behind the first's.  After the
+# of a second cluster whose WAL is far behind the first's (and with
+# pg_restore --jobs and --single-transaction).  After the
 # restore: describe_table, describe_stream, the stream's records, the
 # handlers, the read model, TTL and the items are what they were (ARNs
 # name the database, and sizes on disk differ: those are left out); every
@@ -150,6 +151,8 @@ command_ok(['pg_dump', '-Fc', '-f', "$dir/src.dump", '-h', $src->host, '-p', $sr
 	'pg_dump, custom format');
 command_ok(['pg_dump', '-Fp', '-f', "$dir/src.sql", '-h', $src->host, '-p', $src->port, 'src'],
 	'pg_dump, plain format');
+command_ok(['pg_dump', '-Fd', '-f', "$dir/src.dir", '-h', $src->host, '-p', $src->port, 'src'],
+	'pg_dump, directory format');
 
 # restored(NODE, DB, LABEL) -- checks a restored database against the
 # source, then writes to it.
@@ -212,6 +215,8 @@ sub restored
 		  FROM partkv.query('orders', '#s = :s', '{":s": "s1"}', '{"#s": "status"}', index_name => 'by_status') i
 		 WHERE (i->>'id')::int IN (4, 100)}),
 		'c4/4,c9/100', "$label: the GSI has the new item, once");
+	# its replication slots and workers go with it
+	$node->safe_psql('postgres', "DROP DATABASE $db");
 	return;
 }
 
@@ -237,6 +242,77 @@ for my $target ([$src, 'same cluster'], [$other, 'other cluster'])
 		"psql of the plain format, $where");
 	restored($node, 'r_plain', "plain, $where");
 }
+
+# pg_restore's other ways: several sessions, whose steps come in any order
+# (the catalogs may come after the tables' indexes), and one transaction
+$src->safe_psql('postgres', 'CREATE DATABASE r_jobs');
+command_ok(
+	[
+		'pg_restore', '--exit-on-error', '--jobs', '3', '-d', 'r_jobs', '-h', $src->host,
+		'-p', $src->port, "$dir/src.dir"
+	],
+	'pg_restore --jobs 3 of the directory format, same cluster');
+restored($src, 'r_jobs', 'jobs, same cluster');
+$other->safe_psql('postgres', 'CREATE DATABASE r_single');
+command_ok(
+	[
+		'pg_restore', '--exit-on-error', '--single-transaction', '-d', 'r_single', '-h', $other->host,
+		'-p', $other->port, "$dir/src.dump"
+	],
+	'pg_restore --single-transaction of the custom format, other cluster');
+restored($other, 'r_single', 'single transaction, other cluster');
+
+# A database copied from another (CREATE DATABASE ... TEMPLATE) has an
+# installation of partkv of its own: a dump of one copy of a template with
+# partkv restores into another copy exactly too (pg_dump's CREATE SCHEMA
+# partkv fails there, as for any extension a template has), and the
+# tables of a copy are its own.
+$other->safe_psql('postgres', 'CREATE DATABASE tmpl');
+$other->safe_psql('tmpl', 'CREATE EXTENSION partkv');
+$other->safe_psql('postgres', 'CREATE DATABASE s2 TEMPLATE tmpl');
+$other->safe_psql(
+	's2', q{
+	SELECT partkv.create_table('{"TableName": "users", "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+		"AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}, {"AttributeName": "team", "AttributeType": "S"}],
+		"GlobalSecondaryIndexes": [{"IndexName": "by_team", "KeySchema": [{"AttributeName": "team", "KeyType": "HASH"}],
+									"Projection": {"ProjectionType": "ALL"}}],
+		"StreamSpecification": {"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"}}');
+	SELECT count(partkv.put_item('users', jsonb_build_object('id', 'u' || i, 'team', 't' || (i % 3))))
+	  FROM generate_series(1, 12) i;
+});
+is($other->safe_psql('s2', q{SELECT partkv.wait_for_index('users', 'by_team', '60s')}), 't',
+	'copy of a template: the GSI is maintained');
+my $s2_records = $other->safe_psql('s2',
+	q{SELECT string_agg(r::text, E'
+') FROM partkv.stream_records('users', item_limit => NULL) r});
+like($s2_records, qr/u12/, 'copy of a template: the table is streamed');
+command_ok(['pg_dump', '-Fc', '-f', "$dir/s2.dump", '-h', $other->host, '-p', $other->port, 's2'],
+	'pg_dump of a copy of a template');
+$other->safe_psql('postgres', 'CREATE DATABASE t2 TEMPLATE tmpl');
+$other->command_checks_all(
+	[ 'pg_restore', '-d', 't2', '-h', $other->host, '-p', $other->port, "$dir/s2.dump" ],
+	1, [qr/^$/], [qr/schema "partkv" already exists/],
+	'pg_restore into another copy of the template: only CREATE SCHEMA partkv fails');
+is($other->safe_psql('t2', q{SELECT partkv.wait_for_index('users', 'by_team', '60s')}), 't',
+	'copy of a template, restored: the GSI is rebuilt');
+like($other->safe_psql('t2', q{SELECT partkv.verify_index('users', 'by_team')}),
+	qr/"extra": 0, "stale": 0, "checked": 12, "missing": 0/, 'copy of a template, restored: verify_index clean');
+is($other->safe_psql('t2', q{SELECT partkv.stream_wait('60s')}), 't', 'copy of a template, restored: stream idle');
+is( $other->safe_psql('t2',
+		q{SELECT string_agg(r::text, E'
+') FROM partkv.stream_records('users', item_limit => NULL) r}),
+	$s2_records, 'copy of a template, restored: the stream is what it was');
+$other->safe_psql('postgres', 'CREATE DATABASE s3 TEMPLATE s2');
+$other->safe_psql('s3', q{SELECT partkv.put_item('users', '{"id": "u99", "team": "t1"}')});
+is($other->safe_psql('s3', q{SELECT partkv.stream_wait('60s')}), 't', 'copy of a database: stream idle');
+like( $other->safe_psql('s3',
+		q{SELECT string_agg(r::text, E'
+') FROM partkv.stream_records('users', item_limit => NULL) r}),
+	qr/u99/, 'copy of a database: its own writes are streamed');
+is($other->safe_psql('s3', q{SELECT partkv.wait_for_index('users', 'by_team', '60s')}), 't',
+	'copy of a database: the GSI is maintained');
+like($other->safe_psql('s3', q{SELECT partkv.verify_index('users', 'by_team')}),
+	qr/"extra": 0, "stale": 0, "checked": 13, "missing": 0/, 'copy of a database: verify_index clean');
 
 ok(!$src->log_contains('terminated by signal'), 'no process of the source cluster crashed');
 ok(!$other->log_contains('terminated by signal'), 'no process of the other cluster crashed');
