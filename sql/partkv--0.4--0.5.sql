@@ -111,8 +111,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	NEW.installation_id := coalesce(NEW.installation_id, partkv.installation_id(),
-									partkv.installation_claim());
+	NEW.installation_id := coalesce(NEW.installation_id, partkv.installation_claim());
 	NEW.sequence_offset := coalesce(NEW.sequence_offset, 0);
 	RETURN NEW;
 END;
@@ -135,7 +134,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF TG_OP = 'INSERT' AND NEW.installation_id IS DISTINCT FROM partkv.installation_id() THEN
+	IF TG_OP = 'INSERT' AND NEW.installation_id IS DISTINCT FROM partkv.installation_claim() THEN
 		NEW.status := 'CREATING';
 		NEW.backfill_partition := NULL;
 		NEW.backfill_after := NULL;
@@ -183,7 +182,7 @@ BEGIN
 				CASE WHEN has_items THEN 'CREATING' ELSE 'ACTIVE' END,
 				CASE WHEN has_items THEN partkv.gsi_estimate_items(rel) ELSE 0 END,
 				CASE WHEN has_items THEN NULL ELSE now() END,
-				partkv.installation_id());
+				partkv.installation_claim());
 	END LOOP;
 END;
 $$;
@@ -200,7 +199,7 @@ DECLARE
 	g record;
 	rel regclass;
 BEGIN
-	IF TG_OP <> 'DELETE' AND NEW.installation_id IS DISTINCT FROM partkv.installation_id() THEN
+	IF TG_OP <> 'DELETE' AND NEW.installation_id IS DISTINCT FROM partkv.installation_claim() THEN
 		RETURN NULL;
 	END IF;
 	IF TG_OP <> 'INSERT' THEN
@@ -234,7 +233,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF NEW.installation_id IS NOT DISTINCT FROM partkv.installation_id() THEN
+	IF NEW.installation_id IS NOT DISTINCT FROM partkv.installation_claim() THEN
 		PERFORM partkv.apply_stream_replica_identity(NEW.schema_name, NEW.table_name);
 	END IF;
 	RETURN NULL;
@@ -299,7 +298,7 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	-- restored rows are left to partkv.adopt_table
-	IF NEW.installation_id IS NOT DISTINCT FROM partkv.installation_id() THEN
+	IF NEW.installation_id IS NOT DISTINCT FROM partkv.installation_claim() THEN
 		PERFORM partkv.stream_sync(NEW);
 	END IF;
 	RETURN NULL;
