@@ -306,12 +306,16 @@ KvRunStreamHandlers(void)
 	 * The handlers of a table restored from a dump wait until it is adopted:
 	 * until then the restore may still be loading what they write to.
 	 */
-	if (SPI_execute("SELECT handler_id, false FROM partkv.stream_handlers h"
-					" WHERE enabled AND next_attempt_at <= now()"
+	if (SPI_execute("SELECT h.handler_id, false FROM partkv.stream_handlers h"
+					" WHERE h.enabled AND h.next_attempt_at <= now()"
 					"   AND EXISTS (SELECT 1 FROM partkv.tables t WHERE t.table_id = h.table_id"
 					"                  AND t.installation_id = partkv.installation_id())"
 					" UNION ALL"
-					" SELECT dead_letter_id, true FROM partkv.dead_letters WHERE replay_requested",
+					" SELECT d.dead_letter_id, true FROM partkv.dead_letters d"
+					"   JOIN partkv.stream_handlers h USING (handler_id)"
+					" WHERE d.replay_requested"
+					"   AND EXISTS (SELECT 1 FROM partkv.tables t WHERE t.table_id = h.table_id"
+					"                  AND t.installation_id = partkv.installation_id())",
 					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "partkv stream handlers: could not list handlers");
 	if (SPI_processed > 0)
