@@ -242,8 +242,10 @@ RegisterTable(Jsonb *args, Oid caller, bool *isnull)
 				 errmsg("relation \"%s.%s\" is not a partitioned table", schema, table)));
 	CheckOwner(relid, caller, table);
 	values[0] = JsonbPGetDatum(row);
+	/* where and how the row was made is partkv's to say (dump and restore) */
 	return KvRunAsOwner("INSERT INTO partkv.tables"
-						" SELECT * FROM pg_catalog.jsonb_populate_record(NULL::partkv.tables, $1)"
+						" SELECT * FROM pg_catalog.jsonb_populate_record(NULL::partkv.tables,"
+						"  $1 OPERATOR(pg_catalog.-) 'installation_id' OPERATOR(pg_catalog.-) 'sequence_offset')"
 						" RETURNING pg_catalog.to_jsonb(tables.*)",
 						1, types, values, isnull);
 }

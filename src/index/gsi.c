@@ -1431,8 +1431,10 @@ KvGsiBackfillStep(void)
 	}
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
+	/* a restored GSI waits for its table to be adopted, which rebuilds it */
 	if (SPI_execute("SELECT schema_name::text, table_name, index_name FROM partkv.gsi_indexes "
-					"WHERE status = 'CREATING' ORDER BY created_at, index_name LIMIT 1",
+					"WHERE status = 'CREATING' AND installation_id = partkv.installation_id() "
+					"ORDER BY created_at, index_name LIMIT 1",
 					true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "partkv gsi: could not read partkv.gsi_indexes");
 	if (SPI_processed == 1)

@@ -29,7 +29,13 @@
  *
  * Sequence numbers come from the commit LSN of the transaction and the
  * position of the record within it, not from the change's own LSN, which is
- * not in commit order across transactions.
+ * not in commit order across transactions; the commit LSN plus the table's
+ * sequence_offset, which keeps the sequence numbers of a table restored
+ * from a dump of an older cluster above its restored records.
+ *
+ * A kv table whose partkv.tables row was made by another installation of
+ * partkv (restored from a dump, not yet adopted: see "dump and restore" in
+ * partkv--0.4--0.5.sql) produces nothing: the restore's COPY is no change.
  *
  * Options (like test_decoding's): include-xids (bool, default off) adds the
  * transaction id as "xid"; tables (comma-separated list of "name" or
@@ -49,6 +55,7 @@
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "replication/logical.h"
 #include "replication/origin.h"
@@ -63,6 +70,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/uuid.h"
 #include "utils/varlena.h"
 
 #include "../common/jsonbuild.h"
@@ -101,6 +109,7 @@ typedef struct KvStreamRel
 	Oid			parent;			/* its kv table */
 	KvStreamViewType view;
 	int64		stream_id;		/* open partkv.streams row, 0 if none */
+	int64		sequence_offset;	/* the table's partkv.tables.sequence_offset */
 	KvRowLayout layout;
 	char		schema_name[NAMEDATALEN];
 	char		table_name[NAMEDATALEN];
@@ -559,6 +568,93 @@ KvGsiRow(HeapTuple tuple, TupleDesc desc, void *arg)
 	return true;
 }
 
+/* what the plugin knows of a kv table's origin (KvOriginRow) */
+typedef struct KvTableOrigin
+{
+	bool		have_here;		/* here is known */
+	pg_uuid_t	here;			/* this database's partkv.installation */
+	bool		local;			/* the row was made (or adopted) here */
+	int64		sequence_offset;
+} KvTableOrigin;
+
+/*
+ * KvInstallationHere reads the id of this database's installation of
+ * partkv (partkv.installation, a user catalog table) under the current
+ * catalog snapshot; false when there is none (before 0.5), or when the
+ * row is that of the database this one was copied from and not claimed
+ * yet (partkv.installation_claim).
+ */
+static bool
+KvInstallationHere(pg_uuid_t *out)
+{
+	Oid			nspid = get_namespace_oid(PARTKV_SCHEMA, true);
+	Oid			relid;
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	AttrNumber	att;
+	AttrNumber	att_db;
+	bool		found = false;
+
+	if (!OidIsValid(nspid))
+		return false;
+	relid = get_relname_relid("installation", nspid);
+	if (!OidIsValid(relid))
+		return false;
+	rel = table_open(relid, AccessShareLock);
+	att = KvCatalogAttnum(RelationGetDescr(rel), "installation_id");
+	att_db = KvCatalogAttnum(RelationGetDescr(rel), "database_oid");
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	tuple = systable_getnext(scan);
+	if (tuple != NULL && att != InvalidAttrNumber && att_db != InvalidAttrNumber)
+	{
+		bool		isnull;
+		bool		dbnull;
+		Datum		d = heap_getattr(tuple, att, RelationGetDescr(rel), &isnull);
+		Datum		db = heap_getattr(tuple, att_db, RelationGetDescr(rel), &dbnull);
+
+		if (!isnull && !dbnull && DatumGetObjectId(db) == MyDatabaseId)
+		{
+			memcpy(out, DatumGetUUIDP(d), sizeof(pg_uuid_t));
+			found = true;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * KvOriginRow reads whether a partkv.tables row is this installation's, and
+ * its sequence offset.  A catalog without installation_id (WAL written
+ * before the database was updated to 0.5) has only rows made here.
+ */
+static bool
+KvOriginRow(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	KvTableOrigin *origin = arg;
+	AttrNumber	att_inst = KvCatalogAttnum(desc, "installation_id");
+	AttrNumber	att_offset = KvCatalogAttnum(desc, "sequence_offset");
+	bool		isnull;
+	Datum		d;
+
+	origin->local = (att_inst == InvalidAttrNumber);
+	origin->sequence_offset = 0;
+	if (att_inst != InvalidAttrNumber && origin->have_here)
+	{
+		d = heap_getattr(tuple, att_inst, desc, &isnull);
+		origin->local = !isnull &&
+			memcmp(DatumGetUUIDP(d), &origin->here, sizeof(pg_uuid_t)) == 0;
+	}
+	if (att_offset != InvalidAttrNumber)
+	{
+		d = heap_getattr(tuple, att_offset, desc, &isnull);
+		if (!isnull)
+			origin->sequence_offset = DatumGetInt64(d);
+	}
+	return true;
+}
+
 /* KvTableSelected applies the "tables" option. */
 static bool
 KvTableSelected(KvDecodingData *data, const char *schema_name, const char *table_name)
@@ -605,6 +701,7 @@ KvDecoderLookupRel(KvDecodingData *data, Relation relation)
 	entry->has_gsi = false;
 	entry->parent = InvalidOid;
 	entry->view = KV_VIEW_NONE;
+	entry->sequence_offset = 0;
 
 	if (relation->rd_rel->relispartition &&
 		KvRowLayoutOf(RelationGetDescr(relation), &entry->layout))
@@ -616,13 +713,19 @@ KvDecoderLookupRel(KvDecodingData *data, Relation relation)
 		if (name != NULL && nspname != NULL &&
 			get_rel_relkind(parent) == RELKIND_PARTITIONED_TABLE)
 		{
+			KvTableOrigin origin = {0};
+
 			strlcpy(entry->schema_name, nspname, NAMEDATALEN);
 			strlcpy(entry->table_name, name, NAMEDATALEN);
 			entry->stream_id = 0;
-			if (data->records && KvTableSelected(data, nspname, name))
+			/* a restored table's changes are the restore's own until adopted */
+			origin.have_here = KvInstallationHere(&origin.here);
+			KvCatalogScan("tables", nspname, name, KvOriginRow, &origin);
+			entry->sequence_offset = origin.sequence_offset;
+			if (origin.local && data->records && KvTableSelected(data, nspname, name))
 				KvCatalogScan("tables", nspname, name, KvSpecRow, &entry->view);
 			/* GSI maintenance (src/index/gsi.c): only the stream worker asks */
-			if (kv_gsi_change_hook != NULL)
+			if (origin.local && kv_gsi_change_hook != NULL)
 				KvCatalogScan("tables", nspname, name, KvGsiRow, &entry->has_gsi);
 			if (entry->view != KV_VIEW_NONE)
 			{
@@ -933,7 +1036,9 @@ kv_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	rec->commit_lsn = txn->final_lsn;
 	rec->xid = txn->xid;
 	rec->size_bytes = size;
-	KvFormatSequenceNumber(txn->final_lsn, data->position, rec->sequence_number);
+	rec->sequence_offset = entry->sequence_offset;
+	KvFormatSequenceNumber(txn->final_lsn + entry->sequence_offset, data->position,
+						   rec->sequence_number);
 
 	OutputPluginPrepareWrite(ctx, true);
 	out = ctx->out;

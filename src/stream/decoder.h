@@ -55,6 +55,7 @@ typedef struct KvDecodedRecord
 	XLogRecPtr	commit_lsn;
 	TransactionId xid;
 	int64		size_bytes;
+	int64		sequence_offset;	/* added to commit LSNs for sequence numbers */
 } KvDecodedRecord;
 
 extern const char *KvStreamViewTypeName(KvStreamViewType view);

@@ -491,13 +491,22 @@ KvRunRoleHandlers(MemoryContext cxt, bool *more, bool *stop)
 		KvDisableHandlers(kv_role_name, 0, problem);
 		*stop = true;
 	}
+
+	/*
+	 * The handlers of a table restored from a dump wait until it is adopted:
+	 * until then the restore may still be loading what they write to.
+	 */
 	else if (KvHandlerBookkeeping("SELECT h.handler_id, false FROM partkv.stream_handlers h"
 								  " WHERE h.role_name = $1::name AND h.enabled"
 								  "   AND h.next_attempt_at <= pg_catalog.now()"
+								  "   AND EXISTS (SELECT 1 FROM partkv.tables t WHERE t.table_id = h.table_id"
+								  "                  AND t.installation_id = partkv.installation_id())"
 								  " UNION ALL"
 								  " SELECT d.dead_letter_id, true"
 								  "   FROM partkv.dead_letters d JOIN partkv.stream_handlers h USING (handler_id)"
-								  "  WHERE h.role_name = $1::name AND d.replay_requested",
+								  "  WHERE h.role_name = $1::name AND d.replay_requested"
+								  "   AND EXISTS (SELECT 1 FROM partkv.tables t WHERE t.table_id = h.table_id"
+								  "                  AND t.installation_id = partkv.installation_id())",
 								  1, argtypes, args, NULL) != SPI_OK_SELECT)
 		elog(ERROR, "partkv stream handlers: could not list the handlers of role \"%s\"", kv_role_name);
 	else if (SPI_processed > 0)

@@ -78,6 +78,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "parser/parse_func.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
@@ -1324,6 +1325,7 @@ typedef struct KvBatchRecord
 	const char *table_name;
 	const char *shard_id;
 	char		sequence_number[KV_SEQNO_LEN + 1];
+	int64		sequence_offset;	/* of its table (decoder.h) */
 	int32		size_bytes;
 	Datum		record;			/* jsonb */
 } KvBatchRecord;
@@ -1474,6 +1476,7 @@ KvWorkerWrite(LogicalDecodingContext *ctx, XLogRecPtr lsn, TransactionId xid,
 	}
 	r->shard_id = pstrdup(rec->shard_id);
 	memcpy(r->sequence_number, rec->sequence_number, sizeof(r->sequence_number));
+	r->sequence_offset = rec->sequence_offset;
 	r->size_bytes = (int32) Min(rec->size_bytes, PG_INT32_MAX);
 	/* binary-records: the output is one jsonb varlena */
 	r->record = PointerGetDatum(memcpy(palloc(ctx->out->len), ctx->out->data, ctx->out->len));
@@ -1555,7 +1558,10 @@ KvResolveStreams(KvBatch *b)
 
 /*
  * KvStoreChunk inserts the records recs[0..n-1] (one stream and shard, in
- * sequence number order) as one row of partkv.stream_chunks.
+ * sequence number order) as one row of partkv.stream_chunks.  Its
+ * batch_lsn is where the batch reached, plus the sequence offset of the
+ * stream's table, as its sequence numbers are: the chunk's batch_lsn is at
+ * or above every one of them.
  */
 static void
 KvStoreChunk(SPIPlanPtr plan, KvBatchRecord **recs, int n, XLogRecPtr batch_lsn,
@@ -1564,6 +1570,7 @@ KvStoreChunk(SPIPlanPtr plan, KvBatchRecord **recs, int n, XLogRecPtr batch_lsn,
 	Datum	   *seqs = palloc(sizeof(Datum) * n);
 	Datum	   *sizes = palloc(sizeof(Datum) * n);
 	Datum	   *records = palloc(sizeof(Datum) * n);
+	int64		offset = 0;
 	Datum		args[9];
 
 	for (int i = 0; i < n; i++)
@@ -1571,10 +1578,11 @@ KvStoreChunk(SPIPlanPtr plan, KvBatchRecord **recs, int n, XLogRecPtr batch_lsn,
 		seqs[i] = CStringGetTextDatum(recs[i]->sequence_number);
 		sizes[i] = Int32GetDatum(recs[i]->size_bytes);
 		records[i] = recs[i]->record;
+		offset = Max(offset, recs[i]->sequence_offset);
 	}
 	args[0] = Int64GetDatum(recs[0]->stream_id);
 	args[1] = CStringGetTextDatum(recs[0]->shard_id);
-	args[2] = LSNGetDatum(batch_lsn);
+	args[2] = LSNGetDatum(batch_lsn + offset);
 	args[3] = seqs[0];
 	args[4] = seqs[n - 1];
 	args[5] = PointerGetDatum(construct_array(seqs, n, TEXTOID, -1, false, TYPALIGN_INT));
@@ -2195,6 +2203,28 @@ KvEnsureOrigin(const char *name)
 }
 
 /*
+ * KvClaimInstallation gives a database copied from another (CREATE
+ * DATABASE ... TEMPLATE) an installation of partkv of its own, before the
+ * worker makes its slots, in the current transaction: restored catalog
+ * rows are told from this database's own by it (partkv.installation_claim,
+ * from 0.5 on; see "dump and restore" in partkv--0.4--0.5.sql).
+ */
+static void
+KvClaimInstallation(void)
+{
+	List	   *fname = list_make2(makeString("partkv"), makeString("installation_claim"));
+
+	if (!OidIsValid(LookupFuncName(fname, 0, NULL, true)))
+		return;
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	if (SPI_execute("SELECT partkv.installation_claim()", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "partkv stream worker: could not claim the installation of partkv");
+	SPI_finish();
+	PopActiveSnapshot();
+}
+
+/*
  * KvWorkerAttach takes this process's place in worker slot slotno; false
  * when the slot is no longer that of its database (or of its stream
  * worker, for a GSI worker).
@@ -2549,6 +2579,7 @@ KvWorkerRun(int slotno)
 
 		KvGsiSlotName(MyDatabaseId, gsi_name);
 		kv_decoder_skip_origin = KvEnsureOrigin(gsi_name);
+		KvClaimInstallation();
 	}
 	else
 		kv_decoder_skip_origin = originid;

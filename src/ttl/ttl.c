@@ -88,10 +88,15 @@ PG_FUNCTION_INFO_V1(partkv_run_ttl_sweep);
 int			kv_ttl_interval_s = 60;
 int			kv_ttl_batch_size = 1000;
 
-/* the TTL-enabled tables of the catalog, in this order */
+/*
+ * the TTL-enabled tables of the catalog, in this order; tables restored
+ * from a dump once they are adopted (until then their deletes would not
+ * reach the stream)
+ */
 #define KV_TTL_TABLES_QUERY \
 	"SELECT schema_name::text, table_name FROM partkv.tables" \
-	" WHERE time_to_live @> '{\"Enabled\": true}' ORDER BY 1, 2"
+	" WHERE time_to_live @> '{\"Enabled\": true}'" \
+	"   AND installation_id = partkv.installation_id() ORDER BY 1, 2"
 
 /* one sweep of one table, within one transaction */
 typedef struct KvTtlSweep

@@ -1,7 +1,8 @@
 # 040_upgrade.pl -- ALTER EXTENSION partkv UPDATE from 0.1 (a record per
 # row in partkv.stream_log) to the current version through 0.2 (chunks),
-# 0.3 (GSI entries written without SQL) and 0.4 (a hash index finds GSI
-# entries by table key): while a database is still at
+# 0.3 (GSI entries written without SQL), 0.4 (a hash index finds GSI
+# entries by table key) and 0.5 (catalog rows name their installation; the
+# stream's partitions are dumped): while a database is still at
 # 0.1 its stream worker waits and says so; the update turns 0.1's records
 # into chunks; once it commits the worker materialises what was written
 # meanwhile, after the old records and in order, with nothing lost.
@@ -102,6 +103,20 @@ is($node->safe_psql('kv', q{SELECT extversion FROM pg_extension WHERE extname = 
 	'0.5', 'the extension is at 0.5');
 is($node->safe_psql('kv', q{SELECT to_regprocedure('partkv.gsi_apply_sql(name, text, text)') IS NULL}),
 	't', '0.3 no longer builds SQL to apply GSI changes');
+is( $node->safe_psql(
+		'kv', q{
+	SELECT bool_and(t.installation_id = partkv.installation_id())
+		   AND (SELECT bool_and(g.installation_id = partkv.installation_id()) FROM partkv.gsi_indexes g)
+	  FROM partkv.tables t}),
+	't', '0.5 stamps the catalog rows made before with the installation of the database');
+is( $node->safe_psql(
+		'kv', q{
+	SELECT count(*) FILTER (WHERE d.objid IS NOT NULL) || '/' || (count(*) > 0)
+		   || '/' || bool_and((SELECT count(*) FROM pg_index x WHERE x.indrelid = i.inhrelid) = 2)
+	  FROM pg_inherits i
+	  LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = i.inhrelid AND d.deptype = 'e'
+	 WHERE i.inhparent = 'partkv.stream_chunks'::regclass}),
+	'0/true/true', "0.5 leaves the stream's partitions to pg_dump (not extension members), each with its indexes");
 is($node->safe_psql('kv', q{SELECT to_regclass('partkv.stream_log_0_1') IS NULL AND
 	(SELECT relkind FROM pg_class WHERE oid = 'partkv.stream_log'::regclass) = 'v'}),
 	't', 'partkv.stream_log is a view over the chunks');
