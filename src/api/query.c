@@ -226,7 +226,12 @@ typedef struct KvReadState
 	MemoryContext rowctx;		/* reset for every item read */
 	int64		limit;			/* items to read at most; 0: no limit */
 	int64		scanned;
-	ReturnSetInfo *rsinfo;		/* set-returning calls: shutdown callback */
+	/*
+	 * Set-returning calls: where the shutdown callback is registered.  Not
+	 * the ReturnSetInfo, which the executor passes on its stack, anew at
+	 * each call (a cursor's FETCH and MOVE call from different frames).
+	 */
+	ExprContext *econtext;
 } KvReadState;
 
 /* KvCheckIndex's answer for a global secondary index */
@@ -1898,8 +1903,8 @@ KvReadSRF(FunctionCallInfo fcinfo,
 		/* registered after funcapi's own, so it runs before the memory goes */
 		if (rsinfo != NULL && IsA(rsinfo, ReturnSetInfo) && rsinfo->econtext != NULL)
 		{
-			st->rsinfo = rsinfo;
-			RegisterExprContextCallback(rsinfo->econtext, KvReadShutdown,
+			st->econtext = rsinfo->econtext;
+			RegisterExprContextCallback(st->econtext, KvReadShutdown,
 										PointerGetDatum(st));
 		}
 	}
@@ -1910,8 +1915,8 @@ KvReadSRF(FunctionCallInfo fcinfo,
 	if (item == NULL)
 	{
 		KvReaderClose(&st->reader);
-		if (st->rsinfo != NULL)
-			UnregisterExprContextCallback(st->rsinfo->econtext, KvReadShutdown,
+		if (st->econtext != NULL)
+			UnregisterExprContextCallback(st->econtext, KvReadShutdown,
 										  PointerGetDatum(st));
 		SRF_RETURN_DONE(funcctx);
 	}
