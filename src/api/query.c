@@ -57,9 +57,25 @@
  * context), as if paging until the end: the 1 MB rule is invisible there,
  * and item_limit caps the total number of items read.
  *
+ * They stream: memory stays that of one item, and nothing is read beyond
+ * what the caller takes (LIMIT, a cursor's FETCH).  In FROM, the executor
+ * would store a C function's whole result before returning its first row
+ * (a Function Scan); so the SQL functions partkv.query and partkv.scan are
+ * one-SELECT SQL functions that the planner inlines into a select-list
+ * call of partkv.query_items / partkv.scan_items (partkv_query and
+ * partkv_scan here), which a ProjectSet node calls once per row wanted.
+ *
  * All reads of one call use one snapshot taken at its start (the latest
  * committed data and the transaction's own writes), so ConsistentRead is
- * always honoured.
+ * always honoured.  For partkv.query and partkv.scan that means every page
+ * of the result sees the same state of the table, however slowly the
+ * caller consumes it -- where DynamoDB's pages, separate requests, may each
+ * see newer data.  The *_page functions see one snapshot per page.
+ *
+ * A Scan of a table larger than a quarter of shared_buffers reads its heap
+ * pages through a bulk-read buffer ring (src/storage/ringfetch.c), as a
+ * sequential scan of such a table would, instead of evicting the rest of
+ * shared_buffers.  The primary key index's own pages are read normally.
  *
  *-------------------------------------------------------------------------
  */
@@ -100,6 +116,7 @@
 #include "../stats/stats.h"
 #include "../storage/hashops.h"
 #include "../storage/item.h"
+#include "../storage/ringfetch.h"
 #include "../storage/rowops.h"
 #include "api.h"
 
@@ -211,6 +228,8 @@ typedef struct KvReader
 	KvRowLayout layout;
 	TupleTableSlot *slot;
 	IndexScanDesc scan;
+	KvRingFetch fetch;			/* its heap side */
+	BufferAccessStrategy ring;	/* a large Scan's bulk-read ring, or NULL */
 	bool		closed;
 
 	KvReadTally tally;			/* statistics and capacity (src/stats) */
@@ -577,6 +596,7 @@ KvReaderCloseUnit(KvReader *r)
 {
 	if (r->scan != NULL)
 	{
+		KvRingFetchRelease(&r->fetch);
 		index_endscan(r->scan);
 		r->scan = NULL;
 	}
@@ -597,6 +617,9 @@ KvReaderClose(KvReader *r)
 	if (r->closed)
 		return;
 	KvReaderCloseUnit(r);
+	if (r->ring != NULL)
+		FreeAccessStrategy(r->ring);
+	r->ring = NULL;
 	KvReadTallyEnd(&r->tally);
 	UnregisterSnapshotFromOwner(r->snapshot, r->owner);
 	r->closed = true;
@@ -629,6 +652,24 @@ KvGsiKeyIndexOf(Relation part, int ncols)
 }
 
 /*
+ * KvReaderChooseRing decides how the heap of the partition just opened (unit
+ * u) is read.  A Scan reads whole partitions; when those it has left, taken
+ * to be the size of this one (hash partitions are even), exceed what
+ * PostgreSQL would read sequentially through a ring, it reads them through
+ * one bulk-read ring, so that it does not evict the rest of shared_buffers;
+ * once chosen, the ring serves the partitions after it too.  A Query reads
+ * one item collection, as an index scan does.
+ */
+static void
+KvReaderChooseRing(KvReader *r, int u)
+{
+	if (!r->is_query && r->ring == NULL &&
+		KvRingWanted(r->rel, (double) RelationGetNumberOfBlocks(r->rel) * (r->nunits - u)))
+		r->ring = GetAccessStrategy(BAS_BULKREAD);
+	KvRingFetchInit(&r->fetch, r->rel, r->ring);
+}
+
+/*
  * KvReaderOpenUnit opens partition u and its primary key index; false when
  * the partition has been dropped meanwhile (its rows went with it).
  */
@@ -656,6 +697,7 @@ KvReaderOpenUnit(KvReader *r, int u)
 		r->index = index_open(r->units[u].index, AccessShareLock);
 		r->slot = table_slot_create(r->rel, NULL);
 		r->open_unit = u;
+		KvReaderChooseRing(r, u);
 		return true;
 	}
 	if (!OidIsValid(r->units[u].index) ||
@@ -668,6 +710,7 @@ KvReaderOpenUnit(KvReader *r, int u)
 	r->index = index_open(r->units[u].index, AccessShareLock);
 	r->slot = table_slot_create(r->rel, NULL);
 	r->open_unit = u;
+	KvReaderChooseRing(r, u);
 	KvReadTallyPartition(&r->tally, r->units[u].relid);
 	return true;
 }
@@ -781,9 +824,10 @@ KvReaderNext(KvReader *r)
 			KvReaderClose(r);
 			return NULL;
 		}
-		found = index_getnext_slot(r->scan, r->dir, r->slot);
+		found = KvRingGetNext(&r->fetch, r->scan, r->dir, r->slot);
 		if (!found)
 		{
+			KvRingFetchRelease(&r->fetch);
 			index_endscan(r->scan);
 			r->scan = NULL;
 		}
