@@ -17,8 +17,18 @@
 -- are not VOLATILE; the C functions they call stay VOLATILE, and take their
 -- own snapshot as before.  A call that cannot be inlined (WITH ORDINALITY,
 -- ROWS FROM with several functions, an argument that is volatile or a
--- subquery) runs the SQL function as before, materialised.
+-- subquery) runs the SQL function as before, materialised.  A call in a
+-- select list would run through the SQL function executor, which plans the
+-- body at every execution: the support function partkv.read_support
+-- replaces such calls by the C function's at plan time.
 -------------------------------------------------------------------------------
+
+CREATE FUNCTION partkv.read_support(internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'partkv_read_support'
+LANGUAGE C STRICT;
+COMMENT ON FUNCTION partkv.read_support(internal) IS
+'internal: planner support of partkv.query and partkv.scan (outside FROM, call the C function directly)';
 
 CREATE FUNCTION partkv.query_items(table_name text, key_condition text,
 								   attr_values jsonb, attr_names jsonb,
@@ -53,7 +63,7 @@ CREATE OR REPLACE FUNCTION partkv.query(table_name text, key_condition text,
 										exclusive_start_key jsonb DEFAULT NULL,
 										consistent_read boolean DEFAULT false)
 RETURNS SETOF jsonb
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SUPPORT partkv.read_support
 AS $$ SELECT partkv.query_items($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) $$;
 COMMENT ON FUNCTION partkv.query(text, text, jsonb, jsonb, text, text, text, boolean, int, jsonb, boolean) IS
 'Query: every item of one partition key matching the key condition and filter, in sort-key order (item_limit caps the items read); streamed, one snapshot';
@@ -69,7 +79,7 @@ CREATE OR REPLACE FUNCTION partkv.scan(table_name text,
 									   item_limit int DEFAULT NULL,
 									   exclusive_start_key jsonb DEFAULT NULL)
 RETURNS SETOF jsonb
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SUPPORT partkv.read_support
 AS $$ SELECT partkv.scan_items($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) $$;
 COMMENT ON FUNCTION partkv.scan(text, text, jsonb, jsonb, text, text, int, int, int, jsonb) IS
 'Scan: every item of the table (or of one parallel-scan segment) matching the filter (item_limit caps the items read); streamed, one snapshot';

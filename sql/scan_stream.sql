@@ -81,6 +81,9 @@ $$;
 -- 1. The plans: no Function Scan (which would store the whole result first)
 EXPLAIN (COSTS OFF) SELECT * FROM partkv.scan('stream_t') LIMIT 10;
 EXPLAIN (COSTS OFF) SELECT * FROM partkv.query('stream_t', 'pk = :p', '{":p": "p1"}') LIMIT 10;
+-- in a select list, the planner support function calls the C function
+-- directly (the SQL function executor would plan the body every time)
+EXPLAIN (COSTS OFF, VERBOSE) SELECT partkv.scan('stream_t', item_limit => 1);
 -- the column keeps the function's name
 SELECT * FROM partkv.query('stream_t', 'pk = :p', '{":p": "p1"}', projection => 'sk') LIMIT 2;
 SELECT s FROM partkv.scan('stream_t', projection => 'n') AS s LIMIT 1;
@@ -264,5 +267,23 @@ SELECT max(o) FROM partkv.scan('stream_t') WITH ORDINALITY AS s(x, o);
 SELECT count(*) FROM partkv.scan('stream_t', item_limit => (random() * 0 + 7)::int);
 SELECT count(*) FROM ROWS FROM (partkv.scan('stream_t', item_limit => 3),
 								partkv.query('stream_t', 'pk = :p', '{":p": "p2"}'));
+
+-- 10. Neither inlining nor the support function bypasses EXECUTE on
+-- partkv.scan
+CREATE ROLE stream_reader;
+GRANT SELECT ON stream_t TO stream_reader;
+REVOKE EXECUTE ON FUNCTION partkv.scan(text, text, jsonb, jsonb, text, text, int, int, int, jsonb)
+  FROM PUBLIC;
+SET ROLE stream_reader;
+SELECT * FROM partkv.scan('stream_t', projection => 'n') LIMIT 1;
+SELECT partkv.scan('stream_t', projection => 'n') LIMIT 1;
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION partkv.scan(text, text, jsonb, jsonb, text, text, int, int, int, jsonb)
+  TO PUBLIC;
+SET ROLE stream_reader;
+SELECT partkv.scan('stream_t', projection => 'n') LIMIT 1;
+RESET ROLE;
+REVOKE ALL ON stream_t FROM stream_reader;
+DROP ROLE stream_reader;
 
 SELECT partkv.delete_table('stream_t') IS NOT NULL AS deleted;
