@@ -57,9 +57,29 @@
  * context), as if paging until the end: the 1 MB rule is invisible there,
  * and item_limit caps the total number of items read.
  *
+ * They stream: memory stays that of one item, and nothing is read beyond
+ * what the caller takes (LIMIT, a cursor's FETCH).  In FROM, the executor
+ * would store a C function's whole result before returning its first row
+ * (a Function Scan); so the SQL functions partkv.query and partkv.scan are
+ * one-SELECT SQL functions that the planner inlines into a select-list
+ * call of partkv.query_items / partkv.scan_items (partkv_query and
+ * partkv_scan here), which a ProjectSet node calls once per row wanted.
+ * Elsewhere (a select list) the SQL function would run through the SQL
+ * function executor, which plans its body at every execution; there the
+ * planner support function partkv_read_support replaces the call by the C
+ * function's.
+ *
  * All reads of one call use one snapshot taken at its start (the latest
  * committed data and the transaction's own writes), so ConsistentRead is
- * always honoured.
+ * always honoured.  For partkv.query and partkv.scan that means every page
+ * of the result sees the same state of the table, however slowly the
+ * caller consumes it -- where DynamoDB's pages, separate requests, may each
+ * see newer data.  The *_page functions see one snapshot per page.
+ *
+ * A Scan of a table larger than a quarter of shared_buffers reads its heap
+ * pages through a bulk-read buffer ring (src/storage/ringfetch.c), as a
+ * sequential scan of such a table would, instead of evicting the rest of
+ * shared_buffers.  The primary key index's own pages are read normally.
  *
  *-------------------------------------------------------------------------
  */
@@ -79,11 +99,17 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/supportnodes.h"
+#include "optimizer/planmain.h"
+#include "parser/parse_func.h"
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
@@ -101,6 +127,7 @@
 #include "../stats/stats.h"
 #include "../storage/hashops.h"
 #include "../storage/item.h"
+#include "../storage/ringfetch.h"
 #include "../storage/rowops.h"
 #include "api.h"
 
@@ -108,6 +135,7 @@ PG_FUNCTION_INFO_V1(partkv_query);
 PG_FUNCTION_INFO_V1(partkv_query_page);
 PG_FUNCTION_INFO_V1(partkv_scan);
 PG_FUNCTION_INFO_V1(partkv_scan_page);
+PG_FUNCTION_INFO_V1(partkv_read_support);
 
 /* a page stops after the item that brings the data read to 1 MB */
 #define KV_PAGE_BYTES			(1024 * 1024)
@@ -212,6 +240,8 @@ typedef struct KvReader
 	KvRowLayout layout;
 	TupleTableSlot *slot;
 	IndexScanDesc scan;
+	KvRingFetch fetch;			/* its heap side */
+	BufferAccessStrategy ring;	/* a large Scan's bulk-read ring, or NULL */
 	bool		closed;
 
 	KvReadTally tally;			/* statistics and capacity (src/stats) */
@@ -227,7 +257,12 @@ typedef struct KvReadState
 	MemoryContext rowctx;		/* reset for every item read */
 	int64		limit;			/* items to read at most; 0: no limit */
 	int64		scanned;
-	ReturnSetInfo *rsinfo;		/* set-returning calls: shutdown callback */
+	/*
+	 * Set-returning calls: where the shutdown callback is registered.  Not
+	 * the ReturnSetInfo, which the executor passes on its stack, anew at
+	 * each call (a cursor's FETCH and MOVE call from different frames).
+	 */
+	ExprContext *econtext;
 } KvReadState;
 
 /* KvCheckIndex's answer for a global secondary index */
@@ -573,6 +608,7 @@ KvReaderCloseUnit(KvReader *r)
 {
 	if (r->scan != NULL)
 	{
+		KvRingFetchRelease(&r->fetch);
 		index_endscan(r->scan);
 		r->scan = NULL;
 	}
@@ -593,6 +629,9 @@ KvReaderClose(KvReader *r)
 	if (r->closed)
 		return;
 	KvReaderCloseUnit(r);
+	if (r->ring != NULL)
+		FreeAccessStrategy(r->ring);
+	r->ring = NULL;
 	KvReadTallyEnd(&r->tally);
 	UnregisterSnapshotFromOwner(r->snapshot, r->owner);
 	r->closed = true;
@@ -625,6 +664,24 @@ KvGsiKeyIndexOf(Relation part, int ncols)
 }
 
 /*
+ * KvReaderChooseRing decides how the heap of the partition just opened (unit
+ * u) is read.  A Scan reads whole partitions; when those it has left, taken
+ * to be the size of this one (hash partitions are even), exceed what
+ * PostgreSQL would read sequentially through a ring, it reads them through
+ * one bulk-read ring, so that it does not evict the rest of shared_buffers;
+ * once chosen, the ring serves the partitions after it too.  A Query reads
+ * one item collection, as an index scan does.
+ */
+static void
+KvReaderChooseRing(KvReader *r, int u)
+{
+	if (!r->is_query && r->ring == NULL &&
+		KvRingWanted(r->rel, (double) RelationGetNumberOfBlocks(r->rel) * (r->nunits - u)))
+		r->ring = GetAccessStrategy(BAS_BULKREAD);
+	KvRingFetchInit(&r->fetch, r->rel, r->ring);
+}
+
+/*
  * KvReaderOpenUnit opens partition u and its primary key index; false when
  * the partition has been dropped meanwhile (its rows went with it).
  */
@@ -652,6 +709,7 @@ KvReaderOpenUnit(KvReader *r, int u)
 		r->index = index_open(r->units[u].index, AccessShareLock);
 		r->slot = table_slot_create(r->rel, NULL);
 		r->open_unit = u;
+		KvReaderChooseRing(r, u);
 		return true;
 	}
 	if (!OidIsValid(r->units[u].index) ||
@@ -664,6 +722,7 @@ KvReaderOpenUnit(KvReader *r, int u)
 	r->index = index_open(r->units[u].index, AccessShareLock);
 	r->slot = table_slot_create(r->rel, NULL);
 	r->open_unit = u;
+	KvReaderChooseRing(r, u);
 	KvReadTallyPartition(&r->tally, r->units[u].relid);
 	return true;
 }
@@ -777,9 +836,10 @@ KvReaderNext(KvReader *r)
 			KvReaderClose(r);
 			return NULL;
 		}
-		found = index_getnext_slot(r->scan, r->dir, r->slot);
+		found = KvRingGetNext(&r->fetch, r->scan, r->dir, r->slot);
 		if (!found)
 		{
+			KvRingFetchRelease(&r->fetch);
 			index_endscan(r->scan);
 			r->scan = NULL;
 		}
@@ -1904,8 +1964,8 @@ KvReadSRF(FunctionCallInfo fcinfo,
 		/* registered after funcapi's own, so it runs before the memory goes */
 		if (rsinfo != NULL && IsA(rsinfo, ReturnSetInfo) && rsinfo->econtext != NULL)
 		{
-			st->rsinfo = rsinfo;
-			RegisterExprContextCallback(rsinfo->econtext, KvReadShutdown,
+			st->econtext = rsinfo->econtext;
+			RegisterExprContextCallback(st->econtext, KvReadShutdown,
 										PointerGetDatum(st));
 		}
 	}
@@ -1916,8 +1976,8 @@ KvReadSRF(FunctionCallInfo fcinfo,
 	if (item == NULL)
 	{
 		KvReaderClose(&st->reader);
-		if (st->rsinfo != NULL)
-			UnregisterExprContextCallback(st->rsinfo->econtext, KvReadShutdown,
+		if (st->econtext != NULL)
+			UnregisterExprContextCallback(st->econtext, KvReadShutdown,
 										  PointerGetDatum(st));
 		SRF_RETURN_DONE(funcctx);
 	}
@@ -2004,4 +2064,78 @@ partkv_scan_page(PG_FUNCTION_ARGS)
 
 	st->reader.tally.measure |= (capacity != KV_CAPACITY_NONE);
 	PG_RETURN_JSONB_P(KvPageCapacity(KvReadPage(st), st, capacity, fcinfo));
+}
+
+/*
+ * KvRangeTableCalls tells whether a function item of rtable (a FROM-clause
+ * function call) calls funcid.
+ */
+static bool
+KvRangeTableCalls(List *rtable, Oid funcid)
+{
+	ListCell   *lc;
+
+	foreach(lc, rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		ListCell   *fc;
+
+		if (rte->rtekind != RTE_FUNCTION)
+			continue;
+		foreach(fc, rte->functions)
+		{
+			Node	   *expr = lfirst_node(RangeTblFunction, fc)->funcexpr;
+
+			if (IsA(expr, FuncExpr) && ((FuncExpr *) expr)->funcid == funcid)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * partkv_read_support is the planner support function of partkv.query and
+ * partkv.scan, SQL functions over partkv.query_items and partkv.scan_items.
+ * In FROM they must stay SQL functions, which the planner inlines so that
+ * they stream.  Anywhere else -- a select list, where the SQL function
+ * executor would plan the body at every execution -- a call is simplified
+ * into the call of the C function it wraps, as inlining would do: when the
+ * caller may execute it, no fmgr hook wants to see it, and the plan is
+ * made to depend on it.
+ */
+Datum
+partkv_read_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+	SupportRequestSimplify *req;
+	FuncExpr   *call;
+	FuncExpr   *direct;
+	Oid		   *argtypes;
+	int			nargs;
+	Oid			target;
+	char	   *name;
+
+	if (!IsA(rawreq, SupportRequestSimplify))
+		PG_RETURN_POINTER(NULL);
+	req = (SupportRequestSimplify *) rawreq;
+	call = req->fcall;
+	if (req->root == NULL ||
+		KvRangeTableCalls(req->root->parse->rtable, call->funcid) ||
+		pg_proc_aclcheck(call->funcid, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK ||
+		FmgrHookIsNeeded(call->funcid))
+		PG_RETURN_POINTER(NULL);
+
+	get_func_signature(call->funcid, &argtypes, &nargs);
+	name = psprintf("%s_items", get_func_name(call->funcid));
+	target = LookupFuncName(list_make2(makeString(get_namespace_name(get_func_namespace(call->funcid))),
+									   makeString(name)),
+							nargs, argtypes, true);
+	if (!OidIsValid(target) || list_length(call->args) != nargs)
+		PG_RETURN_POINTER(NULL);
+
+	direct = makeFuncExpr(target, call->funcresulttype, call->args,
+						  call->funccollid, call->inputcollid, COERCE_EXPLICIT_CALL);
+	direct->funcretset = true;
+	record_plan_function_dependency(req->root, call->funcid);
+	PG_RETURN_POINTER(direct);
 }

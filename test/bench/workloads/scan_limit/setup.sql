@@ -1,0 +1,2 @@
+-- the same tables as scan_full
+\ir ../scan_full/setup.sql
