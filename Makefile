@@ -43,3 +43,4 @@ $(OBJS): $(wildcard src/*.h src/*/*.h)
 
 -include mk/targets.mk
 -include mk/fuzz.mk
+-include mk/sanitize.mk
