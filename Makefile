@@ -50,3 +50,4 @@ $(OBJS): $(wildcard src/*.h src/*/*.h)
 # passing by luck.  Only the test targets: never the bench or run clusters.
 installcheck check: export MALLOC_MMAP_THRESHOLD_ = 131072
 installcheck check: export MALLOC_PERTURB_ = 165
+-include mk/sanitize.mk

@@ -19,7 +19,7 @@ packages=(
 	libipc-run-perl # TAP tests
 	perl            # prove, Test::More
 	make
-	gcc
+	gcc             # with it (libgcc-12-dev) the ASan and UBSan runtimes of `make SANITIZE=1`
 	libc6-dev
 	clang           # libFuzzer build of the expression parser (make fuzz-check)
 	libclang-rt-14-dev

@@ -84,21 +84,35 @@ set_root_prefix() {
 	fi
 }
 
-# build_and_install -- make all (as the caller) and make install (as root
-# unless the PostgreSQL library directory is writable).  Warnings are shown.
+# build_and_install [NAME DIR MAKE-ARGS...] -- make all (as the caller) and
+# make install (as root unless the PostgreSQL library directory is writable)
+# in DIR (default: the project folder) with MAKE-ARGS; logs .run/log/build.log
+# and install.log, or build-NAME.log and install-NAME.log.  Warnings are
+# shown.
 build_and_install() {
-	local log=$PARTKV_ROOT/.run/log
+	local log=$PARTKV_ROOT/.run/log suffix="" dir=$PARTKV_ROOT
+	if [ $# -gt 0 ]; then
+		suffix=-$1 dir=$2
+		shift 2
+	fi
 	mkdir -p "$log"
-	quietly "$log/build.log" make -C "$PARTKV_ROOT" all ||
-		die "build failed (full log: $log/build.log)"
-	grep 'warning:' "$log/build.log" | sort -u >&2 || true
+	quietly "$log/build$suffix.log" make -C "$dir" "$@" all ||
+		die "build failed (full log: $log/build$suffix.log)"
+	grep 'warning:' "$log/build$suffix.log" | sort -u >&2 || true
+	install_built "$log/install$suffix.log" "$dir" "$@"
+}
+
+# install_built LOG DIR MAKE-ARGS... -- make install of what DIR built.
+install_built() {
+	local log=$1 dir=$2
+	shift 2
 	if [ -w "$("$PG_CONFIG" --pkglibdir)" ] && [ -w "$("$PG_CONFIG" --sharedir)/extension" ]; then
-		quietly "$log/install.log" make -C "$PARTKV_ROOT" install ||
-			die "make install failed (full log: $log/install.log)"
+		quietly "$log" make -C "$dir" "$@" install ||
+			die "make install failed (full log: $log)"
 	else
 		set_root_prefix "make install (into $("$PG_CONFIG" --pkglibdir))"
-		quietly "$log/install.log" "${ROOT_PREFIX[@]}" make -C "$PARTKV_ROOT" install ||
-			die "make install failed (full log: $log/install.log)"
+		quietly "$log" "${ROOT_PREFIX[@]}" make -C "$dir" "$@" install ||
+			die "make install failed (full log: $log)"
 	fi
 }
 

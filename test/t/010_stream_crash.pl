@@ -4,6 +4,10 @@
 # termination and restarts; NOTIFY on commit; retention trimming; the worker
 # follows CREATE/DROP EXTENSION, CREATE DATABASE ... TEMPLATE, ALTER
 # DATABASE ... RENAME and DROP DATABASE; pg_recvlogical reads the plugin.
+#
+# The SIGKILLs below are crashes on purpose (test/scripts/test.sh checks
+# the server logs for any other):
+# partkv-expected-crash: background worker "partkv stream worker" was terminated by signal 9: Killed
 use strict;
 use warnings;
 

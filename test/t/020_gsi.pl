@@ -4,6 +4,10 @@
 # moving items across GSI keys while an index is created and backfilled end
 # with every GSI equal to what the table says (partkv.verify_index); a
 # worker behind while the CPUs are busy gives way to the writers.
+#
+# The SIGKILLs below are crashes on purpose (test/scripts/test.sh checks
+# the server logs for any other):
+# partkv-expected-crash: background worker "partkv GSI worker" was terminated by signal 9: Killed
 use strict;
 use warnings;
 
