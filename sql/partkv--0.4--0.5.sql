@@ -2903,3 +2903,852 @@ LANGUAGE sql STABLE SUPPORT partkv.read_support
 AS $$ SELECT partkv.scan_items($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) $$;
 COMMENT ON FUNCTION partkv.scan(text, text, jsonb, jsonb, text, text, int, int, int, jsonb) IS
 'Scan: every item of the table (or of one parallel-scan segment) matching the filter (item_limit caps the items read); streamed, one snapshot';
+
+-------------------------------------------------------------------------------
+-- security: qualified names in the SQL API
+--
+-- The SQL API's functions run with their caller's search_path, which names
+-- the schema of a table given without one.  Every built-in function they
+-- call is therefore named with its schema: a look-alike planted in a
+-- schema the caller searches (public, writable by every role before
+-- PostgreSQL 15) is never called by them, whoever the caller is.  These
+-- are the final definitions of those functions in 0.5.
+-------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION partkv.add_stream_handler(table_name text, handler regproc, batch_size integer DEFAULT 100, max_attempts integer DEFAULT 3)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	h partkv.stream_handlers;
+	p record;
+BEGIN
+	PERFORM partkv.check_stream_read(t);
+	IF handler IS NULL THEN
+		PERFORM partkv.raise_validation('handler must not be null');
+	END IF;
+	SELECT pr.prokind, pr.pronargs, pr.proargtypes[0] AS argtype INTO p
+	  FROM pg_catalog.pg_proc pr WHERE pr.oid = handler;
+	IF p.prokind <> 'f' OR p.pronargs <> 1 OR p.argtype <> 'pg_catalog.jsonb'::pg_catalog.regtype THEN
+		PERFORM partkv.raise_validation(pg_catalog.format('stream handler %s must be a function taking one jsonb argument (the records)', handler));
+	END IF;
+	IF NOT pg_catalog.has_function_privilege(handler, 'EXECUTE') THEN
+		RAISE EXCEPTION 'permission denied for function %', handler USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+		RAISE EXCEPTION 'stream handlers cannot be registered by a superuser'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'Handlers run as the role that registers them, and never as a superuser.',
+				  HINT = 'Register the handler as the role it should run as (SET ROLE).';
+	END IF;
+	IF NOT (SELECT r.rolcanlogin FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
+	   OR NOT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CONNECT') THEN
+		RAISE EXCEPTION 'stream handlers run in a session of the role that registers them, and role "%" cannot log in to this database', current_user
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Give the role LOGIN and CONNECT on the database, or register the handler as a role that has them.';
+	END IF;
+	IF batch_size IS NULL OR batch_size NOT BETWEEN 1 AND 10000 THEN
+		PERFORM partkv.raise_validation(pg_catalog.format('1 validation error detected: Value ''%s'' at ''batchSize'' failed to satisfy constraint: Member must have value between 1 and 10000', batch_size));
+	END IF;
+	IF max_attempts IS NULL OR max_attempts NOT BETWEEN 1 AND 100 THEN
+		PERFORM partkv.raise_validation(pg_catalog.format('max_attempts must be between 1 and 100, not %s', max_attempts));
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM partkv.streams s WHERE s.table_id = t.table_id AND s.disabled_at IS NULL) THEN
+		PERFORM partkv.raise_validation(pg_catalog.format('Table %s has no enabled stream', t.table_name));
+	END IF;
+	IF EXISTS (SELECT 1 FROM partkv.stream_handlers x WHERE x.table_id = t.table_id AND x.handler = add_stream_handler.handler) THEN
+		RAISE EXCEPTION 'The stream handler % of table % already exists', handler, t.table_name
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	-- handlers start with the changes committed from now on (LATEST)
+	h := pg_catalog.jsonb_populate_record(NULL::partkv.stream_handlers,
+		partkv.catalog_write('add_handler',
+			pg_catalog.jsonb_build_object('schema_name', t.schema_name, 'table_name', t.table_name,
+							   'handler', handler::oid::bigint, 'batch_size', batch_size,
+							   'max_attempts', max_attempts,
+							   'position', partkv.lsn_sequence_number(pg_catalog.pg_current_wal_insert_lsn() + t.sequence_offset))));
+	RETURN partkv.stream_handler_description(h);
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.create_table(definition jsonb)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	r record;
+	tname text := definition->>'TableName';
+	ks jsonb;
+	attrdefs jsonb := definition->'AttributeDefinitions';
+	lsis jsonb;
+	gsis jsonb;
+	stream jsonb := definition->'StreamSpecification';
+	nparts int;
+	key_names text[];
+	defined text[];
+	pk text;
+	sk text;
+	pk_type text;
+	sk_type text;
+	coltype text;
+	ddl text;
+	opclass text;
+	entry partkv.tables;
+	a jsonb;
+	lsi_type text;
+	lsi_expr text;
+BEGIN
+	IF definition IS NULL OR pg_catalog.jsonb_typeof(definition) <> 'object' THEN
+		PERFORM partkv.raise_validation('The CreateTable request must be a JSON object');
+	END IF;
+	IF tname IS NULL OR pg_catalog.length(tname) < 3 OR pg_catalog.length(tname) > 255 OR tname !~ '^[a-zA-Z0-9_.-]+$' THEN
+		PERFORM partkv.raise_validation(pg_catalog.format('1 validation error detected: Value ''%s'' at ''tableName'' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ and have length between 3 and 255', tname));
+	END IF;
+	SELECT * INTO r FROM partkv.resolve_table_name(tname, true);
+	-- Partition names add "_p<n>" to the table's name; PostgreSQL names
+	-- are at most 63 bytes.
+	IF pg_catalog.octet_length(r.table_name) > 56 THEN
+		PERFORM partkv.raise_validation(pg_catalog.format('TableName %s is too long: partkv table names are limited to 56 bytes (PostgreSQL identifiers are 63 bytes)', r.table_name));
+	END IF;
+
+	ks := partkv.check_key_schema(definition->'KeySchema', 'Table');
+	pk := ks->0->>'AttributeName';
+	sk := ks->1->>'AttributeName';
+
+	IF attrdefs IS NULL OR pg_catalog.jsonb_typeof(attrdefs) <> 'array' THEN
+		PERFORM partkv.raise_validation('1 validation error detected: Value null at ''attributeDefinitions'' failed to satisfy constraint: Member must not be null');
+	END IF;
+	FOR a IN SELECT value FROM pg_catalog.jsonb_array_elements(attrdefs) LOOP
+		IF pg_catalog.jsonb_typeof(a) <> 'object' OR a->>'AttributeName' IS NULL THEN
+			PERFORM partkv.raise_validation('One or more parameter values were invalid: every AttributeDefinition needs an AttributeName');
+		END IF;
+		IF a->>'AttributeType' IS NULL OR a->>'AttributeType' NOT IN ('S', 'N', 'B') THEN
+			PERFORM partkv.raise_validation(pg_catalog.format('1 validation error detected: Value ''%s'' at ''attributeDefinitions.member.attributeType'' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]', a->>'AttributeType'));
+		END IF;
+		IF a->>'AttributeName' = ANY (defined) THEN
+			PERFORM partkv.raise_validation(pg_catalog.format('Cannot have two attributes with the same name: %s', a->>'AttributeName'));
+		END IF;
+		defined := defined || (a->>'AttributeName');
+	END LOOP;
+
+	lsis := partkv.check_indexes(definition->'LocalSecondaryIndexes', true, ks, '{}');
+	gsis := partkv.check_indexes(definition->'GlobalSecondaryIndexes', false, ks,
+								 ARRAY(SELECT i->>'IndexName' FROM pg_catalog.jsonb_array_elements(lsis) i));
+
+	-- Every key attribute of the table and its indexes is defined, and
+	-- nothing else is.
+	key_names := ARRAY(SELECT DISTINCT k->>'AttributeName'
+						 FROM (SELECT ks AS s
+							   UNION ALL SELECT i->'KeySchema' FROM pg_catalog.jsonb_array_elements(lsis) i
+							   UNION ALL SELECT i->'KeySchema' FROM pg_catalog.jsonb_array_elements(gsis) i) x,
+							  pg_catalog.jsonb_array_elements(x.s) k
+						ORDER BY 1);
+	IF EXISTS (SELECT pg_catalog.unnest(key_names) EXCEPT SELECT pg_catalog.unnest(defined)) THEN
+		PERFORM partkv.raise_validation(pg_catalog.format('One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [%s], AttributeDefinitions: [%s]',
+			pg_catalog.array_to_string(key_names, ', '), pg_catalog.array_to_string(defined, ', ')));
+	END IF;
+	IF pg_catalog.cardinality(defined) <> pg_catalog.cardinality(key_names) THEN
+		PERFORM partkv.raise_validation('One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions');
+	END IF;
+	IF pk = 'item' OR sk = 'item' THEN
+		PERFORM partkv.raise_validation('One or more parameter values were invalid: "item" cannot be a table key attribute in partkv: it is the name of the column holding the whole item');
+	END IF;
+	IF pg_catalog.octet_length(pk) > 63 OR pg_catalog.octet_length(sk) > 63 THEN
+		PERFORM partkv.raise_validation('One or more parameter values were invalid: partkv table key attribute names are limited to 63 bytes (they name PostgreSQL columns)');
+	END IF;
+
+	IF stream IS NOT NULL AND pg_catalog.jsonb_typeof(stream) <> 'null' THEN
+		IF pg_catalog.jsonb_typeof(stream) <> 'object' OR pg_catalog.jsonb_typeof(stream->'StreamEnabled') IS DISTINCT FROM 'boolean' THEN
+			PERFORM partkv.raise_validation('One or more parameter values were invalid: StreamSpecification requires StreamEnabled (true or false)');
+		END IF;
+		IF (stream->>'StreamEnabled')::boolean THEN
+			IF stream->>'StreamViewType' IS NULL OR stream->>'StreamViewType' NOT IN ('KEYS_ONLY', 'NEW_IMAGE', 'OLD_IMAGE', 'NEW_AND_OLD_IMAGES') THEN
+				PERFORM partkv.raise_validation('One or more parameter values were invalid: Enabled stream must have a valid StreamViewType (KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES)');
+			END IF;
+			stream := pg_catalog.jsonb_build_object('StreamEnabled', true, 'StreamViewType', stream->>'StreamViewType');
+		ELSE
+			IF stream ? 'StreamViewType' THEN
+				PERFORM partkv.raise_validation('One or more parameter values were invalid: StreamViewType cannot be specified when StreamEnabled is false');
+			END IF;
+			stream := NULL;
+		END IF;
+	ELSE
+		stream := NULL;
+	END IF;
+
+	IF definition ? 'Partitions' THEN
+		IF pg_catalog.jsonb_typeof(definition->'Partitions') <> 'number'
+		   OR (definition->>'Partitions')::numeric <> pg_catalog.trunc((definition->>'Partitions')::numeric)
+		   OR (definition->>'Partitions')::numeric NOT BETWEEN 1 AND 1024 THEN
+			PERFORM partkv.raise_validation(pg_catalog.format('Partitions must be an integer between 1 and 1024, not %s', definition->'Partitions'));
+		END IF;
+		nparts := (definition->>'Partitions')::int;
+	ELSE
+		nparts := 8;
+	END IF;
+
+	IF EXISTS (SELECT 1 FROM partkv.tables WHERE schema_name = r.schema_name AND table_name = r.table_name) THEN
+		RAISE EXCEPTION 'Table already exists: %', tname USING ERRCODE = 'duplicate_table';
+	END IF;
+
+	SELECT x->>'AttributeType' INTO pk_type FROM pg_catalog.jsonb_array_elements(attrdefs) x WHERE x->>'AttributeName' = pk;
+	SELECT x->>'AttributeType' INTO sk_type FROM pg_catalog.jsonb_array_elements(attrdefs) x WHERE x->>'AttributeName' = sk;
+
+	ddl := pg_catalog.format('CREATE TABLE %I.%I (%I %s NOT NULL', r.schema_name, r.table_name, pk,
+				  partkv.key_column_type(pk_type));
+	IF sk IS NOT NULL THEN
+		ddl := ddl || pg_catalog.format(', %I %s NOT NULL', sk, partkv.key_column_type(sk_type));
+	END IF;
+	opclass := CASE pk_type WHEN 'S' THEN 'partkv.xxhash_text_ops'
+							WHEN 'N' THEN 'partkv.xxhash_numeric_ops'
+							ELSE 'partkv.xxhash_bytea_ops' END;
+	ddl := ddl || pg_catalog.format(', item jsonb NOT NULL, PRIMARY KEY (%s)) PARTITION BY HASH (%I %s)',
+						 CASE WHEN sk IS NULL THEN pg_catalog.quote_ident(pk)
+							  ELSE pg_catalog.quote_ident(pk) || ', ' || pg_catalog.quote_ident(sk) END,
+						 pk, opclass);
+	EXECUTE ddl;
+	FOR i IN 0 .. nparts - 1 LOOP
+		EXECUTE pg_catalog.format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES WITH (MODULUS %s, REMAINDER %s) USING partkv',
+					   r.schema_name, r.table_name || '_p' || i, r.schema_name, r.table_name, nparts, i);
+	END LOOP;
+	-- Local secondary indexes (src/index/lsi.c): B-tree (pk, LSI key, sk)
+	-- over the items that have the LSI key, named <table>_lsi<n>; the table
+	-- sort key makes their order total (LastEvaluatedKey resumes after it).
+	FOR i IN 0 .. pg_catalog.jsonb_array_length(lsis) - 1 LOOP
+		a := lsis->i->'KeySchema'->1;
+		SELECT x->>'AttributeType' INTO lsi_type FROM pg_catalog.jsonb_array_elements(attrdefs) x
+		 WHERE x->>'AttributeName' = a->>'AttributeName';
+		lsi_expr := partkv.lsi_key_expression(a->>'AttributeName', lsi_type);
+		EXECUTE pg_catalog.format('CREATE INDEX %I ON %I.%I (%I, (%s)%s, %I) WHERE %s IS NOT NULL',
+					   r.table_name || '_lsi' || i, r.schema_name, r.table_name, pk, lsi_expr,
+					   CASE WHEN lsi_type = 'S' THEN ' COLLATE "C"' ELSE '' END, sk, lsi_expr);
+	END LOOP;
+	EXECUTE pg_catalog.format('COMMENT ON TABLE %I.%I IS %L', r.schema_name, r.table_name,
+				   'partkv table: use the partkv.* functions, or SQL on the item column');
+
+	entry := ROW(r.schema_name, r.table_name, pk, pk_type, sk, sk_type, nparts,
+				 (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('AttributeName', x->>'AttributeName',
+													  'AttributeType', x->>'AttributeType')
+								   ORDER BY x->>'AttributeName')
+					FROM pg_catalog.jsonb_array_elements(attrdefs) x),
+				 lsis, gsis, stream, pg_catalog.gen_random_uuid(), pg_catalog.now());
+	PERFORM partkv.catalog_write('register_table', pg_catalog.jsonb_build_object('row', pg_catalog.to_jsonb(entry)));
+	PERFORM partkv.invalidate_table_cache(pg_catalog.format('%I.%I', r.schema_name, r.table_name)::regclass);
+	RETURN partkv.table_description(entry, 'ACTIVE');
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.create_table(table_name text, partition_key text, partition_key_type text DEFAULT 'S'::text, sort_key text DEFAULT NULL::text, sort_key_type text DEFAULT 'S'::text, partitions integer DEFAULT 8, local_indexes jsonb DEFAULT NULL::jsonb, global_indexes jsonb DEFAULT NULL::jsonb, stream_view_type text DEFAULT NULL::text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	attrs jsonb := '{}';
+	ks jsonb;
+	body jsonb;
+	idx jsonb;
+	k jsonb;
+BEGIN
+	IF partition_key IS NULL THEN
+		PERFORM partkv.raise_validation('1 validation error detected: Value null at ''keySchema'' failed to satisfy constraint: Member must not be null');
+	END IF;
+	ks := pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('AttributeName', partition_key, 'KeyType', 'HASH'));
+	attrs := pg_catalog.jsonb_build_object(partition_key, partition_key_type);
+	IF sort_key IS NOT NULL THEN
+		ks := ks || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('AttributeName', sort_key, 'KeyType', 'RANGE'));
+		IF attrs ? sort_key AND attrs->>sort_key IS DISTINCT FROM sort_key_type THEN
+			PERFORM partkv.raise_validation(pg_catalog.format('Cannot have two attributes with the same name: %s', sort_key));
+		END IF;
+		attrs := attrs || pg_catalog.jsonb_build_object(sort_key, sort_key_type);
+	END IF;
+	-- Index key attributes need definitions too: they come from the index's
+	-- KeySchema with an "AttributeType" member (partkv's shorthand), or default to S.
+	FOR idx IN SELECT value FROM pg_catalog.jsonb_array_elements(coalesce(local_indexes, '[]') || coalesce(global_indexes, '[]')) LOOP
+		FOR k IN SELECT value FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(idx->'KeySchema') = 'array' THEN idx->'KeySchema' ELSE '[]' END) LOOP
+			IF k->>'AttributeName' IS NOT NULL THEN
+				IF attrs ? (k->>'AttributeName') AND k ? 'AttributeType'
+				   AND attrs->>(k->>'AttributeName') IS DISTINCT FROM k->>'AttributeType' THEN
+					PERFORM partkv.raise_validation(pg_catalog.format('Cannot have two attributes with the same name: %s', k->>'AttributeName'));
+				END IF;
+				IF NOT attrs ? (k->>'AttributeName') THEN
+					attrs := attrs || pg_catalog.jsonb_build_object(k->>'AttributeName', coalesce(k->>'AttributeType', 'S'));
+				END IF;
+			END IF;
+		END LOOP;
+	END LOOP;
+	body := pg_catalog.jsonb_build_object(
+		'TableName', table_name,
+		'KeySchema', ks,
+		'AttributeDefinitions', (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('AttributeName', key, 'AttributeType', value))
+								   FROM pg_catalog.jsonb_each_text(attrs)),
+		'Partitions', partitions);
+	IF local_indexes IS NOT NULL THEN
+		body := body || pg_catalog.jsonb_build_object('LocalSecondaryIndexes', local_indexes);
+	END IF;
+	IF global_indexes IS NOT NULL THEN
+		body := body || pg_catalog.jsonb_build_object('GlobalSecondaryIndexes', global_indexes);
+	END IF;
+	IF stream_view_type IS NOT NULL THEN
+		body := body || pg_catalog.jsonb_build_object('StreamSpecification',
+			pg_catalog.jsonb_build_object('StreamEnabled', true, 'StreamViewType', stream_view_type));
+	END IF;
+	RETURN partkv.create_table(body);
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.delete_table(table_name text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	d jsonb := partkv.table_description(t, 'DELETING');
+BEGIN
+	-- as in DynamoDB, a table cannot be deleted while one of its GSIs is backfilled
+	IF EXISTS (SELECT 1 FROM partkv.gsi_indexes g
+				WHERE g.schema_name = t.schema_name AND g.table_name = t.table_name
+				  AND g.status = 'CREATING') THEN
+		RAISE EXCEPTION 'Attempt to change a resource which is still in use: Table is being updated: %', t.table_name
+			USING ERRCODE = 'duplicate_table';
+	END IF;
+	PERFORM partkv.catalog_write('unregister_table', pg_catalog.jsonb_build_object('schema_name', t.schema_name,
+																		'table_name', t.table_name));
+	EXECUTE pg_catalog.format('DROP TABLE %I.%I', t.schema_name, t.table_name);
+	RETURN d;
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.describe_stream(table_name text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	s partkv.streams;
+	start_seq text;
+	is_open boolean;
+	shards jsonb;
+	keys jsonb;
+	gaps jsonb;
+	not_served jsonb;
+BEGIN
+	PERFORM partkv.check_stream_read(t);
+	s := partkv.latest_stream(t);
+	IF s.stream_id IS NULL THEN
+		RAISE EXCEPTION 'Requested resource not found: Table: % has no stream', t.table_name
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	start_seq := partkv.lsn_sequence_number(s.created_lsn);
+	is_open := s.disabled_at IS NULL;
+	-- within a shard, chunks are in sequence number order
+	SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('ShardId', x.shard_id,
+			'SequenceNumberRange',
+			pg_catalog.jsonb_build_object('StartingSequenceNumber', coalesce(x.first, start_seq)) ||
+			CASE WHEN is_open THEN '{}'::jsonb
+				 ELSE pg_catalog.jsonb_build_object('EndingSequenceNumber', coalesce(x.last, start_seq)) END)
+			ORDER BY x.shard_id)
+	  INTO shards
+	  FROM (SELECT sh.shard_id,
+				   (SELECT c.first_sequence_number FROM partkv.stream_chunks c
+					 WHERE c.stream_id = s.stream_id AND c.shard_id = sh.shard_id
+					 ORDER BY c.last_sequence_number LIMIT 1) AS first,
+				   (SELECT pg_catalog.max(c.last_sequence_number) FROM partkv.stream_chunks c
+					 WHERE c.stream_id = s.stream_id AND c.shard_id = sh.shard_id) AS last
+			  FROM (SELECT partkv.stream_shard_id(i.inhrelid::regclass) AS shard_id
+					  FROM pg_catalog.pg_inherits i
+					 WHERE i.inhparent = pg_catalog.format('%I.%I', t.schema_name, t.table_name)::regclass) sh) x;
+	keys := pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('AttributeName', t.partition_key, 'KeyType', 'HASH'));
+	IF t.sort_key IS NOT NULL THEN
+		keys := keys || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('AttributeName', t.sort_key, 'KeyType', 'RANGE'));
+	END IF;
+	-- partkv's own member: the gaps of every shard (lost replication slots)
+	SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+			'SequenceNumberRange', pg_catalog.jsonb_build_object('StartingSequenceNumber', g.from_sequence_number,
+													  'EndingSequenceNumber', g.to_sequence_number),
+			'Reason', 'REPLICATION_SLOT_INVALIDATED',
+			'DetectedDateTime', extract(epoch FROM g.detected_at)) ORDER BY g.to_lsn)
+	  INTO gaps
+	  FROM partkv.stream_gaps(s) g;
+	IF is_open THEN
+		not_served := partkv.serving_member('stream');
+	END IF;
+	RETURN pg_catalog.jsonb_build_object(
+		'StreamArn', partkv.stream_arn(s),
+		'StreamLabel', s.label,
+		'StreamStatus', CASE WHEN is_open THEN 'ENABLED' ELSE 'DISABLED' END,
+		'StreamViewType', s.view_type,
+		'CreationRequestDateTime', extract(epoch FROM s.created_at),
+		'TableName', t.table_name,
+		'KeySchema', keys,
+		'Shards', coalesce(shards, '[]'))
+		|| CASE WHEN gaps IS NULL THEN '{}'::jsonb ELSE pg_catalog.jsonb_build_object('StreamGaps', gaps) END
+		|| CASE WHEN not_served IS NULL THEN '{}'::jsonb
+				ELSE pg_catalog.jsonb_build_object('partkv', not_served) END;
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.describe_table(table_name text)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+AS $function$
+	SELECT partkv.table_description(t, CASE WHEN t.installation_id = partkv.installation_id()
+											THEN 'ACTIVE' ELSE 'CREATING' END)
+	  FROM partkv.find_table(table_name) t
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.describe_time_to_live(table_name text)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+AS $function$
+	SELECT pg_catalog.jsonb_build_object('TimeToLiveDescription',
+							  partkv.ttl_description(partkv.find_table(table_name)))
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.find_table(name text)
+ RETURNS partkv.tables
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+DECLARE
+	r record;
+	t partkv.tables;
+BEGIN
+	IF name IS NULL OR pg_catalog.length(name) < 3 OR pg_catalog.length(name) > 255 OR name !~ '^[a-zA-Z0-9_.-]+$' THEN
+		PERFORM partkv.raise_validation(pg_catalog.format('1 validation error detected: Value ''%s'' at ''tableName'' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ and have length between 3 and 255', name));
+	END IF;
+	SELECT * INTO r FROM partkv.resolve_table_name(name, false);
+	SELECT * INTO t FROM partkv.tables
+	 WHERE schema_name = r.schema_name AND table_name = r.table_name;
+	IF NOT FOUND OR partkv.table_relation(t.schema_name, t.table_name) IS NULL THEN
+		RAISE EXCEPTION 'Requested resource not found: Table: % not found', name
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	RETURN t;
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.get_shard_iterator(table_name text, shard_id text, iterator_type text, sequence_number text DEFAULT NULL::text)
+ RETURNS text
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	s partkv.streams;
+	after text;
+	inclusive boolean := false;
+	gap record;
+BEGIN
+	PERFORM partkv.check_stream_read(t);
+	s := partkv.latest_stream(t);
+	IF s.stream_id IS NULL THEN
+		RAISE EXCEPTION 'Requested resource not found: Table: % has no stream', t.table_name
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	IF iterator_type IS NULL OR iterator_type NOT IN ('TRIM_HORIZON', 'LATEST', 'AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER') THEN
+		PERFORM partkv.raise_validation(pg_catalog.format('1 validation error detected: Value ''%s'' at ''shardIteratorType'' failed to satisfy constraint: Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_SEQUENCE_NUMBER, TRIM_HORIZON]', iterator_type));
+	END IF;
+	IF iterator_type IN ('AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER') THEN
+		IF sequence_number IS NULL THEN
+			PERFORM partkv.raise_validation(pg_catalog.format('SequenceNumber is required for ShardIteratorType %s', iterator_type));
+		END IF;
+		after := partkv.check_sequence_number(sequence_number);
+		inclusive := iterator_type = 'AT_SEQUENCE_NUMBER';
+	ELSIF sequence_number IS NOT NULL THEN
+		PERFORM partkv.raise_validation(pg_catalog.format('SequenceNumber must not be given for ShardIteratorType %s', iterator_type));
+	END IF;
+	IF shard_id IS NULL OR NOT EXISTS (
+			SELECT 1 FROM pg_catalog.pg_inherits i
+			 WHERE i.inhparent = pg_catalog.format('%I.%I', t.schema_name, t.table_name)::regclass
+			   AND partkv.stream_shard_id(i.inhrelid::regclass) = shard_id)
+	   AND NOT EXISTS (SELECT 1 FROM partkv.stream_chunks c
+						WHERE c.stream_id = s.stream_id AND c.shard_id = get_shard_iterator.shard_id) THEN
+		RAISE EXCEPTION 'Requested resource not found: Shard does not exist: %', shard_id
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	-- records lost in a gap are trimmed: the horizon and the latest
+	-- position lie after the last gap
+	IF iterator_type IN ('TRIM_HORIZON', 'LATEST') THEN
+		SELECT pg_catalog.max(g.to_sequence_number) INTO after FROM partkv.stream_gaps(s) g;
+	END IF;
+	IF iterator_type = 'LATEST' THEN
+		SELECT greatest(pg_catalog.max(c.last_sequence_number), after) INTO after FROM partkv.stream_chunks c
+		 WHERE c.stream_id = s.stream_id AND c.shard_id = get_shard_iterator.shard_id;
+	END IF;
+	IF iterator_type IN ('AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER') THEN
+		PERFORM partkv.check_not_trimmed(s, after, inclusive);
+		SELECT * INTO gap FROM partkv.stream_gaps(s) g WHERE g.to_sequence_number > after
+		 ORDER BY g.to_lsn LIMIT 1;
+		IF FOUND AND after >= gap.from_sequence_number THEN
+			PERFORM partkv.raise_stream_gap(gap.from_sequence_number, gap.to_sequence_number, gap.detected_at);
+		END IF;
+	END IF;
+	RETURN partkv.encode_shard_iterator(s.stream_id, shard_id, after, inclusive);
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.list_stream_handlers(table_name text DEFAULT NULL::text)
+ RETURNS SETOF jsonb
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+DECLARE
+	t partkv.tables;
+BEGIN
+	IF table_name IS NOT NULL THEN
+		t := partkv.find_table(table_name);
+	END IF;
+	RETURN QUERY
+		SELECT partkv.stream_handler_description(h)
+		  FROM partkv.stream_handlers h
+		 WHERE t.table_id IS NULL OR h.table_id = t.table_id
+		 ORDER BY h.handler_id;
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.list_tables()
+ RETURNS SETOF text
+ LANGUAGE sql
+ STABLE
+AS $function$
+	-- A table is listed by the name that finds it: unqualified when it is
+	-- the first match through search_path, schema-qualified otherwise.
+	SELECT CASE WHEN (SELECT r.schema_name FROM partkv.resolve_table_name(t.table_name, false) r) = t.schema_name
+				THEN t.table_name
+				ELSE t.schema_name || '.' || t.table_name END AS name
+	  FROM partkv.tables t
+	 ORDER BY 1
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.remove_stream_handler(table_name text, handler regproc)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	h partkv.stream_handlers;
+BEGIN
+	SELECT * INTO h FROM partkv.stream_handlers x
+	 WHERE x.table_id = t.table_id AND x.handler = remove_stream_handler.handler;
+	IF h.handler_id IS NOT NULL THEN
+		h := pg_catalog.jsonb_populate_record(NULL::partkv.stream_handlers,
+			partkv.catalog_write('remove_handler', pg_catalog.jsonb_build_object('handler_id', h.handler_id)));
+	END IF;
+	IF h.handler_id IS NULL THEN
+		RAISE EXCEPTION 'Requested resource not found: stream handler % of table %', handler, t.table_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	RETURN partkv.stream_handler_description(h) || '{"State": "Deleted"}';
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.resolve_table_name(name text, for_create boolean, OUT schema_name name, OUT table_name text)
+ RETURNS record
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+DECLARE
+	dot int := position('.' in name);
+	nsp text;
+BEGIN
+	IF dot > 1 THEN
+		nsp := pg_catalog.substr(name, 1, dot - 1);
+		IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = nsp) THEN
+			schema_name := nsp;
+			table_name := pg_catalog.substr(name, dot + 1);
+			RETURN;
+		END IF;
+	END IF;
+	table_name := name;
+	IF for_create THEN
+		schema_name := pg_catalog.current_schema();
+		IF schema_name IS NULL THEN
+			RAISE EXCEPTION 'no schema has been selected to create in'
+				USING ERRCODE = 'invalid_schema_name';
+		END IF;
+		RETURN;
+	END IF;
+	SELECT s INTO schema_name
+	  FROM pg_catalog.unnest(pg_catalog.current_schemas(false)) WITH ORDINALITY AS p(s, ord)
+	  JOIN partkv.tables t ON t.schema_name = p.s AND t.table_name = name
+	 ORDER BY ord LIMIT 1;
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.stream_records(table_name text, after_sequence_number text DEFAULT NULL::text, item_limit integer DEFAULT 1000)
+ RETURNS SETOF jsonb
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	after text;
+	gap record;
+BEGIN
+	PERFORM partkv.check_stream_read(t);
+	IF after_sequence_number IS NOT NULL THEN
+		after := partkv.check_sequence_number(after_sequence_number);
+	END IF;
+	IF item_limit IS NOT NULL AND item_limit < 0 THEN
+		PERFORM partkv.raise_validation('item_limit must not be negative');
+	END IF;
+	IF after IS NULL THEN
+		-- from the start: after the last gap, as TRIM_HORIZON
+		SELECT pg_catalog.max(g.to_sequence_number) INTO after FROM partkv.table_stream_gaps(t.table_id) g;
+	ELSE
+		-- inside a gap, or before one with nothing left to read before it
+		SELECT * INTO gap FROM partkv.table_stream_gaps(t.table_id) g
+		 WHERE g.to_sequence_number > after ORDER BY g.to_lsn LIMIT 1;
+		IF FOUND AND (after >= gap.from_sequence_number
+					  OR NOT EXISTS (SELECT 1 FROM partkv.stream_records_after(t.table_id, after, 1))) THEN
+			PERFORM partkv.raise_stream_gap(gap.from_sequence_number, gap.to_sequence_number, gap.detected_at);
+		END IF;
+	END IF;
+	RETURN QUERY
+		SELECT r.record FROM partkv.stream_records_after(t.table_id, after, item_limit) r;
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.update_table(table_name text, changes jsonb)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	member text;
+	spec jsonb;
+	view_type text;
+	enabled_now boolean;
+	new_spec jsonb;
+BEGIN
+	IF changes IS NULL OR pg_catalog.jsonb_typeof(changes) <> 'object' THEN
+		PERFORM partkv.raise_validation('The UpdateTable request must be a JSON object');
+	END IF;
+	IF NOT (changes ? 'StreamSpecification' OR changes ? 'GlobalSecondaryIndexUpdates'
+			OR changes ? 'ProvisionedThroughput' OR changes ? 'BillingMode'
+			OR changes ? 'SSESpecification' OR changes ? 'ReplicaUpdates') THEN
+		PERFORM partkv.raise_validation('At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required');
+	END IF;
+	FOR member IN SELECT pg_catalog.jsonb_object_keys(changes) LOOP
+		IF member IN ('StreamSpecification', 'TableName') THEN
+			CONTINUE;
+		ELSIF member IN ('GlobalSecondaryIndexUpdates', 'AttributeDefinitions') THEN
+			-- applied below by partkv.gsi_update_table (src/index/gsi.c)
+			CONTINUE;
+		ELSIF member IN ('ProvisionedThroughput', 'BillingMode', 'SSESpecification', 'ReplicaUpdates',
+						 'TableClass', 'DeletionProtectionEnabled', 'OnDemandThroughput', 'WarmThroughput') THEN
+			RAISE EXCEPTION 'partkv does not support % in UpdateTable', member
+				USING ERRCODE = 'feature_not_supported';
+		ELSE
+			PERFORM partkv.raise_validation(pg_catalog.format('Unexpected UpdateTable member: %s', member));
+		END IF;
+	END LOOP;
+	IF NOT partkv.owns_table(t.schema_name, t.table_name) THEN
+		RAISE EXCEPTION 'must be owner of table %', t.table_name
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+
+	-- GlobalSecondaryIndexUpdates: one Create or Delete (src/index/gsi.c)
+	IF changes ? 'GlobalSecondaryIndexUpdates' THEN
+		t := partkv.gsi_update_table(t, changes);
+	END IF;
+
+	IF changes ? 'StreamSpecification' THEN
+		spec := changes->'StreamSpecification';
+		IF pg_catalog.jsonb_typeof(spec) IS DISTINCT FROM 'object'
+		   OR pg_catalog.jsonb_typeof(spec->'StreamEnabled') IS DISTINCT FROM 'boolean' THEN
+			PERFORM partkv.raise_validation('One or more parameter values were invalid: StreamSpecification requires StreamEnabled (true or false)');
+		END IF;
+		enabled_now := coalesce((t.stream_specification->>'StreamEnabled')::boolean, false);
+		IF (spec->>'StreamEnabled')::boolean THEN
+			view_type := spec->>'StreamViewType';
+			IF view_type IS NULL OR view_type NOT IN ('KEYS_ONLY', 'NEW_IMAGE', 'OLD_IMAGE', 'NEW_AND_OLD_IMAGES') THEN
+				PERFORM partkv.raise_validation('One or more parameter values were invalid: Enabled stream must have a valid StreamViewType (KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES)');
+			END IF;
+			IF enabled_now THEN
+				PERFORM partkv.raise_validation(pg_catalog.format('Table already has an enabled stream: TableName: %s', t.table_name));
+			END IF;
+			new_spec := pg_catalog.jsonb_build_object('StreamEnabled', true, 'StreamViewType', view_type);
+		ELSE
+			IF spec ? 'StreamViewType' THEN
+				PERFORM partkv.raise_validation('One or more parameter values were invalid: StreamViewType cannot be specified when StreamEnabled is false');
+			END IF;
+			IF NOT enabled_now THEN
+				PERFORM partkv.raise_validation(pg_catalog.format('Table does not have an enabled stream to disable: TableName: %s', t.table_name));
+			END IF;
+			new_spec := NULL;
+		END IF;
+		-- the trigger on partkv.tables opens or closes the stream and sets
+		-- the partitions' replica identity
+		PERFORM partkv.catalog_write('update_table',
+			pg_catalog.jsonb_build_object('schema_name', t.schema_name, 'table_name', t.table_name,
+							   'set', pg_catalog.jsonb_build_object('stream_specification', new_spec)));
+		t.stream_specification := new_spec;
+	END IF;
+	RETURN partkv.table_description(t, 'ACTIVE') || partkv.stream_description_fields(t);
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.update_time_to_live(table_name text, attribute_name text, enabled boolean DEFAULT true)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	current_attribute text;
+	index_name text := t.table_name || '_ttl';
+	expr text;
+BEGIN
+	IF attribute_name IS NULL OR pg_catalog.length(attribute_name) NOT BETWEEN 1 AND 255 THEN
+		PERFORM partkv.raise_validation(pg_catalog.format('1 validation error detected: Value ''%s'' at ''timeToLiveSpecification.attributeName'' failed to satisfy constraint: Member must have length less than or equal to 255 and greater than or equal to 1',
+											   coalesce(attribute_name, 'null')));
+	END IF;
+	IF enabled IS NULL THEN
+		PERFORM partkv.raise_validation('1 validation error detected: Value null at ''timeToLiveSpecification.enabled'' failed to satisfy constraint: Member must not be null');
+	END IF;
+	IF NOT partkv.owns_table(t.schema_name, t.table_name) THEN
+		RAISE EXCEPTION 'must be owner of table %', t.table_name
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	-- one change of a table's TTL at a time (the lock conflicts with itself)
+	EXECUTE pg_catalog.format('LOCK TABLE %I.%I IN SHARE ROW EXCLUSIVE MODE', t.schema_name, t.table_name);
+	SELECT c.time_to_live INTO t.time_to_live FROM partkv.tables c
+	 WHERE c.schema_name = t.schema_name AND c.table_name = t.table_name;
+	IF t.time_to_live @> '{"Enabled": true}' THEN
+		current_attribute := t.time_to_live->>'AttributeName';
+	END IF;
+
+	IF enabled THEN
+		IF current_attribute = attribute_name THEN
+			PERFORM partkv.raise_validation('TimeToLive is already enabled');
+		ELSIF current_attribute IS NOT NULL THEN
+			PERFORM partkv.raise_validation(pg_catalog.format('TimeToLive is active on a different AttributeName: current AttributeName is %s',
+												   current_attribute));
+		END IF;
+		-- the sweeper's index: items whose attribute is a top-level Number
+		expr := partkv.lsi_key_expression(attribute_name, 'N');
+		IF pg_catalog.to_regclass(pg_catalog.format('%I.%I', t.schema_name, index_name)) IS NOT NULL THEN
+			EXECUTE pg_catalog.format('DROP INDEX %I.%I', t.schema_name, index_name);
+		END IF;
+		EXECUTE pg_catalog.format('CREATE INDEX %I ON %I.%I ((%s)) WHERE %s IS NOT NULL',
+					   index_name, t.schema_name, t.table_name, expr, expr);
+	ELSE
+		IF current_attribute IS NULL THEN
+			PERFORM partkv.raise_validation('TimeToLive is already disabled');
+		ELSIF current_attribute <> attribute_name THEN
+			PERFORM partkv.raise_validation(pg_catalog.format('TimeToLive is active on a different AttributeName: current AttributeName is %s',
+												   current_attribute));
+		END IF;
+		IF pg_catalog.to_regclass(pg_catalog.format('%I.%I', t.schema_name, index_name)) IS NOT NULL THEN
+			EXECUTE pg_catalog.format('DROP INDEX %I.%I', t.schema_name, index_name);
+		END IF;
+	END IF;
+
+	t.time_to_live := pg_catalog.jsonb_build_object('AttributeName', attribute_name, 'Enabled', enabled);
+	PERFORM partkv.catalog_write('update_table',
+		pg_catalog.jsonb_build_object('schema_name', t.schema_name, 'table_name', t.table_name,
+						   'set', pg_catalog.jsonb_build_object('time_to_live', t.time_to_live)));
+	RETURN pg_catalog.jsonb_build_object('TimeToLiveSpecification', t.time_to_live);
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.verify_index(table_name text, index_name text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	g partkv.gsi_indexes;
+	gsi jsonb;
+	s record;
+	bk text;
+	res jsonb;
+BEGIN
+	SELECT i INTO gsi FROM pg_catalog.jsonb_array_elements(t.global_indexes) i WHERE i->>'IndexName' = verify_index.index_name;
+	SELECT * INTO g FROM partkv.gsi_indexes x WHERE x.schema_name = t.schema_name AND x.table_name = t.table_name
+	   AND x.index_name = verify_index.index_name;
+	IF gsi IS NULL OR g IS NULL THEN
+		RAISE EXCEPTION 'Requested resource not found: Index: % not found', index_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	s := partkv.gsi_shape(t, gsi, 'b.item');
+	bk := pg_catalog.format('b.%I', t.partition_key) || CASE WHEN t.sort_key IS NULL THEN '' ELSE pg_catalog.format(', b.%I', t.sort_key) END;
+	EXECUTE pg_catalog.format(
+		'WITH want AS (SELECT * FROM (SELECT %1$s AS gpk, %2$s AS gsk, %3$s, %4$s AS item FROM %5$I.%6$I b) x '
+		'               WHERE x.gpk IS NOT NULL%7$s), '
+		'     have AS (SELECT gpk, gsk, base_pk, base_sk, item, pg_catalog.row_number() OVER (PARTITION BY base_pk, base_sk) AS rn '
+		'                FROM (SELECT gsi_pk AS gpk, %8$s AS gsk, base_pk, %9$s AS base_sk, item FROM %10$s) y) '
+		'SELECT pg_catalog.jsonb_build_object(''missing'', pg_catalog.count(*) FILTER (WHERE h.base_pk IS NULL), '
+		'                          ''extra'', pg_catalog.count(*) FILTER (WHERE w.base_pk IS NULL) '
+		'                                   + (SELECT pg_catalog.count(*) FROM have WHERE rn > 1), '
+		'                          ''stale'', pg_catalog.count(*) FILTER (WHERE w.base_pk IS NOT NULL AND h.base_pk IS NOT NULL '
+		'                                   AND (w.gpk IS DISTINCT FROM h.gpk OR w.gsk IS DISTINCT FROM h.gsk '
+		'                                        OR w.item IS DISTINCT FROM h.item)), '
+		'                          ''checked'', pg_catalog.count(*) FILTER (WHERE w.base_pk IS NOT NULL)) '
+		'  FROM want w FULL JOIN (SELECT * FROM have WHERE rn = 1) h '
+		'    ON h.base_pk = w.base_pk AND h.base_sk IS NOT DISTINCT FROM w.base_sk',
+		partkv.gsi_key_expression('b.item', s.gpk, s.gpk_type),
+		CASE WHEN s.gsk IS NULL THEN 'NULL::text' ELSE partkv.gsi_key_expression('b.item', s.gsk, s.gsk_type) END,
+		pg_catalog.format('b.%I AS base_pk, %s AS base_sk', t.partition_key,
+			   CASE WHEN t.sort_key IS NULL THEN 'NULL::text' ELSE pg_catalog.format('b.%I', t.sort_key) END),
+		s.projection, t.schema_name, t.table_name,
+		CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND x.gsk IS NOT NULL' END,
+		CASE WHEN s.gsk IS NULL THEN 'NULL::text' ELSE 'gsi_sk' END,
+		CASE WHEN t.sort_key IS NULL THEN 'NULL::text' ELSE 'base_sk' END,
+		pg_catalog.format('%I.%I', g.schema_name, g.storage_name)) INTO res;
+	RETURN res;
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.wait_for_index(table_name text, index_name text, timeout interval DEFAULT '00:00:30'::interval)
+ RETURNS boolean
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv.find_table(table_name);
+	deadline timestamptz := pg_catalog.clock_timestamp() + timeout;
+	st text;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(t.global_indexes) i WHERE i->>'IndexName' = wait_for_index.index_name) THEN
+		RAISE EXCEPTION 'Requested resource not found: Index: % not found', index_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	LOOP
+		PERFORM partkv.check_served('gsi', t.table_name, wait_for_index.index_name);
+		IF NOT partkv.stream_wait(greatest(deadline - pg_catalog.clock_timestamp(), interval '0')) THEN
+			RETURN false;
+		END IF;
+		SELECT g.status INTO st FROM partkv.gsi_indexes g
+		 WHERE g.schema_name = t.schema_name AND g.table_name = t.table_name
+		   AND g.index_name = wait_for_index.index_name;
+		IF st = 'ACTIVE' THEN
+			RETURN true;
+		END IF;
+		IF pg_catalog.clock_timestamp() >= deadline THEN
+			RETURN false;
+		END IF;
+		PERFORM pg_catalog.pg_sleep(0.02);
+	END LOOP;
+END;
+$function$
+;
+

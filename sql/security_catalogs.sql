@@ -144,6 +144,35 @@ SELECT count(*) AS partition_rows FROM partkv.partition_stats WHERE table_name =
 SELECT count(*) AS index_rows FROM partkv.index_status WHERE table_name = 'secrets';
 RESET ROLE;
 
+-- 2. the SQL API never calls a look-alike of a built-in function planted in a
+-- schema on the caller's search_path, even when a superuser calls it
+CREATE ROLE sec_planter;
+GRANT CREATE ON SCHEMA public TO sec_planter;
+SET ROLE sec_planter;
+CREATE TABLE public.sec_trap_log (fn text, by_user name);
+GRANT INSERT ON public.sec_trap_log TO PUBLIC;
+CREATE FUNCTION public.format(text, name, text) RETURNS text LANGUAGE sql AS
+	$$ INSERT INTO public.sec_trap_log VALUES ('format', current_user); SELECT pg_catalog.format($1, $2, $3) $$;
+CREATE FUNCTION public.jsonb_build_object(text, text, text, text) RETURNS jsonb LANGUAGE sql AS
+	$$ INSERT INTO public.sec_trap_log VALUES ('jsonb_build_object', current_user);
+	   SELECT pg_catalog.jsonb_build_object($1, $2, $3, $4) $$;
+CREATE FUNCTION public.length(text) RETURNS int LANGUAGE sql AS
+	$$ INSERT INTO public.sec_trap_log VALUES ('length', current_user); SELECT pg_catalog.length($1) $$;
+RESET ROLE;
+SET search_path = public;
+SELECT partkv.create_table('sec_trapped', 'id', partitions => 2, stream_view_type => 'NEW_IMAGE') IS NOT NULL AS created;
+SELECT partkv.describe_table('sec_trapped')->>'TableName' AS described;
+SELECT partkv.update_time_to_live('sec_trapped', 'ttl')->'TimeToLiveSpecification'->>'AttributeName' AS ttl;
+SELECT partkv.describe_stream('sec_trapped')->>'StreamStatus' AS stream;
+SELECT count(*) AS tables FROM partkv.list_tables() WHERE list_tables = 'sec_trapped';
+SELECT partkv.delete_table('sec_trapped')->>'TableStatus' AS deleted;
+RESET search_path;
+SELECT count(*) AS planted_calls FROM public.sec_trap_log;
+DROP TABLE public.sec_trap_log;
+DROP FUNCTION public.format(text, name, text), public.jsonb_build_object(text, text, text, text), public.length(text);
+REVOKE CREATE ON SCHEMA public FROM sec_planter;
+DROP ROLE sec_planter;
+
 -- clean up
 SET ROLE sec_owner;
 SELECT partkv.delete_table('sec_app.secrets') IS NOT NULL AS deleted;
