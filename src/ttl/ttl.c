@@ -470,6 +470,9 @@ KvTtlWorkerTables(void)
 	return targets;
 }
 
+/* How long a sweep waits for a lock (see KvTtlWorkerBatch). */
+#define KV_TTL_LOCK_TIMEOUT "200ms"
+
 /*
  * KvTtlWorkerBatch deletes one batch of a table's expired items in a
  * transaction of its own; true when more are waiting.  An error (the
@@ -497,6 +500,15 @@ KvTtlWorkerBatch(KvTtlTarget *t)
 		StartTransactionCommand();
 		/* row locks must follow concurrent updates, not fail on them */
 		XactIsoLevel = XACT_READ_COMMITTED;
+
+		/*
+		 * The sweep gives way to DDL (DROP TABLE, DROP EXTENSION) rather than
+		 * deadlock with it: it stops waiting for a lock before the deadlock
+		 * check (deadlock_timeout, 1 s by default) would pick a victim, and
+		 * the table is swept again next round.
+		 */
+		(void) set_config_option("lock_timeout", KV_TTL_LOCK_TIMEOUT, PGC_SUSET,
+								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 		PushActiveSnapshot(GetTransactionSnapshot());
 		SPI_connect();
 		relid = RangeVarGetRelid(makeRangeVar(t->schema_name, t->table_name, -1),

@@ -303,6 +303,9 @@ is( $other->safe_psql('t2',
 ') FROM partkv.stream_records('users', item_limit => NULL) r}),
 	$s2_records, 'copy of a template, restored: the stream is what it was');
 $other->safe_psql('postgres', 'CREATE DATABASE s3 TEMPLATE s2');
+# a copy streams what is written once its worker has made its slot
+ok($other->poll_query_until('s3', q{SELECT bool_and(served) FROM partkv.serving_status}),
+	'copy of a database: its workers serve it');
 $other->safe_psql('s3', q{SELECT partkv.put_item('users', '{"id": "u99", "team": "t1"}')});
 is($other->safe_psql('s3', q{SELECT partkv.stream_wait('60s')}), 't', 'copy of a database: stream idle');
 like( $other->safe_psql('s3',
