@@ -7,7 +7,8 @@
 #   make test       install deps, build, install, run every suite
 #                   (regress, isolation, TAP, fuzz-check); last line of
 #                   output: "N passed, N failed"
-#   make bench      pgbench: partkv vs plain PostgreSQL (BENCH_SECONDS=30)
+#   make bench      pgbench: partkv vs plain PostgreSQL (BENCH_SECONDS=30);
+#                   see docs/BENCHMARKS.md
 #   make deps       only install the missing Debian packages
 #
 # The work is done by scripts under test/ so each can also run on its own.
