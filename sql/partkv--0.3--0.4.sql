@@ -10,7 +10,7 @@
 -- written, beside the one into the (GSI key, table key) index; a hash
 -- index reaches its bucket from the metapage.  With every put moving an
 -- item in two GSIs it took a fifth of the worker's CPU as a B-tree, a
--- twentieth as a hash index (BENCHMARKS.md, 0.4).
+-- twentieth as a hash index (docs/BENCHMARKS.md, 0.4).
 -------------------------------------------------------------------------------
 
 CREATE OR REPLACE FUNCTION partkv.gsi_create_storage(t partkv.tables, gsi jsonb, storage_name text)

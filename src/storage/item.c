@@ -35,6 +35,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/base64.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -77,9 +78,6 @@ typedef struct SetElem
 	const char *val;
 	int			len;
 } SetElem;
-
-static const char kv_base64_chars[] =
-"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static void ValidationError(const char *msg) pg_attribute_noreturn();
 static void DynamoShapeError(const char *tag, const char *expected,
@@ -548,81 +546,39 @@ Base64LengthNoCheck(const char *text, int len)
 
 /*
  * KvBase64Decode validates and decodes standard padded base64 into a new
- * bytea.
+ * bytea.  Base64Check does the validating, with DynamoDB's messages:
+ * PostgreSQL's decoder accepts text after the padding and non-zero unused
+ * bits, and says nothing of what was wrong.
  */
 bytea *
 KvBase64Decode(const char *text, int len)
 {
 	int			outlen = Base64Check(text, len);
 	bytea	   *result = (bytea *) palloc(VARHDRSZ + outlen);
-	unsigned char *out = (unsigned char *) VARDATA(result);
-	int			o = 0;
+	int			decoded;
 
+	decoded = pg_b64_decode(text, len, VARDATA(result), outlen);
+	if (decoded != outlen)
+		elog(ERROR, "base64 decoding of validated text failed");
 	SET_VARSIZE(result, VARHDRSZ + outlen);
-	for (int i = 0; i < len; i += 4)
-	{
-		uint32		bits = 0;
-		int			nchars = 0;
-
-		for (int j = 0; j < 4; j++)
-		{
-			int			v = (text[i + j] == '=') ? -1 : Base64Value((unsigned char) text[i + j]);
-
-			if (v < 0)
-				break;
-			bits |= (uint32) v << (18 - 6 * j);
-			nchars++;
-		}
-		if (nchars >= 2)
-			out[o++] = (bits >> 16) & 0xFF;
-		if (nchars >= 3)
-			out[o++] = (bits >> 8) & 0xFF;
-		if (nchars == 4)
-			out[o++] = bits & 0xFF;
-	}
-	Assert(o == outlen);
 	return result;
 }
 
 /*
  * KvBase64Encode encodes bytes as standard padded base64, NUL-terminated.
+ * pg_b64_enc_len is an upper bound, not the length written.
  */
 char *
 KvBase64Encode(const char *data, int len)
 {
-	const unsigned char *in = (const unsigned char *) data;
-	char	   *result = palloc((len + 2) / 3 * 4 + 1);
-	char	   *p = result;
-	int			i;
+	int			maxlen = pg_b64_enc_len(len);
+	char	   *result = palloc(maxlen + 1);
+	int			written;
 
-	for (i = 0; i + 2 < len; i += 3)
-	{
-		uint32		bits = (in[i] << 16) | (in[i + 1] << 8) | in[i + 2];
-
-		*p++ = kv_base64_chars[(bits >> 18) & 0x3F];
-		*p++ = kv_base64_chars[(bits >> 12) & 0x3F];
-		*p++ = kv_base64_chars[(bits >> 6) & 0x3F];
-		*p++ = kv_base64_chars[bits & 0x3F];
-	}
-	if (len - i == 1)
-	{
-		uint32		bits = in[i] << 16;
-
-		*p++ = kv_base64_chars[(bits >> 18) & 0x3F];
-		*p++ = kv_base64_chars[(bits >> 12) & 0x3F];
-		*p++ = '=';
-		*p++ = '=';
-	}
-	else if (len - i == 2)
-	{
-		uint32		bits = (in[i] << 16) | (in[i + 1] << 8);
-
-		*p++ = kv_base64_chars[(bits >> 18) & 0x3F];
-		*p++ = kv_base64_chars[(bits >> 12) & 0x3F];
-		*p++ = kv_base64_chars[(bits >> 6) & 0x3F];
-		*p++ = '=';
-	}
-	*p = '\0';
+	written = pg_b64_encode(data, len, result, maxlen);
+	if (written < 0)
+		elog(ERROR, "base64 encoding of %d bytes failed", len);
+	result[written] = '\0';
 	return result;
 }
 

@@ -1373,7 +1373,7 @@ int			kv_gsi_worker_nice = 0;
  * long as it runs.  Batches of 16,000 changes held the horizon for a
  * second or more at a time, and writers saturating two cores ran at 0.64
  * of their speed without GSIs; with batches of 1,000 changes (about
- * 100 ms each), at 0.74-0.78 (BENCHMARKS.md), for no more of the
+ * 100 ms each), at 0.74-0.78 (docs/BENCHMARKS.md), for no more of the
  * worker's CPU.
  */
 #define KV_BATCH_GROWTH 16

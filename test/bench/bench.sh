@@ -3,7 +3,8 @@
 # bench.sh -- `make bench`: pgbench workloads, each run against partkv and
 # against plain PostgreSQL doing the same work, in the same run, on a
 # temporary cluster this script starts and removes.  Prints a table of tps
-# and ratios, and writes it to test/bench/out/results.txt.
+# and ratios, and writes it to test/bench/out/results.txt.  The workloads and
+# the figures of past runs are described in docs/BENCHMARKS.md.
 #
 # A workload is a directory test/bench/workloads/<name>/ holding
 #   partkv.sql   the pgbench script for partkv       (table "bench")
