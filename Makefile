@@ -43,6 +43,7 @@ $(OBJS): $(wildcard src/*.h src/*/*.h)
 
 -include mk/targets.mk
 -include mk/fuzz.mk
+-include mk/sqlfuzz.mk
 
 # Test servers return freed memory of 128 kB and more to the kernel at once
 # and fill other freed memory with junk, so that a row still pointing at
