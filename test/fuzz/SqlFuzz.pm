@@ -755,9 +755,30 @@ sub case_expr
 	return \%c;
 }
 
+# a TransactWriteItems of N puts of 390 KB items: over DynamoDB's 4 MB
+# from 11 on
+sub _big_transaction
+{
+	my ($self) = @_;
+	my $n = pick(10, 11, 12);
+	my @puts = map {
+		jobj(Put => jobj(TableName => jstr('fz_s'),
+				Item => jobj(pk => jstr("big"), sk => jstr("big-$_"), blob => jstr('x' x 390000))))
+	} 1 .. $n;
+	return {
+		target => 'requests',
+		call => 'transact_write_items/4MB',
+		input => undef,
+		sql => 'SELECT md5(partkv.transact_write_items(' . jl(jobj(TransactItems => jarr(@puts))) . ')::text)',
+		write => 1,
+		over_4mb => ($n * 390000 > 4 * 1024 * 1024 ? 1 : 0),
+	};
+}
+
 sub case_requests
 {
 	my ($self, $r) = @_;
+	return $self->_big_transaction if chance(0.01);
 	my $fn = $r->{function};
 	$fn = pick(qw(batch_get_item batch_write_item transact_get_items transact_write_items))
 	  if chance(0.03);
@@ -934,6 +955,10 @@ sub execute
 		{
 			$self->finding('property', $c, $r, 'an item of at most 400 KB (by item_size) was refused as too large');
 		}
+		if (defined $c->{over_4mb} && !$c->{over_4mb} && ($code eq '54000' || $code eq '22023'))
+		{
+			$self->finding('property', $c, $r, 'a transaction under 4 MB was refused');
+		}
 		if ($c->{write} && defined $before)
 		{
 			my $after = $self->fingerprint;
@@ -950,6 +975,10 @@ sub execute
 		if (defined $c->{boundary} && $c->{boundary} > 0)
 		{
 			$self->finding('property', $c, $r, 'an item over 400 KB (by item_size) was accepted');
+		}
+		if ($c->{over_4mb})
+		{
+			$self->finding('property', $c, $r, 'a transaction over 4 MB was accepted');
 		}
 		my $a = $c->{after};
 		if ($a && (!defined $c->{when_out} || $r->{out} eq $c->{when_out}))
@@ -1008,12 +1037,27 @@ sub _outcome
 	return;
 }
 
+# Defects known and being fixed elsewhere: a finding whose description or
+# message matches is of kind "known", reported without failing the test.
+# Remove an entry when its fix is merged, so that a regression fails again.
+our @KNOWN = (
+	[ qr/a transaction over 4 MB was accepted/, 'issue 14 defect 7: no 4 MB transaction limit' ],
+	[ qr/could not open relation with OID 0/, 'issue 14 defect 7: stale catalog rows' ],
+);
+
 # finding(KIND, CASE, RESULT, WHAT, CHECK-SQL) -- record a failure: the
 # first three of each kind (same call, SQLSTATE and code location) are
 # written to the findings directory.
 sub finding
 {
 	my ($self, $kind, $c, $r, $what, $check) = @_;
+	for my $k (@KNOWN)
+	{
+		next unless $what =~ $k->[0] || ($r->{message} // '') =~ $k->[0];
+		$kind = 'known';
+		$what .= " (known: $k->[1])";
+		last;
+	}
 	my $where = $r->{location} // norm($r->{message} // $what);
 	my $sig = join('|', $kind, $c->{target}, $c->{call}, $r->{error} // '', $where);
 	my $n = ++$self->{finding_sigs}{$sig};
@@ -1089,9 +1133,23 @@ sub fuzz_one
 	# half the time a kept input: the inputs found during the run mostly
 	# fail early, and their mutations even more so
 	my $pool = $self->{pool}{$t};
-	my $e = chance(0.5) ? $pool->[ int(rand($self->{seeds}{$t})) ] : pick(@$pool);
-	my $d = _clone_data($t, $e->{data});
-	my $ops = $self->mutate($t, $d);
+	my ($e, $d, $ops);
+	if ($t eq 'expr' && chance(0.4))
+	{
+		# a generated, well-formed expression: deeper into the evaluator
+		my $kind = pick(qw(condition condition filter update update projection keycondition));
+		my $table = pick(@TABLE_NAMES);
+		$d = gen_expr($kind, $TABLES{$table}{keys});
+		$d->{table} = $table;
+		$e = { name => "generated:$kind" };
+		$ops = chance(0.2) ? $self->mutate($t, $d) : ['none'];
+	}
+	else
+	{
+		$e = chance(0.5) ? $pool->[ int(rand($self->{seeds}{$t})) ] : pick(@$pool);
+		$d = _clone_data($t, $e->{data});
+		$ops = $self->mutate($t, $d);
+	}
 	my $c = $self->build_case($t, $d);
 	$self->execute($c, $e->{name}, $ops) if $c;
 	return;

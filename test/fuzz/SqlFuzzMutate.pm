@@ -17,7 +17,7 @@ no warnings 'recursion';
 use Exporter 'import';
 use SqlFuzzJson;
 
-our @EXPORT = qw(pick chance gen_plain gen_typed mutate_value mutate_typed
+our @EXPORT = qw(pick chance gen_plain gen_typed gen_expr mutate_value mutate_typed
   mutate_expr mutate_request @NUMBERS @NUMBER_TEXTS @STRINGS @BASE64);
 
 # pick(LIST) -- one element at random; chance(P) -- true with probability P.
@@ -474,6 +474,17 @@ sub mutate_expr
 		  [ pick('#n', '#x', '#unused', '#', 'n', ':v', '#' . ('n' x 300)), jstr(any_string()) ];
 		return 'names-add';
 	}
+	if ($op == 13 && chance(0.3))
+	{
+		# a big value under an existing placeholder: updates that grow the
+		# item towards and past 400 KB, conditions on big operands
+		my $v = $c->{attr_values};
+		return 'none' unless $v && $v->{t} eq 'o' && @{ $v->{v} };
+		my $n = pick(1000, 100000, 200000, 409000, 500000);
+		pick(@{ $v->{v} })->[1] =
+		  chance(0.7) ? jstr('x' x $n) : jarr(map { jstr('x' x 1000) } 1 .. $n / 1000);
+		return "big-value+$n";
+	}
 	if ($op == 13)
 	{
 		my $v = $c->{attr_values} //= jobj();
@@ -495,6 +506,138 @@ sub mutate_expr
 	$c->{attr_values} = undef if chance(0.5);
 	$c->{attr_names} = undef if chance(0.5);
 	return 'drop-maps';
+}
+
+# Paths that exist in the corpus items (and some that do not), for
+# generated expressions: they reach the evaluator's type rules on stored
+# items instead of stopping at the parser.
+my @PATHS = qw(str num neg t f nul m m.x m.x[0] m.x[1] m.x[1].y m.x[1].l[0] m.k m.k.deep
+  l l[0] l[1] l[3].four l[4] l[10] ll ll[1][1][0] lm[1].b[0].c lm[0].a ss ns bs b e counter
+  n gsk gpk s big deep deep[0].d a03[0] a14[1][1][0] a15.fifteen.x missing missing.x missing[0]);
+
+# gen_expr(KIND, KEYS) -- a syntactically valid expression case of KIND
+# (condition, filter, update, projection, keycondition) with the
+# attr_values and attr_names it uses; KEYS are the key attribute names and
+# types of a table, for key conditions.
+sub gen_expr
+{
+	my ($kind, $keys) = @_;
+	my (@vals, @names);
+	my $val = sub {
+		my ($v) = @_;
+		my $k = ':v' . scalar(@vals);
+		push @vals, [ $k, $v // gen_plain(1) ];
+		return $k;
+	};
+	my $path = sub {
+		my $p = pick(@PATHS);
+		return $p unless chance(0.15);
+		my ($first, $rest) = $p =~ /^([^.\[]+)(.*)$/;
+		my $n = '#n' . scalar(@names);
+		push @names, [ $n, jstr($first) ];
+		return $n . $rest;
+	};
+	my $num = sub { $val->(chance(0.8) ? jnum(pick(0, 1, 2, -1, 0.5, pick(@NUMBERS))) : undef) };
+	my $operand = sub {
+		return $path->() if chance(0.45);
+		return 'size(' . $path->() . ')' if chance(0.15);
+		return $val->();
+	};
+	my $cond;
+	$cond = sub {
+		my ($d) = @_;
+		my $k = int(rand($d > 2 ? 6 : 10));
+		return $operand->() . ' ' . pick('=', '<>', '<', '<=', '>', '>=') . ' ' . $operand->() if $k == 0;
+		return $operand->() . ' BETWEEN ' . $operand->() . ' AND ' . $operand->() if $k == 1;
+		return $operand->() . ' IN (' . join(', ', map { $operand->() } 1 .. pick(1, 2, 3)) . ')' if $k == 2;
+		return pick('attribute_exists', 'attribute_not_exists') . '(' . $path->() . ')' if $k == 3;
+		return 'attribute_type(' . $path->() . ', '
+		  . $val->(jstr(pick(qw(S N B BOOL NULL M L SS NS BS x)))) . ')'
+		  if $k == 4;
+		return pick('begins_with', 'contains') . '(' . $path->() . ', ' . $operand->() . ')' if $k == 5;
+		return $cond->($d + 1) . ' AND ' . $cond->($d + 1) if $k == 6;
+		return $cond->($d + 1) . ' OR ' . $cond->($d + 1) if $k == 7;
+		return 'NOT ' . $cond->($d + 1) if $k == 8;
+		return '(' . $cond->($d + 1) . ')';
+	};
+	my $expr;
+	if ($kind eq 'condition' || $kind eq 'filter')
+	{
+		$expr = $cond->(0);
+	}
+	elsif ($kind eq 'update')
+	{
+		my @clauses;
+		for my $c (grep { chance(0.5) } qw(SET REMOVE ADD DELETE))
+		{
+			my @a;
+			for (1 .. pick(1, 1, 2, 3))
+			{
+				if ($c eq 'SET')
+				{
+					my $k = int(rand(6));
+					my $rhs =
+						$k == 0 ? $operand->()
+					  : $k == 1 ? $operand->() . ' + ' . $num->()
+					  : $k == 2 ? $path->() . ' - ' . $operand->()
+					  : $k == 3 ? 'list_append(' . $operand->() . ', ' . $operand->() . ')'
+					  : $k == 4 ? 'if_not_exists(' . $path->() . ', ' . $operand->() . ')'
+					  :           $val->();
+					push @a, $path->() . " = $rhs";
+				}
+				elsif ($c eq 'REMOVE')
+				{
+					push @a, $path->();
+				}
+				elsif ($c eq 'ADD')
+				{
+					push @a, $path->() . ' ' . (chance(0.5) ? $num->() : $val->(gen_set(pick('$SS', '$NS', '$BS'))));
+				}
+				else
+				{
+					push @a, $path->() . ' ' . $val->(chance(0.8) ? gen_set() : undef);
+				}
+			}
+			push @clauses, "$c " . join(', ', @a);
+		}
+		@clauses = ('SET ' . $path->() . ' = ' . $val->()) unless @clauses;
+		$expr = join(' ', chance(0.8) ? @clauses : reverse @clauses);
+	}
+	elsif ($kind eq 'projection')
+	{
+		$expr = join(', ', map { $path->() } 1 .. pick(1, 2, 3, 5));
+	}
+	else
+	{
+		my ($pk, $sk) = @{ $keys // [] };
+		$expr = ($pk ? $pk->[0] : 'pk') . ' = ' . $val->(_key_like($pk));
+		if ($sk && chance(0.7))
+		{
+			my $k = int(rand(3));
+			$expr .= ' AND '
+			  . (
+				  $k == 0 ? "$sk->[0] " . pick('=', '<', '<=', '>', '>=') . ' ' . $val->(_key_like($sk))
+				: $k == 1 ? "$sk->[0] BETWEEN " . $val->(_key_like($sk)) . ' AND ' . $val->(_key_like($sk))
+				:           "begins_with($sk->[0], " . $val->(_key_like($sk)) . ')');
+		}
+	}
+	return {
+		kind => $kind,
+		expression => $expr,
+		attr_values => @vals ? { t => 'o', v => \@vals } : undef,
+		attr_names => @names ? { t => 'o', v => \@names } : undef,
+	};
+}
+
+# a value for a key attribute [name, type] (usually of its type)
+sub _key_like
+{
+	my ($k) = @_;
+	my $type = $k ? $k->[1] : 'S';
+	return gen_plain(1) if chance(0.1);
+	return jstr(pick('p0', 'p1', 'p2', 's', 'p', '')) if $type eq 'S';
+	return jnum(pick(0, 1, 2, 3, -1, 0.5)) if $type eq 'N';
+	return jobj('$B' => jstr(pick('AA==', 'AAE=', 'AQID', 'AQ==')));
 }
 
 sub _merge_object
