@@ -474,8 +474,12 @@ sub _return_values
 # ----------------------------------------------------------------------
 # cases: one call and what must hold after it
 #
-# A case is {target, call, sql, write, plain, after => sub (result), expect}
-# where after runs only when the call succeeded.
+# A case is a hash: target, call (names for statistics and findings), sql,
+# input (the data, for the pool and corpus), write (a failed call must
+# change nothing), plain (plain SQL: its allowlist), after ({sql, expect,
+# what}: run when the call succeeded, and when_out is unset or equals its
+# output), and the expectations of special calls: boundary (bytes over
+# 400 KB), over_4mb, must_fail, reader_write.
 
 # the check after a write that stored X (an SQL expression) under KEY
 sub _stored_check
