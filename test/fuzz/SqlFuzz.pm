@@ -78,6 +78,10 @@ SELECT partkv.create_table('fz_b', 'bk', 'B', sort_key => 'n', sort_key_type => 
 DROP ROLE IF EXISTS fz_reader;
 CREATE ROLE fz_reader;
 GRANT SELECT ON fz_s, fz_n, fz_b TO fz_reader;
+-- and one that may only write them
+DROP ROLE IF EXISTS fz_writer;
+CREATE ROLE fz_writer;
+GRANT INSERT, UPDATE, DELETE ON fz_s, fz_n, fz_b TO fz_writer;
 -- fz_teq(a, b): typed JSON a and b are equal, numbers compared as numbers
 CREATE FUNCTION fz_teq(a jsonb, b jsonb) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
@@ -479,7 +483,7 @@ sub _return_values
 # change nothing), plain (plain SQL: its allowlist), after ({sql, expect,
 # what}: run when the call succeeded, and when_out is unset or equals its
 # output), and the expectations of special calls: boundary (bytes over
-# 400 KB), over_4mb, must_fail, reader_write.
+# 400 KB), over_4mb, must_fail, reader_write, writer_read.
 
 # the check after a write that stored X (an SQL expression) under KEY
 sub _stored_check
@@ -808,20 +812,45 @@ sub build_case
 	  : $t eq 'expr'  ? $self->case_expr($data)
 	  :                 $self->case_requests($data);
 	$self->_other_table_name($c) if $c && !$c->{plain} && chance(0.02);
-	$self->_as_reader($c) if $c && chance(0.04);
+	if ($c && !$c->{plain})
+	{
+		my $r = rand();
+		$self->_as_role($c, 'fz_reader') if $r < 0.04;
+		$self->_as_role($c, 'fz_writer') if $r >= 0.04 && $r < 0.07;
+	}
 	return $c;
 }
 
-# _as_reader(CASE) -- the call runs as fz_reader, a role that may read the
-# fuzzed tables and nothing more: a write must fail.
-sub _as_reader
+# _as_role(CASE, ROLE) -- the call runs as fz_reader (SELECT only on the
+# fuzzed tables: a write must fail) or fz_writer (INSERT, UPDATE, DELETE
+# without SELECT: a call that reads an item, tests a condition on it or
+# returns it must fail).
+sub _as_role
 {
-	my ($self, $c) = @_;
-	$c->{sql} = "SET ROLE fz_reader;\n$c->{sql}" . ($c->{sql} =~ /\\\.\z/ ? '' : ';') . "\nRESET ROLE";
-	$c->{call} .= '/reader';
-	$c->{reader_write} = $c->{write};
+	my ($self, $c, $role) = @_;
+	$c->{sql} = "SET ROLE $role;\n$c->{sql}" . ($c->{sql} =~ /\\\.\z/ ? '' : ';') . "\nRESET ROLE";
+	$c->{call} .= "/$role";
+	$c->{reader_write} = $c->{write} if $role eq 'fz_reader';
+	$c->{writer_read} = !_blind_write($c->{sql})
+	  if $role eq 'fz_writer' && $c->{sql} =~ /partkv\.(?:\w+_item|query|scan|\w+_items?)(?:_page)?\(/;
+	$c->{after} = undef;
 	return;
 }
+
+# _blind_write(SQL) -- whether a call only writes, without reading: a put
+# or delete without a condition or return values, a batch write, or a
+# transaction of Puts and Deletes without conditions.
+sub _blind_write
+{
+	my ($sql) = @_;
+	return 0 if $sql =~ /condition => (?!NULL)/;
+	return 0 if $sql =~ /return_values => '(?!NONE')/;
+	return 1 if $sql =~ /partkv\.(?:put_item|delete_item|batch_write_item)\(/;
+	return $sql =~ /partkv\.transact_write_items\(/
+	  && $sql !~ /"(?:Update|ConditionCheck|ConditionExpression)"/;
+}
+
+
 
 # _other_table_name(CASE) -- the call names something that is not a kv
 # table (a partition, a GSI's storage, a catalog, a missing or malformed
@@ -1024,6 +1053,8 @@ sub execute
 		  if $c->{must_fail};
 		$self->finding('property', $c, $r, 'a role with only SELECT on the tables wrote')
 		  if $c->{reader_write};
+		$self->finding('property', $c, $r, 'a role without SELECT on the tables read an item')
+		  if $c->{writer_read};
 		if (defined $c->{boundary} && $c->{boundary} > 0)
 		{
 			$self->finding('property', $c, $r, 'an item over 400 KB (by item_size) was accepted');
