@@ -794,21 +794,6 @@ partkv_transact_write_items(PG_FUNCTION_ARGS)
 	if (n < 1 || n > KV_TRANSACT_MAX_ITEMS)
 		KvValidation(psprintf("1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100 and greater than or equal to 1 (%d)", n));
 
-	token = KvMemberText(&root, "ClientRequestToken");
-	if (token != NULL)
-	{
-		char		hash[33];
-		char	   *text = JsonbToCString(NULL, &request->root, VARSIZE(request));
-		const char *errstr = NULL;
-		Jsonb	   *previous;
-
-		if (!pg_md5_hash(text, strlen(text), hash, &errstr))
-			elog(ERROR, "could not hash the request: %s", errstr);
-		previous = KvClaimRequestToken(token, hash);
-		if (previous != NULL)
-			PG_RETURN_JSONB_P(previous);
-	}
-
 	actions = palloc0(sizeof(KvTransactAction) * n);
 	order = palloc(sizeof(KvTransactAction *) * n);
 	for (int i = 0; i < n; i++)
@@ -824,6 +809,27 @@ partkv_transact_write_items(PG_FUNCTION_ARGS)
 	for (int i = 1; i < n; i++)
 		if (strcmp(order[i - 1]->identity, order[i]->identity) == 0)
 			KvValidation("Transaction request cannot include multiple operations on one item");
+
+	/*
+	 * A repeat of a request within 10 minutes returns the first response.
+	 * Only now, after every action's table was looked up with the
+	 * privileges it needs: a role that may not write must not get a write's
+	 * response by repeating another role's token.
+	 */
+	token = KvMemberText(&root, "ClientRequestToken");
+	if (token != NULL)
+	{
+		char		hash[33];
+		char	   *text = JsonbToCString(NULL, &request->root, VARSIZE(request));
+		const char *errstr = NULL;
+		Jsonb	   *previous;
+
+		if (!pg_md5_hash(text, strlen(text), hash, &errstr))
+			elog(ERROR, "could not hash the request: %s", errstr);
+		previous = KvClaimRequestToken(token, hash);
+		if (previous != NULL)
+			PG_RETURN_JSONB_P(previous);
+	}
 
 	/* lock every item and evaluate every condition, reporting all failures */
 	for (int i = 0; i < n; i++)
