@@ -8,7 +8,11 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "utils/builtins.h"
 
 #include "errors.h"
 
@@ -79,6 +83,49 @@ KvErrorTypeOf(int sqlerrcode)
 			return KvErrorTypeByName(kv_error_codes[i].type);
 	}
 	return NULL;
+}
+
+/* KvParseSqlstate reads a five-character SQLSTATE; -1 when it is none. */
+static int
+KvParseSqlstate(const char *str)
+{
+	if (strlen(str) != 5)
+		return -1;
+	for (int i = 0; i < 5; i++)
+	{
+		if (!((str[i] >= '0' && str[i] <= '9') ||
+			  (str[i] >= 'A' && str[i] <= 'Z')))
+			return -1;
+	}
+	return MAKE_SQLSTATE(str[0], str[1], str[2], str[3], str[4]);
+}
+
+PG_FUNCTION_INFO_V1(partkv_error_type);
+
+/*
+ * partkv_error_type: the DynamoDB error a SQLSTATE stands for, as a wire
+ * endpoint answers it (name, "<namespace>#<name>", HTTP status); NULL when
+ * the SQLSTATE is no DynamoDB error.
+ */
+Datum
+partkv_error_type(PG_FUNCTION_ARGS)
+{
+	char	   *sqlstate = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int			code = KvParseSqlstate(sqlstate);
+	const KvErrorType *type = code < 0 ? NULL : KvErrorTypeOf(code);
+	TupleDesc	desc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (type == NULL)
+		PG_RETURN_NULL();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "partkv.error_type must return a record");
+	desc = BlessTupleDesc(desc);
+	values[0] = CStringGetTextDatum(type->name);
+	values[1] = CStringGetTextDatum(psprintf("%s#%s", type->ns, type->name));
+	values[2] = Int32GetDatum(type->http_status);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
 /* KvShapePush keeps the first errors: DynamoDB lists no more than ten. */
