@@ -3752,3 +3752,18 @@ END;
 $function$
 ;
 
+
+-------------------------------------------------------------------------------
+-- error module (issue 16)
+--
+-- A partkv error is a PostgreSQL error whose SQLSTATE names the DynamoDB
+-- exception (DESIGN §2.1).  A wire endpoint turns it back into DynamoDB's
+-- error body with this table, kept in src/common/errors.c.
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION partkv.error_type(sqlstate text, OUT type_name text,
+								  OUT wire_type text, OUT http_status integer)
+AS 'MODULE_PATHNAME', 'partkv_error_type'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION partkv.error_type(text) IS
+'the DynamoDB error a SQLSTATE stands for: its name, its wire __type ("<namespace>#<name>") and HTTP status; NULL for any other SQLSTATE';

@@ -58,13 +58,6 @@ PG_FUNCTION_INFO_V1(partkv_transact_get_items);
  * ----------------------------------------------------------------
  */
 
-/* KvValidation raises a ValidationException with a message. */
-static void
-KvValidation(const char *message)
-{
-	ereport(ERROR, (errcode(KV_ERRCODE_VALIDATION), errmsg("%s", message)));
-}
-
 /* KvMember finds a member of an object value; NULL when absent or JSON null. */
 static JsonbValue *
 KvMember(JsonbValue *object, const char *name)
@@ -108,7 +101,7 @@ KvMemberText(JsonbValue *object, const char *name)
 	if (v == NULL)
 		return NULL;
 	if (v->type != jbvString)
-		KvValidation(psprintf("%s must be a string", name));
+		KvValidationError("%s must be a string", name);
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
@@ -121,7 +114,7 @@ KvMemberJsonb(JsonbValue *object, const char *name)
 	if (v == NULL)
 		return NULL;
 	if (!KvIsObject(v))
-		KvValidation(psprintf("%s must be a JSON object", name));
+		KvValidationError("%s must be a JSON object", name);
 	return KvAsJsonb(v);
 }
 
@@ -139,7 +132,7 @@ static KvTable *
 KvTableByName(const char *name, AclMode required)
 {
 	if (name == NULL)
-		KvValidation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null");
+		KvShapeError(NULL, "tableName", "Member must not be null");
 	return KvLookupTable(cstring_to_text(name), required, RowExclusiveLock);
 }
 
@@ -189,7 +182,7 @@ KvCheckDistinct(char **identities, int n, const char *message)
 	qsort(sorted, n, sizeof(char *), KvCompareStrings);
 	for (int i = 1; i < n; i++)
 		if (strcmp(sorted[i - 1], sorted[i]) == 0)
-			KvValidation(message);
+			KvValidationError("%s", message);
 	pfree(sorted);
 }
 
@@ -202,9 +195,10 @@ KvRequestItems(Jsonb *request, JsonbValue *root)
 	KvRootValue(request, root);
 	items = KvMember(root, "RequestItems");
 	if (items == NULL)
-		KvValidation("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null");
+		KvShapeError(NULL, "requestItems", "Member must not be null");
 	if (!KvIsObject(items) || JsonContainerSize(items->val.binary.data) == 0)
-		KvValidation("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1");
+		KvShapeErrorElided("requestItems",
+						   "Member must have length greater than or equal to 1");
 	return items;
 }
 
@@ -295,11 +289,12 @@ partkv_batch_get_item(PG_FUNCTION_ARGS)
 			continue;
 		keys = KvMember(&name, "Keys");
 		if (!KvIsObject(&name) || !KvIsArray(keys) || JsonContainerSize(keys->val.binary.data) == 0)
-			KvValidation("1 validation error detected: Value at 'requestItems.member.keys' failed to satisfy constraint: Member must have length greater than or equal to 1");
+			KvShapeErrorElided("requestItems.member.keys",
+							   "Member must have length greater than or equal to 1");
 		total_keys += JsonContainerSize(keys->val.binary.data);
 	}
 	if (total_keys > KV_BATCH_GET_MAX_KEYS)
-		KvValidation("Too many items requested for the BatchGetItem call");
+		KvValidationError("Too many items requested for the BatchGetItem call");
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	KvPushKey(&state, "Responses");
@@ -328,7 +323,7 @@ partkv_batch_get_item(PG_FUNCTION_ARGS)
 
 		cr = KvMember(&spec, "ConsistentRead");
 		if (cr != NULL && cr->type != jbvBool)
-			KvValidation("ConsistentRead must be true or false");
+			KvValidationError("ConsistentRead must be true or false");
 		consistent = (cr != NULL && cr->val.boolean);
 		if (KvMember(&spec, "ProjectionExpression") || KvMember(&spec, "ExpressionAttributeNames"))
 		{
@@ -347,7 +342,7 @@ partkv_batch_get_item(PG_FUNCTION_ARGS)
 			JsonbValue *key = getIthJsonbValueFromContainer(keys->val.binary.data, i);
 
 			if (!KvIsObject(key))
-				KvValidation("The provided key element does not match the schema");
+				KvValidationError("The provided key element does not match the schema");
 			KvRequestKeyDatums(KvAsJsonb(key), &table->key, &keyvalues[2 * i]);
 			identities[i] = KvKeyIdentity(table, &keyvalues[2 * i]);
 		}
@@ -461,10 +456,12 @@ partkv_batch_write_item(PG_FUNCTION_ARGS)
 		table_name = pnstrdup(name.val.string.val, name.val.string.len);
 		tok = JsonbIteratorNext(&it, &list, true);
 		if (!KvIsArray(&list) || JsonContainerSize(list.val.binary.data) == 0)
-			KvValidation("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]");
+			KvShapeErrorElided("requestItems",
+							   "Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]");
 		n = JsonContainerSize(list.val.binary.data);
 		if (nops + n > KV_BATCH_WRITE_MAX_REQUESTS)
-			KvValidation("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]");
+			KvShapeErrorElided("requestItems",
+							   "Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]");
 		for (int i = 0; i < n; i++)
 		{
 			JsonbValue *req = getIthJsonbValueFromContainer(list.val.binary.data, i);
@@ -473,13 +470,14 @@ partkv_batch_write_item(PG_FUNCTION_ARGS)
 			KvItemOp   *op = &ops[nops];
 
 			if ((put == NULL) == (del == NULL))
-				KvValidation("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes");
+				KvValidationError("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes");
 			if (put != NULL)
 			{
 				JsonbValue *item = KvMember(put, "Item");
 
 				if (!KvIsObject(item))
-					KvValidation("1 validation error detected: Value null at 'requestItems.member.putRequest.item' failed to satisfy constraint: Member must not be null");
+					KvShapeError(NULL, "requestItems.member.putRequest.item",
+								 "Member must not be null");
 				op->kind = KV_OP_PUT;
 				op->table = KvTableByName(table_name, ACL_INSERT | ACL_UPDATE);
 				op->item = KvItemCheck(KvAsJsonb(item), KV_WRITE_PUT, NULL);
@@ -490,7 +488,8 @@ partkv_batch_write_item(PG_FUNCTION_ARGS)
 				JsonbValue *key = KvMember(del, "Key");
 
 				if (!KvIsObject(key))
-					KvValidation("1 validation error detected: Value null at 'requestItems.member.deleteRequest.key' failed to satisfy constraint: Member must not be null");
+					KvShapeError(NULL, "requestItems.member.deleteRequest.key",
+								 "Member must not be null");
 				op->kind = KV_OP_DELETE;
 				op->table = KvTableByName(table_name, ACL_DELETE);
 				KvRequestKeyDatums(KvAsJsonb(key), &op->table->key, op->keys);
@@ -573,12 +572,12 @@ KvParseAction(JsonbValue *entry, KvTransactAction *action)
 		if (b == NULL)
 			continue;
 		if (body != NULL)
-			KvValidation("TransactItems can only contain one of Check, Put, Update or Delete");
+			KvValidationError("TransactItems can only contain one of Check, Put, Update or Delete");
 		body = b;
 		kind = k;
 	}
 	if (body == NULL || !KvIsObject(body))
-		KvValidation("TransactItems can only contain one of Check, Put, Update or Delete");
+		KvValidationError("TransactItems can only contain one of Check, Put, Update or Delete");
 
 	op->kind = (kind == 0) ? KV_OP_PUT : (kind == 1) ? KV_OP_UPDATE :
 		(kind == 2) ? KV_OP_DELETE : KV_OP_CHECK;
@@ -587,10 +586,12 @@ KvParseAction(JsonbValue *entry, KvTransactAction *action)
 	{
 		texts.text[KVEXPR_UPDATE] = KvMemberText(body, "UpdateExpression");
 		if (texts.text[KVEXPR_UPDATE] == NULL)
-			KvValidation("1 validation error detected: Value null at 'transactItems.member.update.updateExpression' failed to satisfy constraint: Member must not be null");
+			KvShapeError(NULL, "transactItems.member.update.updateExpression",
+						 "Member must not be null");
 	}
 	if (op->kind == KV_OP_CHECK && texts.text[KVEXPR_CONDITION] == NULL)
-		KvValidation("1 validation error detected: Value null at 'transactItems.member.conditionCheck.conditionExpression' failed to satisfy constraint: Member must not be null");
+		KvShapeError(NULL, "transactItems.member.conditionCheck.conditionExpression",
+					 "Member must not be null");
 	names = KvMemberJsonb(body, "ExpressionAttributeNames");
 	if (texts.text[KVEXPR_CONDITION] || texts.text[KVEXPR_UPDATE] ||
 		names != NULL || KvMember(body, "ExpressionAttributeValues"))
@@ -599,8 +600,8 @@ KvParseAction(JsonbValue *entry, KvTransactAction *action)
 
 	on_failure = KvMemberText(body, "ReturnValuesOnConditionCheckFailure");
 	if (on_failure != NULL && strcmp(on_failure, "ALL_OLD") != 0 && strcmp(on_failure, "NONE") != 0)
-		KvValidation(psprintf("1 validation error detected: Value '%s' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]",
-							  on_failure));
+		KvShapeError(on_failure, "returnValuesOnConditionCheckFailure",
+					 "Member must satisfy enum value set: [ALL_OLD, NONE]");
 	action->return_item_on_failure = (on_failure != NULL && strcmp(on_failure, "ALL_OLD") == 0);
 
 	switch (op->kind)
@@ -630,7 +631,8 @@ KvParseAction(JsonbValue *entry, KvTransactAction *action)
 		JsonbValue *item = KvMember(body, "Item");
 
 		if (!KvIsObject(item))
-			KvValidation("1 validation error detected: Value null at 'transactItems.member.put.item' failed to satisfy constraint: Member must not be null");
+			KvShapeError(NULL, "transactItems.member.put.item",
+						 "Member must not be null");
 		op->item = KvItemCheck(KvAsJsonb(item), KV_WRITE_PUT, NULL);
 		KvItemKeys(op->item, &op->table->key, op->keys);
 	}
@@ -640,7 +642,8 @@ KvParseAction(JsonbValue *entry, KvTransactAction *action)
 		Jsonb	   *keyj;
 
 		if (!KvIsObject(key))
-			KvValidation("1 validation error detected: Value null at 'transactItems.member.key' failed to satisfy constraint: Member must not be null");
+			KvShapeError(NULL, "transactItems.member.key",
+						 "Member must not be null");
 		keyj = KvAsJsonb(key);
 		KvRequestKeyDatums(keyj, &op->table->key, op->keys);
 		op->item = KvItemCheck(keyj, KV_WRITE_UPDATE, NULL);
@@ -726,7 +729,8 @@ KvClaimRequestToken(const char *token, const char *request_hash)
 	bool		isnull;
 
 	if (strlen(token) < 1 || strlen(token) > 36)
-		KvValidation("1 validation error detected: Value at 'clientRequestToken' failed to satisfy constraint: Member must have length less than or equal to 36");
+		KvShapeErrorElided("clientRequestToken",
+						   "Member must have length less than or equal to 36");
 	args[0] = CStringGetTextDatum(token);
 	args[1] = CStringGetTextDatum(request_hash);
 	SPI_connect();
@@ -789,10 +793,11 @@ partkv_transact_write_items(PG_FUNCTION_ARGS)
 	KvCapacityInit(&cap, KvRequestCapacity(fcinfo, &root));
 	list = KvMember(&root, "TransactItems");
 	if (!KvIsArray(list))
-		KvValidation("1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null");
+		KvShapeError(NULL, "transactItems", "Member must not be null");
 	n = JsonContainerSize(list->val.binary.data);
 	if (n < 1 || n > KV_TRANSACT_MAX_ITEMS)
-		KvValidation(psprintf("1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100 and greater than or equal to 1 (%d)", n));
+		KvShapeErrorElided("transactItems",
+						   psprintf("Member must have length less than or equal to 100 and greater than or equal to 1 (%d)", n));
 
 	actions = palloc0(sizeof(KvTransactAction) * n);
 	order = palloc(sizeof(KvTransactAction *) * n);
@@ -804,11 +809,11 @@ partkv_transact_write_items(PG_FUNCTION_ARGS)
 		total_size += actions[i].size;
 	}
 	if (total_size > KV_TRANSACT_MAX_BYTES)
-		KvValidation(KV_TRANSACT_TOO_LARGE);
+		KvValidationError(KV_TRANSACT_TOO_LARGE);
 	qsort(order, n, sizeof(KvTransactAction *), KvActionOrder);
 	for (int i = 1; i < n; i++)
 		if (strcmp(order[i - 1]->identity, order[i]->identity) == 0)
-			KvValidation("Transaction request cannot include multiple operations on one item");
+			KvValidationError("Transaction request cannot include multiple operations on one item");
 
 	/*
 	 * A repeat of a request within 10 minutes returns the first response.
@@ -903,10 +908,11 @@ partkv_transact_get_items(PG_FUNCTION_ARGS)
 	KvCapacityInit(&cap, KvRequestCapacity(fcinfo, &root));
 	list = KvMember(&root, "TransactItems");
 	if (!KvIsArray(list))
-		KvValidation("1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null");
+		KvShapeError(NULL, "transactItems", "Member must not be null");
 	n = JsonContainerSize(list->val.binary.data);
 	if (n < 1 || n > KV_TRANSACT_MAX_ITEMS)
-		KvValidation(psprintf("1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100 and greater than or equal to 1 (%d)", n));
+		KvShapeErrorElided("transactItems",
+						   psprintf("Member must have length less than or equal to 100 and greater than or equal to 1 (%d)", n));
 
 	tables = palloc0(sizeof(KvTable *) * n);
 	exprs = palloc0(sizeof(KvExprSet *) * n);
@@ -919,12 +925,12 @@ partkv_transact_get_items(PG_FUNCTION_ARGS)
 		JsonbValue *key;
 
 		if (!KvIsObject(get))
-			KvValidation("TransactItems of TransactGetItems can only contain Get");
+			KvValidationError("TransactItems of TransactGetItems can only contain Get");
 		names[i] = KvMemberText(get, "TableName") ? KvMemberText(get, "TableName") : "";
 		tables[i] = KvLookupTable(cstring_to_text(names[i]), ACL_SELECT, AccessShareLock);
 		key = KvMember(get, "Key");
 		if (!KvIsObject(key))
-			KvValidation("The provided key element does not match the schema");
+			KvValidationError("The provided key element does not match the schema");
 		KvRequestKeyDatums(KvAsJsonb(key), &tables[i]->key, &keys[2 * i]);
 		if (KvMember(get, "ProjectionExpression") || KvMember(get, "ExpressionAttributeNames"))
 		{
@@ -948,7 +954,7 @@ partkv_transact_get_items(PG_FUNCTION_ARGS)
 		/* the items a transaction reads are limited as those it writes */
 		total_size += item ? KvItemSize(item) : 0;
 		if (total_size > KV_TRANSACT_MAX_BYTES)
-			KvValidation(KV_TRANSACT_TOO_LARGE);
+			KvValidationError(KV_TRANSACT_TOO_LARGE);
 		KvAccountRead(&cap, tables[i], part, names[i], item, true, true);
 
 		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);

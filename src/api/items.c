@@ -46,10 +46,7 @@ text *
 KvRequiredText(FunctionCallInfo fcinfo, int argno, const char *member)
 {
 	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(KV_ERRCODE_VALIDATION),
-				 errmsg("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null",
-						member)));
+		KvShapeError(NULL, member, "Member must not be null");
 	return PG_GETARG_TEXT_PP(argno);
 }
 
@@ -58,10 +55,7 @@ Jsonb *
 KvRequiredJsonb(FunctionCallInfo fcinfo, int argno, const char *member)
 {
 	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(KV_ERRCODE_VALIDATION),
-				 errmsg("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null",
-						member)));
+		KvShapeError(NULL, member, "Member must not be null");
 	return PG_GETARG_JSONB_P(argno);
 }
 
@@ -83,15 +77,11 @@ KvParseReturnValues(FunctionCallInfo fcinfo, int argno, bool allow_updates)
 		if (strcmp(value, names[i]) != 0)
 			continue;
 		if (!allow_updates && i > KV_RETURN_ALL_OLD)
-			ereport(ERROR,
-					(errcode(KV_ERRCODE_VALIDATION),
-					 errmsg("ReturnValues can only be ALL_OLD or NONE")));
+			KvValidationError("ReturnValues can only be ALL_OLD or NONE");
 		return (KvReturnValues) i;
 	}
-	ereport(ERROR,
-			(errcode(KV_ERRCODE_VALIDATION),
-			 errmsg("1 validation error detected: Value '%s' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]",
-					value)));
+	KvShapeError(value, "returnValues",
+				 "Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]");
 	pg_unreachable();
 }
 
@@ -108,10 +98,8 @@ KvParseReturnOnFailure(FunctionCallInfo fcinfo, int argno)
 		return true;
 	if (strcmp(value, "NONE") == 0)
 		return false;
-	ereport(ERROR,
-			(errcode(KV_ERRCODE_VALIDATION),
-			 errmsg("1 validation error detected: Value '%s' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]",
-					value)));
+	KvShapeError(value, "returnValuesOnConditionCheckFailure",
+				 "Member must satisfy enum value set: [ALL_OLD, NONE]");
 	pg_unreachable();
 }
 

@@ -268,53 +268,10 @@ typedef struct KvReadState
 /* KvCheckIndex's answer for a global secondary index */
 #define KV_INDEX_GSI	(-2)
 
-/* DynamoDB's shape-validation errors of a request, reported together */
-typedef struct KvShapeErrors
-{
-	int			n;
-	char	   *msg[4];
-} KvShapeErrors;
-
 /* ----------------------------------------------------------------
  * Errors and small helpers
  * ----------------------------------------------------------------
  */
-
-static void KvValidationError(const char *msg) pg_attribute_noreturn();
-
-/* KvValidationError raises a DynamoDB ValidationException (22023). */
-static void
-KvValidationError(const char *msg)
-{
-	ereport(ERROR,
-			(errcode(KV_ERRCODE_VALIDATION),
-			 errmsg("%s", msg)));
-	pg_unreachable();
-}
-
-/* KvShapeAdd records one "Value ... failed to satisfy constraint" error. */
-static void
-KvShapeAdd(KvShapeErrors *errs, char *msg)
-{
-	if (errs->n < lengthof(errs->msg))
-		errs->msg[errs->n++] = msg;
-}
-
-/* KvShapeCheck raises the recorded shape errors, worded as DynamoDB joins them. */
-static void
-KvShapeCheck(const KvShapeErrors *errs)
-{
-	StringInfoData buf;
-
-	if (errs->n == 0)
-		return;
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "%d validation error%s detected: ", errs->n,
-					 errs->n == 1 ? "" : "s");
-	for (int i = 0; i < errs->n; i++)
-		appendStringInfo(&buf, "%s%s", i > 0 ? "; " : "", errs->msg[i]);
-	KvValidationError(buf.data);
-}
 
 /* KvCheckLimit validates item_limit (DynamoDB's Limit, at least 1). */
 static int64
@@ -326,8 +283,8 @@ KvCheckLimit(FunctionCallInfo fcinfo, int argno, KvShapeErrors *errs)
 		return 0;
 	limit = PG_GETARG_INT32(argno);
 	if (limit < 1)
-		KvShapeAdd(errs, psprintf("Value '%d' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1",
-								  limit));
+		KvShapeAdd(errs, psprintf("%d", limit), "limit",
+				   "Member must have value greater than or equal to 1");
 	return limit;
 }
 
@@ -343,11 +300,11 @@ KvCheckIndexName(FunctionCallInfo fcinfo, int argno, KvShapeErrors *errs)
 	name = text_to_cstring(PG_GETARG_TEXT_PP(argno));
 	len = strlen(name);
 	if (len < 3)
-		KvShapeAdd(errs, psprintf("Value '%s' at 'indexName' failed to satisfy constraint: Member must have length greater than or equal to 3",
-								  name));
+		KvShapeAdd(errs, name, "indexName",
+				   "Member must have length greater than or equal to 3");
 	else if (len > 255)
-		KvShapeAdd(errs, psprintf("Value '%s' at 'indexName' failed to satisfy constraint: Member must have length less than or equal to 255",
-								  name));
+		KvShapeAdd(errs, name, "indexName",
+				   "Member must have length less than or equal to 255");
 	for (int i = 0; i < len; i++)
 	{
 		char		c = name[i];
@@ -355,8 +312,8 @@ KvCheckIndexName(FunctionCallInfo fcinfo, int argno, KvShapeErrors *errs)
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			  (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
 		{
-			KvShapeAdd(errs, psprintf("Value '%s' at 'indexName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
-									  name));
+			KvShapeAdd(errs, name, "indexName",
+					   "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
 			break;
 		}
 	}
@@ -887,8 +844,8 @@ KvCheckIndex(const KvTable *table, const char *index_name, bool consistent_read)
 			KvValidationError("Consistent reads are not supported on global secondary indexes");
 		return KV_INDEX_GSI;
 	}
-	KvValidationError(psprintf("The table does not have the specified index: %s",
-							   index_name));
+	KvValidationError("The table does not have the specified index: %s",
+					  index_name);
 }
 
 /*
@@ -912,11 +869,11 @@ KvUseGlobalIndex(KvReadState *st, const KvTable *table, const char *index_name)
 	int			n = 0;
 
 	if (!KvGsiDescribe(table->schema_name, table->table_name, index_name, &info))
-		KvValidationError(psprintf("The table does not have the specified index: %s",
-								   index_name));
+		KvValidationError("The table does not have the specified index: %s",
+						  index_name);
 	if (!info.active)
-		KvValidationError(psprintf("Cannot read from backfilling global secondary index: %s",
-								   index_name));
+		KvValidationError("Cannot read from backfilling global secondary index: %s",
+						  index_name);
 	/* an index nothing maintains must not answer as if it were up to date */
 	KvServingCheck(KV_FEATURE_GSI,
 				   psprintf("global secondary index \"%s\" of table \"%s\" is not being maintained",
@@ -1170,8 +1127,8 @@ KvConditionValue(KvExprSet *set, const char *placeholder, const KvKeyAttr *attr,
 		KvType		t = KvJsonbValueType(&v);
 
 		if (t != KV_TYPE_S && t != KV_TYPE_B)
-			KvValidationError(psprintf("Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: %s",
-									   KvTypeName(t)));
+			KvValidationError("Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: %s",
+							  KvTypeName(t));
 	}
 	d = KvKeyDatumFromValue(&v, attr, is_sort_key, &type_ok);
 	if (!type_ok)
@@ -1283,8 +1240,8 @@ KvPlanQuery(KvReader *r, KvTable *table, KvExprSet *set, Jsonb *esk, int lsi)
 			pkcond = kc;
 	}
 	if (pkcond == NULL)
-		KvValidationError(psprintf("Query condition missed key schema element: %s",
-								   schema->keys[0].name));
+		KvValidationError("Query condition missed key schema element: %s",
+						  schema->keys[0].name);
 	if (pkcond->op != KVEXPR_KEY_EQ)
 		KvValidationError("Query key condition not supported");
 	for (int i = 0; i < parsed->nkeyconds; i++)
@@ -1297,8 +1254,8 @@ KvPlanQuery(KvReader *r, KvTable *table, KvExprSet *set, Jsonb *esk, int lsi)
 			KvNameIs(kc->attribute, kc->attribute_len, schema->keys[1].name))
 			skcond = kc;
 		else if (schema->nkeys == 2 && parsed->nkeyconds == 2)
-			KvValidationError(psprintf("Query condition missed key schema element: %s",
-									   schema->keys[1].name));
+			KvValidationError("Query condition missed key schema element: %s",
+							  schema->keys[1].name);
 		else
 			KvValidationError("Query key condition not supported");
 	}
@@ -1311,9 +1268,9 @@ KvPlanQuery(KvReader *r, KvTable *table, KvExprSet *set, Jsonb *esk, int lsi)
 										 true, skcond->op);
 		if (skcond->op == KVEXPR_KEY_BETWEEN &&
 			KvKeyCompare(skvals[0], skvals[1], sktyp) > 0)
-			KvValidationError(psprintf("Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: %s, upper bound operand: AttributeValue: %s",
-									   KvRenderKeyValue(skvals[0], schema->keys[1].type),
-									   KvRenderKeyValue(skvals[1], schema->keys[1].type)));
+			KvValidationError("Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: %s, upper bound operand: AttributeValue: %s",
+							  KvRenderKeyValue(skvals[0], schema->keys[1].type),
+							  KvRenderKeyValue(skvals[1], schema->keys[1].type));
 	}
 
 	KvKeyScanKey(&keys[nkeys++], 1, r->key_typid[0], BTEqualStrategyNumber, pk);
@@ -1342,9 +1299,9 @@ KvPlanQuery(KvReader *r, KvTable *table, KvExprSet *set, Jsonb *esk, int lsi)
 
 		KvStartKeyDatums(esk, schema, start);
 		if (schema->nkeys == 1)
-			KvValidationError(psprintf("The provided exclusive start key is invalid: ExclusiveStartKey: {%s=AttributeValue: %s}",
-									   schema->keys[0].name,
-									   KvRenderKeyValue(start[0], schema->keys[0].type)));
+			KvValidationError("The provided exclusive start key is invalid: ExclusiveStartKey: {%s=AttributeValue: %s}",
+							  schema->keys[0].name,
+							  KvRenderKeyValue(start[0], schema->keys[0].type));
 		if (KvKeyCompare(start[0], pk, r->key_typid[0]) != 0)
 			KvValidationError("The provided starting key is outside query boundaries based on provided conditions");
 		if (skcond != NULL && !KvSortKeyMatches(start[1], sktyp, skcond->op, skvals))
@@ -1395,7 +1352,7 @@ KvPlanGsiQuery(KvReader *r, KvExprSet *set, Jsonb *esk)
 			pkcond = kc;
 	}
 	if (pkcond == NULL)
-		KvValidationError(psprintf("Query condition missed key schema element: %s", pkattr->name));
+		KvValidationError("Query condition missed key schema element: %s", pkattr->name);
 	if (pkcond->op != KVEXPR_KEY_EQ)
 		KvValidationError("Query key condition not supported");
 	for (int i = 0; i < parsed->nkeyconds; i++)
@@ -1407,7 +1364,7 @@ KvPlanGsiQuery(KvReader *r, KvExprSet *set, Jsonb *esk)
 		if (has_sk && KvNameIs(kc->attribute, kc->attribute_len, skattr->name))
 			skcond = kc;
 		else if (has_sk && parsed->nkeyconds == 2)
-			KvValidationError(psprintf("Query condition missed key schema element: %s", skattr->name));
+			KvValidationError("Query condition missed key schema element: %s", skattr->name);
 		else
 			KvValidationError("Query key condition not supported");
 	}
@@ -1418,9 +1375,9 @@ KvPlanGsiQuery(KvReader *r, KvExprSet *set, Jsonb *esk)
 		for (int i = 0; i < skcond->nvalues; i++)
 			skvals[i] = KvConditionValue(set, skcond->values[i], skattr, true, skcond->op);
 		if (skcond->op == KVEXPR_KEY_BETWEEN && KvKeyCompare(skvals[0], skvals[1], sktyp) > 0)
-			KvValidationError(psprintf("Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: %s, upper bound operand: AttributeValue: %s",
-									   KvRenderKeyValue(skvals[0], skattr->type),
-									   KvRenderKeyValue(skvals[1], skattr->type)));
+			KvValidationError("Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: %s, upper bound operand: AttributeValue: %s",
+							  KvRenderKeyValue(skvals[0], skattr->type),
+							  KvRenderKeyValue(skvals[1], skattr->type));
 	}
 
 	KvKeyScanKey(&keys[nkeys++], 1, r->gsi_typid[0], BTEqualStrategyNumber, pk);
@@ -1497,8 +1454,8 @@ KvQueryBegin(FunctionCallInfo fcinfo, MemoryContext mcxt)
 		keyattr = KvFilterKeyAttribute(st->set->parsed.expr[KVEXPR_FILTER]->cond, &lsikey);
 	}
 	if (keyattr != NULL)
-		KvValidationError(psprintf("Filter Expression can only contain non-primary key attributes: Primary key attribute: %s",
-								   keyattr));
+		KvValidationError("Filter Expression can only contain non-primary key attributes: Primary key attribute: %s",
+						  keyattr);
 
 	KvReaderInit(&st->reader, table, mcxt);
 	st->reader.tally.consistent = consistent;
@@ -1514,8 +1471,8 @@ KvQueryBegin(FunctionCallInfo fcinfo, MemoryContext mcxt)
 				lsikey.keys[k] = st->reader.gsi_cols[k];
 			keyattr = KvFilterKeyAttribute(st->set->parsed.expr[KVEXPR_FILTER]->cond, &lsikey);
 			if (keyattr != NULL)
-				KvValidationError(psprintf("Filter Expression can only contain non-primary key attributes: Primary key attribute: %s",
-										   keyattr));
+				KvValidationError("Filter Expression can only contain non-primary key attributes: Primary key attribute: %s",
+								  keyattr);
 		}
 		KvPlanGsiQuery(&st->reader, st->set, esk);
 		return st;
@@ -1700,25 +1657,25 @@ KvScanBegin(FunctionCallInfo fcinfo, MemoryContext mcxt)
 	int			lsi = -1;
 
 	if (has_segment && segment < 0)
-		KvShapeAdd(&errs, psprintf("Value '%d' at 'segment' failed to satisfy constraint: Member must have value greater than or equal to 0",
-								   segment));
+		KvShapeAdd(&errs, psprintf("%d", segment), "segment",
+				   "Member must have value greater than or equal to 0");
 	if (has_segment && segment > KV_MAX_TOTAL_SEGMENTS - 1)
-		KvShapeAdd(&errs, psprintf("Value '%d' at 'segment' failed to satisfy constraint: Member must have value less than or equal to %d",
-								   segment, KV_MAX_TOTAL_SEGMENTS - 1));
+		KvShapeAdd(&errs, psprintf("%d", segment), "segment",
+				   psprintf("Member must have value less than or equal to %d", KV_MAX_TOTAL_SEGMENTS - 1));
 	if (has_total && total < 1)
-		KvShapeAdd(&errs, psprintf("Value '%d' at 'totalSegments' failed to satisfy constraint: Member must have value greater than or equal to 1",
-								   total));
+		KvShapeAdd(&errs, psprintf("%d", total), "totalSegments",
+				   "Member must have value greater than or equal to 1");
 	if (has_total && total > KV_MAX_TOTAL_SEGMENTS)
-		KvShapeAdd(&errs, psprintf("Value '%d' at 'totalSegments' failed to satisfy constraint: Member must have value less than or equal to %d",
-								   total, KV_MAX_TOTAL_SEGMENTS));
+		KvShapeAdd(&errs, psprintf("%d", total), "totalSegments",
+				   psprintf("Member must have value less than or equal to %d", KV_MAX_TOTAL_SEGMENTS));
 	KvShapeCheck(&errs);
 	if (has_segment && !has_total)
 		KvValidationError("The TotalSegments parameter is required but was not present in the request when Segment parameter is present");
 	if (has_total && !has_segment)
 		KvValidationError("The Segment parameter is required but was not present in the request when parameter TotalSegments is present");
 	if (has_segment && segment >= total)
-		KvValidationError(psprintf("The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: %d is not less than TotalSegments: %d",
-								   segment, total));
+		KvValidationError("The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: %d is not less than TotalSegments: %d",
+						  segment, total);
 
 	table = KvLookupTable(table_name, ACL_SELECT, AccessShareLock);
 	if (index_name != NULL)

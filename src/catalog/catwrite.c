@@ -42,9 +42,7 @@
 
 /* BadArgument reports a malformed request to catalog_write. */
 #define BadArgument(...) \
-	ereport(ERROR, \
-			(errcode(KV_ERRCODE_VALIDATION), \
-			 errmsg("partkv.catalog_write: " __VA_ARGS__)))
+	KvValidationError("partkv.catalog_write: " __VA_ARGS__)
 
 PG_FUNCTION_INFO_V1(partkv_catalog_write);
 

@@ -115,10 +115,8 @@ KvCheckTableName(const char *name, int len)
 			(c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 	}
 	if (!ok)
-		ereport(ERROR,
-				(errcode(KV_ERRCODE_VALIDATION),
-				 errmsg("1 validation error detected: Value '%.*s' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ and have length between 3 and 255",
-						len, name)));
+		KvShapeError(pnstrdup(name, len), "tableName",
+					 "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ and have length between 3 and 255");
 }
 
 /*

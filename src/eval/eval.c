@@ -109,7 +109,7 @@ KvRaiseExprError(const KvExprError *error)
 			code = KV_ERRCODE_VALIDATION;
 			break;
 	}
-	ereport(ERROR, (errcode(code), errmsg("%s", error->message)));
+	KvRaise(code, "%s", error->message);
 }
 
 /* KvCollectNames reads ExpressionAttributeNames into the front end's array. */
@@ -123,9 +123,7 @@ KvCollectNames(Jsonb *names, int *count)
 	int			n = 0;
 
 	if (!JB_ROOT_IS_OBJECT(names) || JB_ROOT_IS_SCALAR(names))
-		ereport(ERROR,
-				(errcode(KV_ERRCODE_VALIDATION),
-				 errmsg("ExpressionAttributeNames must be a JSON object mapping #names to attribute names")));
+		KvValidationError("ExpressionAttributeNames must be a JSON object mapping #names to attribute names");
 	out = palloc0(sizeof(KvExprName) * Max(JB_ROOT_COUNT(names), 1));
 	it = JsonbIteratorInit(&names->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
@@ -135,10 +133,8 @@ KvCollectNames(Jsonb *names, int *count)
 		else if (tok == WJB_VALUE)
 		{
 			if (v.type != jbvString)
-				ereport(ERROR,
-						(errcode(KV_ERRCODE_VALIDATION),
-						 errmsg("ExpressionAttributeNames contains invalid value for key %s: attribute names are strings",
-								out[n].key)));
+				KvValidationError("ExpressionAttributeNames contains invalid value for key %s: attribute names are strings",
+								  out[n].key);
 			out[n].name = pnstrdup(v.val.string.val, v.val.string.len);
 			out[n].name_len = v.val.string.len;
 			n++;
@@ -382,10 +378,8 @@ KvCheckValues(Jsonb *values)
 		return result;
 	if (!KvValueFault(values, &placeholder, &message))
 		ReThrowError(edata);
-	ereport(ERROR,
-			(errcode(KV_ERRCODE_VALIDATION),
-			 errmsg("ExpressionAttributeValues contains invalid value: %s for key %s",
-					message, placeholder)));
+	KvValidationError("ExpressionAttributeValues contains invalid value: %s for key %s",
+					  message, placeholder);
 	return NULL;				/* not reached */
 }
 
@@ -404,16 +398,12 @@ KvExprCompile(const KvExprTexts *texts, Jsonb *names, Jsonb *values)
 	if (values != NULL)
 	{
 		if (!JB_ROOT_IS_OBJECT(values) || JB_ROOT_IS_SCALAR(values))
-			ereport(ERROR,
-					(errcode(KV_ERRCODE_VALIDATION),
-					 errmsg("ExpressionAttributeValues must be a JSON object mapping :values to values")));
+			KvValidationError("ExpressionAttributeValues must be a JSON object mapping :values to values");
 		/* the values obey the item model: check and canonicalise them */
 		set->values = KvCheckValues(values);
 	}
 	if (names != NULL && (!JB_ROOT_IS_OBJECT(names) || JB_ROOT_IS_SCALAR(names)))
-		ereport(ERROR,
-				(errcode(KV_ERRCODE_VALIDATION),
-				 errmsg("ExpressionAttributeNames must be a JSON object mapping #names to attribute names")));
+		KvValidationError("ExpressionAttributeNames must be a JSON object mapping #names to attribute names");
 
 	key = KvExprCacheKey(texts, names, set->values);
 	hash = DatumGetUInt32(hash_any((const unsigned char *) key, strlen(key)));
@@ -815,10 +805,8 @@ KvEvalOperand(KvEvalContext *cx, const KvExprNode *node, JsonbValue *out)
 			return KvResolvePath(cx->item, &node->path, out);
 		case KVEXPR_NODE_VALUE:
 			if (!KvExprLookupValue(cx->set, node->value, out))
-				ereport(ERROR,
-						(errcode(KV_ERRCODE_VALIDATION),
-						 errmsg("An expression attribute value used in expression is not defined; attribute value: %s",
-								node->value)));
+				KvValidationError("An expression attribute value used in expression is not defined; attribute value: %s",
+								  node->value);
 			return true;
 		case KVEXPR_NODE_FUNC:
 			if (node->func == KVEXPR_FUNC_SIZE)
@@ -1104,15 +1092,11 @@ KvCheckBetweenConstants(KvExprSet *set, const KvExprNode *node, const char *para
 		{
 			c = KvValueCompare(&lo, &hi, &comparable);
 			if (KvJsonbValueType(&lo) != KvJsonbValueType(&hi))
-				ereport(ERROR,
-						(errcode(KV_ERRCODE_VALIDATION),
-						 errmsg("Invalid %s: The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: %s, upper bound operand: %s",
-								param, KvDescribeValue(&lo), KvDescribeValue(&hi))));
+				KvValidationError("Invalid %s: The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: %s, upper bound operand: %s",
+								  param, KvDescribeValue(&lo), KvDescribeValue(&hi));
 			if (comparable && c > 0)
-				ereport(ERROR,
-						(errcode(KV_ERRCODE_VALIDATION),
-						 errmsg("Invalid %s: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: %s, upper bound operand: %s",
-								param, KvDescribeValue(&lo), KvDescribeValue(&hi))));
+				KvValidationError("Invalid %s: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: %s, upper bound operand: %s",
+								  param, KvDescribeValue(&lo), KvDescribeValue(&hi));
 		}
 	}
 	for (int i = 0; i < node->nargs; i++)
@@ -1489,18 +1473,14 @@ KvExprProject(KvExprSet *set, Jsonb *item)
 static void
 KvInvalidForUpdate(void)
 {
-	ereport(ERROR,
-			(errcode(KV_ERRCODE_VALIDATION),
-			 errmsg("The document path provided in the update expression is invalid for update")));
+	KvValidationError("The document path provided in the update expression is invalid for update");
 }
 
 /* KvIncorrectOperand raises DynamoDB's runtime operand type error. */
 static void
 KvIncorrectOperand(void)
 {
-	ereport(ERROR,
-			(errcode(KV_ERRCODE_VALIDATION),
-			 errmsg("An operand in the update expression has an incorrect data type")));
+	KvValidationError("An operand in the update expression has an incorrect data type");
 }
 
 /* KvJsonbAsValue presents a whole Jsonb as a jbvBinary value. */
@@ -1580,9 +1560,7 @@ KvEvalSetValue(KvEvalContext *cx, const KvExprNode *node, JsonbValue *out)
 	{
 		case KVEXPR_NODE_PATH:
 			if (!KvResolvePath(cx->item, &node->path, out))
-				ereport(ERROR,
-						(errcode(KV_ERRCODE_VALIDATION),
-						 errmsg("The provided expression refers to an attribute that does not exist in the item")));
+				KvValidationError("The provided expression refers to an attribute that does not exist in the item");
 			return;
 		case KVEXPR_NODE_VALUE:
 			(void) KvEvalOperand(cx, node, out);
@@ -1790,10 +1768,8 @@ KvCheckNotKey(const KvExprUpdateAction *action, const KvKeySchema *schema)
 	for (int k = 0; k < schema->nkeys; k++)
 		if (strlen(schema->keys[k].name) == top->name_len &&
 			memcmp(schema->keys[k].name, top->name, top->name_len) == 0)
-			ereport(ERROR,
-					(errcode(KV_ERRCODE_VALIDATION),
-					 errmsg(KV_INVALID_PARAMS "Cannot update attribute %s. This attribute is part of the key",
-							schema->keys[k].name)));
+			KvValidationError(KV_INVALID_PARAMS "Cannot update attribute %s. This attribute is part of the key",
+							  schema->keys[k].name);
 }
 
 KvUpdateResult

@@ -570,11 +570,9 @@ KvCheckIndexKeys(Relation rel, Jsonb *item)
 			/* without partkv's catalog row (pg_restore), leave it unindexed */
 			if (index_name == NULL)
 				continue;
-			ereport(ERROR,
-					(errcode(KV_ERRCODE_VALIDATION),
-					 errmsg(KV_INVALID_PARAMS "Type mismatch for Index Key %s Expected: %s Actual: %s IndexName: %s",
-							attr->name, KvTypeName(attr->type), KvTypeName(type),
-							index_name)));
+			KvValidationError(KV_INVALID_PARAMS "Type mismatch for Index Key %s Expected: %s Actual: %s IndexName: %s",
+							  attr->name, KvTypeName(attr->type), KvTypeName(type),
+							  index_name);
 		}
 		/*
 		 * emptiness and the 1024-byte sort key limit (2048 bytes for a GSI

@@ -30,10 +30,8 @@ KvParseReturnCapacity(const char *value)
 		return KV_CAPACITY_TOTAL;
 	if (strcmp(value, "INDEXES") == 0)
 		return KV_CAPACITY_INDEXES;
-	ereport(ERROR,
-			(errcode(KV_ERRCODE_VALIDATION),
-			 errmsg("1 validation error detected: Value '%s' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]",
-					value)));
+	KvShapeError(value, "returnConsumedCapacity",
+				 "Member must satisfy enum value set: [INDEXES, TOTAL, NONE]");
 	pg_unreachable();
 }
 

@@ -79,7 +79,6 @@ typedef struct SetElem
 	int			len;
 } SetElem;
 
-static void ValidationError(const char *msg) pg_attribute_noreturn();
 static void DynamoShapeError(const char *tag, const char *expected,
 							 JsonbValue *got) pg_attribute_noreturn();
 static int64 CheckValue(ItemCheckState *st, JsonbValue *v, int depth);
@@ -88,18 +87,6 @@ static int64 ContainerValueSize(JsonbContainer *c);
 static void PushDynamoValue(JsonbParseState **ps, JsonbValue *v);
 static void PushFromDynamoValue(JsonbParseState **ps, JsonbValue *v, int depth,
 								JsonbIteratorToken as);
-
-/*
- * ValidationError raises a DynamoDB ValidationException (22023) with the
- * given message, which is DynamoDB's wording where DynamoDB has one.
- */
-static void
-ValidationError(const char *msg)
-{
-	ereport(ERROR,
-			(errcode(KV_ERRCODE_VALIDATION),
-			 errmsg("%s", msg)));
-}
 
 /*
  * KvTypeName returns DynamoDB's name of an attribute type, as used in
@@ -302,11 +289,11 @@ NumberCheck(const KvNumber *num)
 	if (num->ndigits == 0)
 		return;
 	if (num->exponent > KV_MAX_NUMBER_EXPONENT)
-		ValidationError("Number overflow. Attempting to store a number with magnitude larger than supported range");
+		KvValidationError("Number overflow. Attempting to store a number with magnitude larger than supported range");
 	if (num->exponent < KV_MIN_NUMBER_EXPONENT)
-		ValidationError("Number underflow. Attempting to store a number with magnitude smaller than supported range");
+		KvValidationError("Number underflow. Attempting to store a number with magnitude smaller than supported range");
 	if (num->ndigits > KV_MAX_NUMBER_DIGITS)
-		ValidationError("Attempting to store more than 38 significant digits in a Number");
+		KvValidationError("Attempting to store more than 38 significant digits in a Number");
 }
 
 /*
@@ -404,8 +391,8 @@ NumericParse(Numeric n, KvNumber *num)
 	{
 		text = DatumGetCString(DirectFunctionCall1(numeric_out,
 												   NumericGetDatum(n)));
-		ValidationError(psprintf("The parameter cannot be converted to a numeric value: %s",
-								 text));
+		KvValidationError("The parameter cannot be converted to a numeric value: %s",
+						  text);
 	}
 	text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
 	if (!NumberParse(text, num))
@@ -462,10 +449,10 @@ KvNumberFromText(const char *text)
 	KvNumber	parsed;
 
 	if (text == NULL || text[0] == '\0')
-		ValidationError("The parameter cannot be converted to a numeric value");
+		KvValidationError("The parameter cannot be converted to a numeric value");
 	if (!NumberParse(text, &parsed))
-		ValidationError(psprintf("The parameter cannot be converted to a numeric value: %s",
-								 text));
+		KvValidationError("The parameter cannot be converted to a numeric value: %s",
+						  text);
 	NumberCheck(&parsed);
 	return NumericFromText(NumberRender(&parsed));
 }
@@ -507,8 +494,8 @@ Base64Check(const char *text, int len)
 	int			pad = 0;
 
 	if (len % 4 != 0)
-		ValidationError(psprintf("Base64 encoded length is expected a multiple of 4 bytes but found: %d",
-								 len));
+		KvValidationError("Base64 encoded length is expected a multiple of 4 bytes but found: %d",
+						  len);
 	if (len == 0)
 		return 0;
 	if (text[len - 1] == '=')
@@ -520,11 +507,11 @@ Base64Check(const char *text, int len)
 	for (int i = 0; i < len - pad; i++)
 	{
 		if (Base64Value((unsigned char) text[i]) < 0)
-			ValidationError("Invalid last non-pad Base64 character dectected");
+			KvValidationError("Invalid last non-pad Base64 character dectected");
 	}
 	if ((pad == 1 && (Base64Value((unsigned char) text[len - 2]) & 0x03) != 0) ||
 		(pad == 2 && (Base64Value((unsigned char) text[len - 3]) & 0x0F) != 0))
-		ValidationError("Invalid last non-pad Base64 character dectected");
+		KvValidationError("Invalid last non-pad Base64 character dectected");
 	return len / 4 * 3 - pad;
 }
 
@@ -724,9 +711,9 @@ static void
 CheckAttributeName(int len, bool top_level)
 {
 	if (len == 0 && top_level)
-		ValidationError(KV_INVALID_PARAMS "Empty attribute name");
+		KvValidationError(KV_INVALID_PARAMS "Empty attribute name");
 	if (len > KV_MAX_ATTR_NAME_BYTES)
-		ValidationError(KV_INVALID_PARAMS "Attribute name exceeds the maximum length of 65535 bytes");
+		KvValidationError(KV_INVALID_PARAMS "Attribute name exceeds the maximum length of 65535 bytes");
 }
 
 /*
@@ -838,16 +825,16 @@ CheckSet(ItemCheckState *st, KvType type, JsonbValue *inner)
 
 	if (inner->type != jbvBinary || !JsonContainerIsArray(inner->val.binary.data) ||
 		JsonContainerIsScalar(inner->val.binary.data))
-		ValidationError(shape_error);
+		KvValidationError("%s", shape_error);
 
 	nalloc = JsonContainerSize(inner->val.binary.data);
 	if (nalloc == 0)
 	{
 		if (type == KV_TYPE_SS)
-			ValidationError(KV_INVALID_PARAMS "An string set  may not be empty");
+			KvValidationError(KV_INVALID_PARAMS "An string set  may not be empty");
 		if (type == KV_TYPE_NS)
-			ValidationError(KV_INVALID_PARAMS "An number set  may not be empty");
-		ValidationError(KV_INVALID_PARAMS "Binary sets should not be empty");
+			KvValidationError(KV_INVALID_PARAMS "An number set  may not be empty");
+		KvValidationError(KV_INVALID_PARAMS "Binary sets should not be empty");
 	}
 	elems = palloc(nalloc * sizeof(SetElem));
 
@@ -862,7 +849,7 @@ CheckSet(ItemCheckState *st, KvType type, JsonbValue *inner)
 			char	   *canon;
 
 			if (elem.type != jbvNumeric)
-				ValidationError(shape_error);
+				KvValidationError("%s", shape_error);
 			size += CheckNumber(st, elem.val.numeric, &canon);
 			elems[n].val = canon;
 			elems[n].len = strlen(canon);
@@ -870,7 +857,7 @@ CheckSet(ItemCheckState *st, KvType type, JsonbValue *inner)
 		else
 		{
 			if (elem.type != jbvString)
-				ValidationError(shape_error);
+				KvValidationError("%s", shape_error);
 			elems[n].val = elem.val.string.val;
 			elems[n].len = elem.val.string.len;
 			if (type == KV_TYPE_BS)
@@ -885,12 +872,12 @@ CheckSet(ItemCheckState *st, KvType type, JsonbValue *inner)
 	if (SetHasDuplicates(elems, n))
 	{
 		if (type == KV_TYPE_SS)
-			ValidationError(psprintf(KV_INVALID_PARAMS "Input collection %s contains duplicates.",
-									 SetListText(elems, n)));
+			KvValidationError(KV_INVALID_PARAMS "Input collection %s contains duplicates.",
+							  SetListText(elems, n));
 		if (type == KV_TYPE_NS)
-			ValidationError("Input collection contains duplicates");
-		ValidationError(psprintf(KV_INVALID_PARAMS "Input collection %sof type BS contains duplicates.",
-								 SetListText(elems, n)));
+			KvValidationError("Input collection contains duplicates");
+		KvValidationError(KV_INVALID_PARAMS "Input collection %sof type BS contains duplicates.",
+						  SetListText(elems, n));
 	}
 	pfree(elems);
 	return size;
@@ -923,7 +910,7 @@ CheckContainer(ItemCheckState *st, JsonbContainer *c, int depth)
 	{
 		case KV_TYPE_B:
 			if (inner.type != jbvString)
-				ValidationError(KV_INVALID_PARAMS "A binary value {\"$B\": ...} must be a base64-encoded string");
+				KvValidationError(KV_INVALID_PARAMS "A binary value {\"$B\": ...} must be a base64-encoded string");
 			return Base64Check(inner.val.string.val, inner.val.string.len);
 		case KV_TYPE_SS:
 		case KV_TYPE_NS:
@@ -935,7 +922,7 @@ CheckContainer(ItemCheckState *st, JsonbContainer *c, int depth)
 
 	/* a map or a list: one more nesting level */
 	if (depth >= KV_MAX_DEPTH)
-		ValidationError("Nesting Levels have exceeded supported limits");
+		KvValidationError("Nesting Levels have exceeded supported limits");
 	check_stack_depth();
 
 	it = JsonbIteratorInit(c);
@@ -997,7 +984,7 @@ CheckItem(ItemCheckState *st, Jsonb *item)
 	int64		size = 0;
 
 	if (!JB_ROOT_IS_OBJECT(item))
-		ValidationError(KV_INVALID_PARAMS "An item must be a JSON object");
+		KvValidationError(KV_INVALID_PARAMS "An item must be a JSON object");
 
 	it = JsonbIteratorInit(&item->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
@@ -1368,13 +1355,13 @@ static void
 CheckKeyBytes(const KvKeyAttr *attr, int len, bool is_sort_key)
 {
 	if (len == 0)
-		ValidationError(psprintf(KV_INVALID_PARAMS "The AttributeValue for a key attribute cannot contain an empty %s value. Key: %s",
-								 attr->type == KV_TYPE_B ? "binary" : "string",
-								 attr->name));
+		KvValidationError(KV_INVALID_PARAMS "The AttributeValue for a key attribute cannot contain an empty %s value. Key: %s",
+						  attr->type == KV_TYPE_B ? "binary" : "string",
+						  attr->name);
 	if (!is_sort_key && len > KV_MAX_PARTITION_KEY_BYTES)
-		ValidationError(KV_INVALID_PARAMS "Size of hashkey has exceeded the maximum size limit of2048 bytes");
+		KvValidationError(KV_INVALID_PARAMS "Size of hashkey has exceeded the maximum size limit of2048 bytes");
 	if (is_sort_key && len > KV_MAX_SORT_KEY_BYTES)
-		ValidationError(KV_INVALID_PARAMS "Aggregated size of all range keys has exceeded the size limit of 1024 bytes");
+		KvValidationError(KV_INVALID_PARAMS "Aggregated size of all range keys has exceeded the size limit of 1024 bytes");
 }
 
 /*
@@ -1393,10 +1380,10 @@ KeyValueDatum(const JsonbValue *v, const KvKeyAttr *attr, bool is_sort_key,
 	if (type != attr->type)
 	{
 		if (request)
-			ValidationError("The provided key element does not match the schema");
-		ValidationError(psprintf(KV_INVALID_PARAMS "Type mismatch for key %s expected: %s actual: %s",
-								 attr->name, KvTypeName(attr->type),
-								 KvTypeName(type)));
+			KvValidationError("The provided key element does not match the schema");
+		KvValidationError(KV_INVALID_PARAMS "Type mismatch for key %s expected: %s actual: %s",
+						  attr->name, KvTypeName(attr->type),
+						  KvTypeName(type));
 	}
 
 	/* scalars may come wrapped in a scalar container */
@@ -1425,7 +1412,7 @@ KeyValueDatum(const JsonbValue *v, const KvKeyAttr *attr, bool is_sort_key,
 				bytea	   *b;
 
 				if (!TypedInner(v, &inner) || inner.type != jbvString)
-					ValidationError(KV_INVALID_PARAMS "A binary value {\"$B\": ...} must be a base64-encoded string");
+					KvValidationError(KV_INVALID_PARAMS "A binary value {\"$B\": ...} must be a base64-encoded string");
 				b = KvBase64Decode(inner.val.string.val, inner.val.string.len);
 				CheckKeyBytes(attr, VARSIZE(b) - VARHDRSZ, is_sort_key);
 				return PointerGetDatum(b);
@@ -1447,7 +1434,7 @@ KvItemKeyDatum(Jsonb *item, const KvKeyAttr *attr, bool is_sort_key,
 	JsonbValue	v;
 
 	if (!JB_ROOT_IS_OBJECT(item))
-		ValidationError(KV_INVALID_PARAMS "An item must be a JSON object");
+		KvValidationError(KV_INVALID_PARAMS "An item must be a JSON object");
 	if (getKeyJsonValueFromContainer(&item->root, attr->name,
 									 strlen(attr->name), &v) == NULL)
 	{
@@ -1466,7 +1453,7 @@ void
 KvRequestKeyDatums(Jsonb *key, const KvKeySchema *schema, Datum *values)
 {
 	if (!JB_ROOT_IS_OBJECT(key) || JB_ROOT_COUNT(key) != schema->nkeys)
-		ValidationError("The provided key element does not match the schema");
+		KvValidationError("The provided key element does not match the schema");
 
 	for (int k = 0; k < schema->nkeys; k++)
 	{
@@ -1475,7 +1462,7 @@ KvRequestKeyDatums(Jsonb *key, const KvKeySchema *schema, Datum *values)
 
 		if (getKeyJsonValueFromContainer(&key->root, attr->name,
 										 strlen(attr->name), &v) == NULL)
-			ValidationError("The provided key element does not match the schema");
+			KvValidationError("The provided key element does not match the schema");
 		values[k] = KeyValueDatum(&v, attr, k == 1, true);
 	}
 }
@@ -1796,16 +1783,14 @@ PushFromDynamoValue(JsonbParseState **ps, JsonbValue *v, int depth,
 	int			n;
 
 	if (!IsContainer(v, false))
-		ereport(ERROR,
-				(errcode(KV_ERRCODE_VALIDATION),
-				 errmsg("Invalid DynamoDB JSON: an AttributeValue must be an object such as {\"S\": \"text\"}, got %s",
-						JsonbTypeName(v))));
+		KvValidationError("Invalid DynamoDB JSON: an AttributeValue must be an object such as {\"S\": \"text\"}, got %s",
+						  JsonbTypeName(v));
 	c = v->val.binary.data;
 	n = JsonContainerSize(c);
 	if (n == 0)
-		ValidationError("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes");
+		KvValidationError("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes");
 	if (n > 1)
-		ValidationError("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes");
+		KvValidationError("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes");
 
 	/* the one member: its name is the type tag */
 	it = JsonbIteratorInit(c);
@@ -1859,7 +1844,7 @@ PushFromDynamoValue(JsonbParseState **ps, JsonbValue *v, int depth,
 		if (val.type != jbvBool)
 			DynamoShapeError(tag, "a boolean", &val);
 		if (!val.val.boolean)
-			ValidationError(KV_INVALID_PARAMS "Null attribute value types must have the value of true");
+			KvValidationError(KV_INVALID_PARAMS "Null attribute value types must have the value of true");
 		null.type = jbvNull;
 		pushJsonbValue(ps, as, &null);
 	}
@@ -1871,7 +1856,7 @@ PushFromDynamoValue(JsonbParseState **ps, JsonbValue *v, int depth,
 		if (!IsContainer(&val, is_list))
 			DynamoShapeError(tag, is_list ? "an array" : "an object", &val);
 		if (depth >= KV_MAX_DEPTH)
-			ValidationError("Nesting Levels have exceeded supported limits");
+			KvValidationError("Nesting Levels have exceeded supported limits");
 		check_stack_depth();
 		mc = val.val.binary.data;
 		if (!is_list && JsonContainerSize(mc) == 1 &&
@@ -1879,8 +1864,8 @@ PushFromDynamoValue(JsonbParseState **ps, JsonbValue *v, int depth,
 		{
 			const char *key = (const char *) &mc->children[2] + getJsonbOffset(mc, 0);
 
-			ValidationError(psprintf(KV_INVALID_PARAMS "A map whose only member is named \"%.*s\" cannot be represented as a partkv item",
-									 (int) getJsonbLength(mc, 0), key));
+			KvValidationError(KV_INVALID_PARAMS "A map whose only member is named \"%.*s\" cannot be represented as a partkv item",
+							  (int) getJsonbLength(mc, 0), key);
 		}
 		pushJsonbValue(ps, is_list ? WJB_BEGIN_ARRAY : WJB_BEGIN_OBJECT, NULL);
 		it = JsonbIteratorInit(mc);
@@ -1926,7 +1911,7 @@ KvFromDynamoJson(Jsonb *typed)
 	JsonbValue *res = NULL;
 
 	if (!JB_ROOT_IS_OBJECT(typed))
-		ValidationError(KV_INVALID_PARAMS "An item must be a JSON object");
+		KvValidationError(KV_INVALID_PARAMS "An item must be a JSON object");
 
 	it = JsonbIteratorInit(&typed->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)

@@ -141,10 +141,8 @@ KvItemKeys(Jsonb *item, const KvKeySchema *schema, Datum *values)
 
 		values[k] = KvItemKeyDatum(item, &schema->keys[k], k == 1, &found);
 		if (!found)
-			ereport(ERROR,
-					(errcode(KV_ERRCODE_VALIDATION),
-					 errmsg(KV_INVALID_PARAMS "Missing the key %s in the item",
-							schema->keys[k].name)));
+			KvValidationError(KV_INVALID_PARAMS "Missing the key %s in the item",
+							  schema->keys[k].name);
 	}
 }
 
