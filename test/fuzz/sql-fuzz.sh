@@ -32,7 +32,8 @@ corpus=$PARTKV_ROOT/test/fuzz/sql-corpus
 "$PARTKV_ROOT/test/install-deps.sh"
 build_and_install
 
-mkdir -p "$out"
+# (build/corpus too: mk/fuzz.mk creates it only together with build/)
+mkdir -p "$out" "$out/corpus"
 rm -rf "$out/sql-findings" "$out/sql-new"
 
 # The temporary server cannot run as root: as root, run in a copy owned by
