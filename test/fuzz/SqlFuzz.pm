@@ -1124,8 +1124,8 @@ sub _outcome
 # message matches is of kind "known", reported without failing the test.
 # Remove an entry when its fix is merged, so that a regression fails again.
 our @KNOWN = (
-	[ qr/a transaction over 4 MB was accepted/, 'issue 14 defect 7: no 4 MB transaction limit' ],
-	[ qr/could not open relation with OID 0/, 'issue 14 defect 7: stale catalog rows' ],
+	# (empty: the 4 MB transaction limit and stale catalog rows are fixed,
+	# so their findings fail the test again)
 );
 
 # finding(KIND, CASE, RESULT, WHAT, CHECK-SQL) -- record a failure: the
