@@ -20,7 +20,7 @@
 #include "../stats/capacity.h"
 #include "../stats/stats.h"
 #include "../index/gsi.h"
-#include "../index/lsi.h"
+#include "../index/projection.h"
 #include "itemops.h"
 
 void

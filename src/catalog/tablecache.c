@@ -35,9 +35,9 @@
 
 #include "../common/errors.h"
 #include "../common/safesql.h"
-#include "../index/lsi.h"
 #include "../storage/hashops.h"
 #include "../storage/tableam.h"
+#include "lsimap.h"
 #include "tablecache.h"
 
 PG_FUNCTION_INFO_V1(partkv_invalidate_table_cache);

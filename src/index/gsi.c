@@ -93,10 +93,11 @@
 #include "../common/serving.h"
 #include "../common/safesql.h"
 #include "../storage/hashops.h"
+#include "../storage/indexkeys.h"
 #include "../stream/decoder.h"
 #include "../stream/worker.h"
 #include "gsi.h"
-#include "lsi.h"
+#include "projection.h"
 
 PG_FUNCTION_INFO_V1(partkv_gsi_project);
 PG_FUNCTION_INFO_V1(partkv_gsi_backlog);

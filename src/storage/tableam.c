@@ -28,7 +28,7 @@
 #include "utils/rel.h"
 
 #include "../common/errors.h"
-#include "../index/lsi.h"
+#include "indexkeys.h"
 #include "item.h"
 #include "tableam.h"
 #include "../stream/worker.h"
