@@ -22,6 +22,14 @@ typedef struct KvRowLayout
 	AttrNumber	item_attno;		/* the jsonb "item" column */
 } KvRowLayout;
 
+/*
+ * Called after a transaction that wrote kv rows commits, in the committing
+ * backend.  The stream layer sets it at _PG_init to wake its workers: the
+ * table AM must not call the layers above it.
+ */
+typedef void (*KvCommitWroteHook) (void);
+extern PGDLLIMPORT KvCommitWroteHook kv_commit_wrote_hook;
+
 extern bool KvRowLayoutOf(TupleDesc desc, KvRowLayout *layout);
 extern bool KvIsPartkvRelation(Relation rel);
 extern void KvSetValidatedSlot(struct TupleTableSlot *slot);

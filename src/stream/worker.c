@@ -114,6 +114,7 @@
 #include "../common/serving.h"
 #include "../common/safesql.h"
 #include "../index/gsi.h"
+#include "../storage/tableam.h"
 #include "decoder.h"
 #include "handlers.h"
 #include "slothealth.h"
@@ -765,6 +766,16 @@ KvStreamProcessUtility(PlannedStmt *pstmt, const char *queryString,
 }
 
 /*
+ * KvWakeAfterWrite is the table AM's kv_commit_wrote_hook: a transaction
+ * that wrote kv rows committed, so this database's workers look now.
+ */
+static void
+KvWakeAfterWrite(void)
+{
+	KvStreamWakeWorker(MyDatabaseId, true);
+}
+
+/*
  * KvStreamInit is _PG_init's part for the stream: settings, shared memory,
  * the launcher and the hooks.  It runs before MarkGUCPrefixReserved, which
  * would otherwise discard partkv.* values read from postgresql.conf.
@@ -825,6 +836,7 @@ KvStreamInit(void)
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = KvStreamProcessUtility;
 	RegisterXactCallback(KvStreamXactCallback, NULL);
+	kv_commit_wrote_hook = KvWakeAfterWrite;
 
 	if (kv_stream_max_workers == 0)
 		return;
