@@ -2574,7 +2574,10 @@ KvWorkerRun(int slotno)
 	kv_batch.context = AllocSetContextCreate(kv_worker_cxt, "partkv stream batch",
 											 ALLOCSET_DEFAULT_SIZES);
 	if (kv_role == KV_ROLE_GSI)
+	{
 		KvGsiWorkerInit();		/* global secondary indexes (src/index/gsi.c) */
+		kv_gsi_change_hook = KvGsiCollectChange;
+	}
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -2743,7 +2746,7 @@ KvWorkerRun(int slotno)
 				full = true;
 		}
 		/* GSI backfill, one batch per loop in its own transaction (src/index/gsi.c) */
-		else if (KvGsiBackfillStep())
+		else if (KvGsiBackfillStep(kv_stream_naptime_ms, kv_stream_batch_size))
 			full = true;
 		MemoryContextSwitchTo(kv_worker_cxt);
 
