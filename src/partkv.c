@@ -16,6 +16,7 @@
 #include "common/serving.h"
 #include "stats/stats.h"
 #include "stream/worker.h"
+#include "stream/workerstate.h"
 
 PG_MODULE_MAGIC;
 

@@ -20,7 +20,7 @@
 #include "utils/timestamp.h"
 
 #include "../common/serving.h"
-#include "worker.h"
+#include "workerstate.h"
 
 PG_FUNCTION_INFO_V1(partkv_gsi_backlog);
 
