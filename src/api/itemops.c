@@ -27,7 +27,7 @@ void
 KvOpOpen(KvItemOp *op)
 {
 	op->partition = KvRoutePartition(op->table, op->keys[0]);
-	op->writer = KvRowWriterOpen(op->table, op->partition);
+	op->writer = KvRowWriterOpen(op->table->table_name, op->partition);
 	KvRowSetNew(op->writer, op->keys, op->kind == KV_OP_PUT ? op->item : NULL);
 }
 

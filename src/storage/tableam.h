@@ -14,6 +14,16 @@
 
 #include "item.h"
 
+#define KV_MAX_LOCAL_INDEXES	5	/* DynamoDB's per-table limit of LSIs */
+
+/* one partition of a kv table (the table cache routes items to it) */
+typedef struct KvPartition
+{
+	Oid			relid;
+	Oid			pkindex;		/* its (pk[, sk]) primary key index */
+	Oid			lsiindex[KV_MAX_LOCAL_INDEXES]; /* its index of each LSI */
+} KvPartition;
+
 /* where the key columns and the item column sit in a kv table's rows */
 typedef struct KvRowLayout
 {
@@ -32,6 +42,7 @@ extern PGDLLIMPORT KvCommitWroteHook kv_commit_wrote_hook;
 
 extern bool KvRowLayoutOf(TupleDesc desc, KvRowLayout *layout);
 extern bool KvIsPartkvRelation(Relation rel);
+struct TupleTableSlot;
 extern void KvSetValidatedSlot(struct TupleTableSlot *slot);
 extern void KvItemKeys(Jsonb *item, const KvKeySchema *schema, Datum *values);
 
