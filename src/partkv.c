@@ -12,7 +12,6 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
-#include "partkv.h"
 #include "common/serving.h"
 #include "stats/stats.h"
 #include "stream/worker.h"

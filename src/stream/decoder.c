@@ -74,7 +74,7 @@
 #include "utils/varlena.h"
 
 #include "../common/jsonbuild.h"
-#include "../partkv.h"
+#include "../common/partkv.h"
 #include "../storage/item.h"
 #include "../storage/tableam.h"
 #include "../ttl/ttl.h"
