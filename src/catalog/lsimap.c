@@ -46,12 +46,12 @@ KvIsLsiIndex(Relation part, Relation indexrel, KvKeyAttr *attr)
  * when the table cache loads the partition.
  */
 void
-KvLsiMapPartition(Relation part, const KvTable *table, Oid *lsiindex)
+KvLsiMapPartition(Relation part, const KvKeyAttr *lsikey, int nlocal, Oid *lsiindex)
 {
 	List	   *indexes = RelationGetIndexList(part);
 	ListCell   *lc;
 
-	for (int j = 0; j < KV_MAX_LOCAL_INDEXES; j++)
+	for (int j = 0; j < nlocal; j++)
 		lsiindex[j] = InvalidOid;
 	foreach(lc, indexes)
 	{
@@ -65,10 +65,10 @@ KvLsiMapPartition(Relation part, const KvTable *table, Oid *lsiindex)
 		/* an index left invalid by a failed CREATE INDEX CONCURRENTLY is not read */
 		if (indexrel->rd_index->indisvalid && KvIsLsiIndex(part, indexrel, &attr))
 		{
-			for (int j = 0; j < table->nlocal; j++)
+			for (int j = 0; j < nlocal; j++)
 			{
-				if (!OidIsValid(lsiindex[j]) && table->local[j].key.type == attr.type &&
-					strcmp(table->local[j].key.name, attr.name) == 0)
+				if (!OidIsValid(lsiindex[j]) && lsikey[j].type == attr.type &&
+					strcmp(lsikey[j].name, attr.name) == 0)
 					lsiindex[j] = oid;
 			}
 		}

@@ -12,13 +12,15 @@
 #include "postgres.h"
 #include "utils/relcache.h"
 
-#include "tablecache.h"
+#include "../storage/item.h"
 
 /*
- * Fill lsiindex[0 .. KV_MAX_LOCAL_INDEXES - 1] with the OIDs of partition
- * part's indexes serving each local secondary index of table (InvalidOid
- * where the partition has none, e.g. during pg_restore).
+ * Fill lsiindex[0 .. nlocal - 1] with the OIDs of partition part's indexes
+ * serving each local secondary index of its table, whose sort keys are
+ * lsikey[0 .. nlocal - 1] (InvalidOid where the partition has none, e.g.
+ * during pg_restore).
  */
-extern void KvLsiMapPartition(Relation part, const KvTable *table, Oid *lsiindex);
+extern void KvLsiMapPartition(Relation part, const KvKeyAttr *lsikey, int nlocal,
+							  Oid *lsiindex);
 
 #endif							/* PARTKV_LSIMAP_H */
