@@ -141,7 +141,7 @@ typedef struct KvDecodingData
 static HTAB *kv_stream_rels = NULL;
 static bool kv_callback_registered = false;
 
-/* global secondary index maintenance (src/index/gsi.c), set by the stream worker */
+/* global secondary index maintenance (src/index/gsi.c), set by the GSI worker */
 KvGsiChangeHook kv_gsi_change_hook = NULL;
 
 /* changes made under this origin are not decoded (kv_decode_filter_origin) */
