@@ -12,10 +12,10 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
-#include "partkv.h"
 #include "common/serving.h"
 #include "stats/stats.h"
 #include "stream/worker.h"
+#include "stream/workerstate.h"
 
 PG_MODULE_MAGIC;
 

@@ -359,7 +359,7 @@ partkv_batch_get_item(PG_FUNCTION_ARGS)
 			if (total_bytes < KV_BATCH_GET_MAX_BYTES)
 			{
 				part = KvRoutePartition(table, keyvalues[2 * i]);
-				item = KvRowFetch(table, part, &keyvalues[2 * i]);
+				item = KvRowFetch(&table->key, part, &keyvalues[2 * i]);
 				size = item ? KvItemSize(item) : 0;
 			}
 			/* the response stays within 16 MB: what does not fit is left for a retry */
@@ -949,7 +949,7 @@ partkv_transact_get_items(PG_FUNCTION_ARGS)
 	for (int i = 0; i < n; i++)
 	{
 		const KvPartition *part = KvRoutePartition(tables[i], keys[2 * i]);
-		Jsonb	   *item = KvRowFetchSnapshot(tables[i], part, &keys[2 * i], snapshot);
+		Jsonb	   *item = KvRowFetchSnapshot(&tables[i]->key, part, &keys[2 * i], snapshot);
 
 		/* the items a transaction reads are limited as those it writes */
 		total_size += item ? KvItemSize(item) : 0;

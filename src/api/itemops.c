@@ -20,14 +20,14 @@
 #include "../stats/capacity.h"
 #include "../stats/stats.h"
 #include "../index/gsi.h"
-#include "../index/lsi.h"
+#include "../index/projection.h"
 #include "itemops.h"
 
 void
 KvOpOpen(KvItemOp *op)
 {
 	op->partition = KvRoutePartition(op->table, op->keys[0]);
-	op->writer = KvRowWriterOpen(op->table, op->partition);
+	op->writer = KvRowWriterOpen(op->table->table_name, op->partition);
 	KvRowSetNew(op->writer, op->keys, op->kind == KV_OP_PUT ? op->item : NULL);
 }
 

@@ -231,7 +231,7 @@ partkv_get_item(PG_FUNCTION_ARGS)
 	KvRequestKeyDatums(key, &table->key, keys);
 
 	part = KvRoutePartition(table, keys[0]);
-	item = KvRowFetch(table, part, keys);
+	item = KvRowFetch(&table->key, part, keys);
 	if (kv_track_stats)
 		KvStatsReportRead(part->relid, table->relid, item != NULL, KvStoredSize(item),
 						  KvReadHalves(KvCapacitySize(item, KV_READ_UNIT_BYTES),

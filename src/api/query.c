@@ -19,7 +19,7 @@
  *	 pk > k.pk) followed by the partitions after it.
  *
  * - With index_name naming a local secondary index, the same steps run on
- *	 the partitions' LSI indexes (pk, LSI key, sk) instead (src/index/lsi.c):
+ *	 the partitions' LSI indexes (pk, LSI key, sk) instead (src/catalog/lsimap.c):
  *	 the key condition names the LSI sort key, only items having it are
  *	 read (an IS NOT NULL scan key), and resuming after an ExclusiveStartKey
  *	 (table keys + LSI key) is the row comparison (lsi, sk) > (k.lsi, k.sk),
@@ -122,7 +122,7 @@
 #include "../common/serving.h"
 #include "../eval/eval.h"
 #include "../index/gsi.h"
-#include "../index/lsi.h"
+#include "../index/projection.h"
 #include "../stats/capacity.h"
 #include "../stats/stats.h"
 #include "../storage/hashops.h"

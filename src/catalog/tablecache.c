@@ -35,9 +35,9 @@
 
 #include "../common/errors.h"
 #include "../common/safesql.h"
-#include "../index/lsi.h"
 #include "../storage/hashops.h"
 #include "../storage/tableam.h"
+#include "lsimap.h"
 #include "tablecache.h"
 
 PG_FUNCTION_INFO_V1(partkv_invalidate_table_cache);
@@ -383,6 +383,7 @@ KvLoadPartitions(KvTable *entry, Relation parent)
 	KvPartition *parts;
 	Oid		   *pkindexes;
 	Oid		   *lsiindexes;
+	KvKeyAttr	lsikeys[KV_MAX_LOCAL_INDEXES];
 	const char *why = NULL;
 
 	if (entry->by_remainder != NULL)
@@ -395,6 +396,8 @@ KvLoadPartitions(KvTable *entry, Relation parent)
 
 	pkindexes = palloc(sizeof(Oid) * partdesc->nparts);
 	lsiindexes = palloc0(sizeof(Oid) * KV_MAX_LOCAL_INDEXES * partdesc->nparts);
+	for (int j = 0; j < entry->nlocal; j++)
+		lsikeys[j] = entry->local[j].key;
 	for (int i = 0; i < partdesc->nparts; i++)
 	{
 		Relation	part = table_open(partdesc->oids[i], AccessShareLock);
@@ -404,7 +407,8 @@ KvLoadPartitions(KvTable *entry, Relation parent)
 		if (why == NULL)
 			why = KvPartitionMismatch(entry, part, pkindexes[i]);
 		if (entry->nlocal > 0 && why == NULL)
-			KvLsiMapPartition(part, entry, &lsiindexes[i * KV_MAX_LOCAL_INDEXES]);
+			KvLsiMapPartition(part, lsikeys, entry->nlocal,
+							  &lsiindexes[i * KV_MAX_LOCAL_INDEXES]);
 		table_close(part, NoLock);
 		owner = hash_search(kv_partition_owner, &partdesc->oids[i], HASH_ENTER, NULL);
 		owner->parent = entry->relid;

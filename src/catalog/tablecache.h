@@ -16,16 +16,8 @@
 #include "utils/acl.h"
 
 #include "../storage/item.h"
+#include "../storage/tableam.h"
 
-#define KV_MAX_LOCAL_INDEXES	5	/* DynamoDB's per-table limit of LSIs */
-
-/* one partition of a kv table */
-typedef struct KvPartition
-{
-	Oid			relid;
-	Oid			pkindex;		/* its (pk[, sk]) primary key index */
-	Oid			lsiindex[KV_MAX_LOCAL_INDEXES]; /* its index of each LSI */
-} KvPartition;
 
 /* ProjectionType of a secondary index */
 typedef enum KvProjectionType

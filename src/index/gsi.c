@@ -90,16 +90,13 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "../common/serving.h"
 #include "../common/safesql.h"
 #include "../storage/hashops.h"
-#include "../stream/decoder.h"
-#include "../stream/worker.h"
+#include "../storage/indexkeys.h"
 #include "gsi.h"
-#include "lsi.h"
+#include "projection.h"
 
 PG_FUNCTION_INFO_V1(partkv_gsi_project);
-PG_FUNCTION_INFO_V1(partkv_gsi_backlog);
 
 /* one change of a table that has GSIs, as decoded */
 typedef struct KvGsiChange
@@ -172,85 +169,6 @@ partkv_gsi_project(PG_FUNCTION_ARGS)
 			names[nnames++] = TextDatumGetCString(elems[i]);
 	}
 	PG_RETURN_JSONB_P(KvProjectAttributes(item, names, nnames));
-}
-
-/*
- * partkv_gsi_backlog() returns how far the GSI worker, which maintains
- * every GSI of the database, is behind: {"WalBytes": flushed WAL not yet
- * applied, "Seconds": 0 when caught up, else the age of the last change
- * applied or since the worker was last caught up, whichever is nearer (an
- * upper bound of the delay of the changes waiting; 0 as well when no kv row
- * was written since it was last caught up), "Yielding": whether it gives
- * way to the writers (see KvGsiWorkerYield),
- * "LastApplied": commit time of that change, "Served": whether the GSIs
- * are maintained, and when not, "Transient" and "Reason" (see
- * src/common/serving.c)}.  When no worker runs, "WalBytes" is the WAL its
- * replication slot keeps (null without one) and "Seconds" null.
- */
-Datum
-partkv_gsi_backlog(PG_FUNCTION_ARGS)
-{
-	KvStreamWorkerInfo info;
-	StringInfoData buf;
-	XLogRecPtr	flush = GetFlushRecPtr(NULL);
-	int64		bytes;
-	double		seconds = 0;
-
-	KvServing	serving;
-
-	initStringInfo(&buf);
-	if (!KvGsiWorkerOf(MyDatabaseId, &info))
-	{
-		char		name[NAMEDATALEN];
-		XLogRecPtr	confirmed;
-
-		KvGsiSlotName(MyDatabaseId, name);
-		confirmed = KvSlotConfirmedFlush(name);
-		if (XLogRecPtrIsInvalid(confirmed))
-			appendStringInfoString(&buf, "{\"WalBytes\": null, \"Seconds\": null");
-		else
-			appendStringInfo(&buf, "{\"WalBytes\": " INT64_FORMAT ", \"Seconds\": null",
-							 (int64) (flush > confirmed ? flush - confirmed : 0));
-	}
-	else
-	{
-		bytes = (flush > info.reached) ? (int64) (flush - info.reached) : 0;
-
-		/*
-		 * WAL written since the worker last had nothing left, when no kv row
-		 * was written meanwhile, holds no change (vacuum, other tables):
-		 * nothing waits.
-		 */
-		if (bytes > 0 && info.caught_up_at >= info.last_write)
-			seconds = 0;
-		else if (bytes > 0)
-		{
-			/*
-			 * Waiting changes committed after the last applied one, and
-			 * (give or take the WAL writer's delay) after the worker last
-			 * had nothing left: the nearer of the two bounds their delay.
-			 */
-			TimestampTz since = Max(info.applied_commit, info.caught_up_at);
-
-			if (since != 0)
-				seconds = Max(0, (double) (GetCurrentTimestamp() - since) / USECS_PER_SEC);
-		}
-		appendStringInfo(&buf, "{\"WalBytes\": " INT64_FORMAT ", \"Seconds\": %.3f, \"Yielding\": %s",
-						 bytes, seconds, info.yielding ? "true" : "false");
-		if (info.applied_commit != 0)
-			appendStringInfo(&buf, ", \"LastApplied\": \"%s\"",
-							 timestamptz_to_str(info.applied_commit));
-	}
-	KvServingOf(MyDatabaseId, KV_FEATURE_GSI, &serving);
-	appendStringInfo(&buf, ", \"Served\": %s", serving.served ? "true" : "false");
-	if (!serving.served)
-	{
-		appendStringInfo(&buf, ", \"Transient\": %s, \"Reason\": ",
-						 serving.transient ? "true" : "false");
-		escape_json(&buf, serving.reason);
-	}
-	appendStringInfoChar(&buf, '}');
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }
 
 /*
@@ -473,10 +391,10 @@ KvCopyJsonb(MemoryContext cxt, Jsonb *j)
 
 /*
  * KvGsiCollectChange keeps one decoded change of a table that has GSIs for
- * the batch being decoded (kv_gsi_change_hook).  Runs under the decoder's
+ * the batch being decoded (the decoder's kv_gsi_change_hook).  Runs under the decoder's
  * historic snapshot: it only copies.
  */
-static void
+void
 KvGsiCollectChange(const KvGsiChangeInfo *change)
 {
 	KvGsiChange *c;
@@ -530,7 +448,7 @@ KvGsiCollectChange(const KvGsiChangeInfo *change)
 	}
 }
 
-/* KvGsiWorkerInit sets up the worker's GSI state and hooks the decoder. */
+/* KvGsiWorkerInit sets up the worker's GSI state. */
 void
 KvGsiWorkerInit(void)
 {
@@ -538,7 +456,6 @@ KvGsiWorkerInit(void)
 									   ALLOCSET_DEFAULT_SIZES);
 	kv_gsi_batch_cxt = AllocSetContextCreate(kv_gsi_cxt, "partkv gsi batch",
 											 ALLOCSET_DEFAULT_SIZES);
-	kv_gsi_change_hook = KvGsiCollectChange;
 }
 
 /* KvGsiBatchReset forgets the changes of the previous batch. */
@@ -1401,7 +1318,7 @@ KvGsiAppliedVisible(void)
  * True when more backfill work is ready.
  */
 bool
-KvGsiBackfillStep(void)
+KvGsiBackfillStep(int idle_ms, int batch_size)
 {
 	static uint64 idle_invalidations = 0;
 	static TimestampTz idle_until = 0;
@@ -1455,7 +1372,7 @@ KvGsiBackfillStep(void)
 		kv_gsi_nxids = 0;
 		KvGsiForgetJob();
 		idle_invalidations = SharedInvalidMessageCounter;
-		idle_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kv_stream_naptime_ms);
+		idle_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), idle_ms);
 	}
 	else
 	{
@@ -1475,7 +1392,7 @@ KvGsiBackfillStep(void)
 			args[0] = DirectFunctionCall1(namein, CStringGetDatum(schema_name));
 			args[1] = CStringGetTextDatum(table_name);
 			args[2] = CStringGetTextDatum(index_name);
-			args[3] = Int32GetDatum(Max(kv_stream_batch_size, 100));
+			args[3] = Int32GetDatum(Max(batch_size, 100));
 			guc_level = KvGsiProbePlans();
 			if (SPI_execute_with_args("SELECT partkv.gsi_backfill_step($1, $2, $3, $4)",
 									  4, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)

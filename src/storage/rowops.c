@@ -41,7 +41,7 @@ static RegProcedure KvKeyEqualityProc(Oid typid);
  * caller has locked the parent table.
  */
 KvRowWriter *
-KvRowWriterOpen(const KvTable *table, const KvPartition *part)
+KvRowWriterOpen(const char *table_name, const KvPartition *part)
 {
 	KvRowWriter *w = palloc0(sizeof(KvRowWriter));
 	RangeTblEntry *rte;
@@ -52,7 +52,7 @@ KvRowWriterOpen(const KvTable *table, const KvPartition *part)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("partition \"%s\" of partkv table \"%s\" is not usable",
-						RelationGetRelationName(w->part), table->table_name),
+						RelationGetRelationName(w->part), table_name),
 				 errdetail("It needs the table's key columns, an item column and a primary key.")));
 
 	w->estate = CreateExecutorState();
@@ -304,14 +304,20 @@ KvKeyEqualityProc(Oid typid)
 	}
 }
 
+/* KvRowFetch reads an item by key under the active snapshot. */
 Jsonb *
-KvRowFetch(const KvTable *table, const KvPartition *part, const Datum *keys)
+KvRowFetch(const KvKeySchema *key, const KvPartition *part, const Datum *keys)
 {
-	return KvRowFetchSnapshot(table, part, keys, NULL);
+	return KvRowFetchSnapshot(key, part, keys, NULL);
 }
 
+/*
+ * KvRowFetchSnapshot reads the item of the row with the given key values
+ * (key: the table's key schema) through partition part's primary key
+ * index; NULL when no row is visible to snapshot (NULL: the active one).
+ */
 Jsonb *
-KvRowFetchSnapshot(const KvTable *table, const KvPartition *part, const Datum *keys,
+KvRowFetchSnapshot(const KvKeySchema *key, const KvPartition *part, const Datum *keys,
 				   Snapshot given)
 {
 	Relation	rel = table_open(part->relid, AccessShareLock);
@@ -327,15 +333,15 @@ KvRowFetchSnapshot(const KvTable *table, const KvPartition *part, const Datum *k
 		elog(ERROR, "partition \"%s\" is not shaped like a partkv table",
 			 RelationGetRelationName(rel));
 
-	KvKeyScanKeys(&table->key, keys, skey);
+	KvKeyScanKeys(key, keys, skey);
 
 	/* see the latest committed state (and this transaction's own writes) */
 	PushCopiedSnapshot(given ? given : GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
 	snapshot = GetActiveSnapshot();
 
-	scan = index_beginscan(rel, index, snapshot, table->key.nkeys, 0);
-	index_rescan(scan, skey, table->key.nkeys, NULL, 0);
+	scan = index_beginscan(rel, index, snapshot, key->nkeys, 0);
+	index_rescan(scan, skey, key->nkeys, NULL, 0);
 	if (index_getnext_slot(scan, ForwardScanDirection, slot))
 		item = KvSlotItem(slot, &layout);
 	index_endscan(scan);

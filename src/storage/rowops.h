@@ -15,7 +15,6 @@
 #include "utils/jsonb.h"
 #include "utils/snapshot.h"
 
-#include "../catalog/tablecache.h"
 #include "tableam.h"
 
 /* an open partition ready for one item write */
@@ -30,7 +29,8 @@ typedef struct KvRowWriter
 	TupleTableSlot *oldslot;	/* the current row, once locked */
 } KvRowWriter;
 
-extern KvRowWriter *KvRowWriterOpen(const KvTable *table, const KvPartition *part);
+/* open partition part of kv table table_name (for messages) for one write */
+extern KvRowWriter *KvRowWriterOpen(const char *table_name, const KvPartition *part);
 extern void KvRowWriterClose(KvRowWriter *w);
 
 /* fill newslot with key values and an item (item may be NULL for a key-only search) */
@@ -56,10 +56,10 @@ extern void KvRowDelete(KvRowWriter *w);
 extern Jsonb *KvSlotItem(TupleTableSlot *slot, const KvRowLayout *layout);
 
 /* read the item with the given key visible to the active snapshot; NULL if none */
-extern Jsonb *KvRowFetch(const KvTable *table, const KvPartition *part, const Datum *keys);
+extern Jsonb *KvRowFetch(const KvKeySchema *key, const KvPartition *part, const Datum *keys);
 
 /* the same with a given snapshot (one snapshot for several reads) */
-extern Jsonb *KvRowFetchSnapshot(const KvTable *table, const KvPartition *part,
+extern Jsonb *KvRowFetchSnapshot(const KvKeySchema *key, const KvPartition *part,
 								 const Datum *keys, Snapshot snapshot);
 
 #endif							/* PARTKV_ROWOPS_H */

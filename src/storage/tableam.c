@@ -28,12 +28,13 @@
 #include "utils/rel.h"
 
 #include "../common/errors.h"
-#include "../index/lsi.h"
+#include "indexkeys.h"
 #include "item.h"
 #include "tableam.h"
-#include "../stream/worker.h"
 
 PG_FUNCTION_INFO_V1(partkv_tam_handler);
+
+KvCommitWroteHook kv_commit_wrote_hook = NULL;
 
 static TableAmRoutine kv_routine;
 static bool kv_routine_ready = false;
@@ -43,17 +44,17 @@ static bool kv_xact_wrote = false;
 static bool kv_commit_callback_registered = false;
 
 /*
- * KvWakeStreamAtCommit wakes the database's stream worker when a
- * transaction that wrote kv rows commits, so the change reaches the stream
- * (and indexes) at once instead of at the worker's next nap.
+ * KvCommitWroteCallback calls kv_commit_wrote_hook when a transaction that
+ * wrote kv rows commits, so the change reaches the stream (and indexes) at
+ * once instead of at the stream worker's next nap.
  */
 static void
-KvWakeStreamAtCommit(XactEvent event, void *arg)
+KvCommitWroteCallback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
 	{
-		if (kv_xact_wrote)
-			KvStreamWakeWorker(MyDatabaseId, true);
+		if (kv_xact_wrote && kv_commit_wrote_hook != NULL)
+			kv_commit_wrote_hook();
 		kv_xact_wrote = false;
 	}
 	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
@@ -66,7 +67,7 @@ KvNoteWrite(void)
 {
 	if (!kv_commit_callback_registered)
 	{
-		RegisterXactCallback(KvWakeStreamAtCommit, NULL);
+		RegisterXactCallback(KvCommitWroteCallback, NULL);
 		kv_commit_callback_registered = true;
 	}
 	kv_xact_wrote = true;

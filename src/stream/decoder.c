@@ -74,7 +74,7 @@
 #include "utils/varlena.h"
 
 #include "../common/jsonbuild.h"
-#include "../partkv.h"
+#include "../common/partkv.h"
 #include "../storage/item.h"
 #include "../storage/tableam.h"
 #include "../ttl/ttl.h"
@@ -141,7 +141,7 @@ typedef struct KvDecodingData
 static HTAB *kv_stream_rels = NULL;
 static bool kv_callback_registered = false;
 
-/* global secondary index maintenance (src/index/gsi.c), set by the stream worker */
+/* global secondary index maintenance (src/index/gsi.c), set by the GSI worker */
 KvGsiChangeHook kv_gsi_change_hook = NULL;
 
 /* changes made under this origin are not decoded (kv_decode_filter_origin) */

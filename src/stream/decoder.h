@@ -16,6 +16,8 @@
 #include "replication/logical.h"
 #include "utils/jsonb.h"
 
+#include "../index/gsi.h"
+
 /*
  * Sequence numbers are 30 decimal digits: the commit LSN of the record's
  * transaction (20 digits) then the record's position in that transaction
@@ -71,31 +73,12 @@ extern void KvFormatSequenceNumber(XLogRecPtr commit_lsn, uint32 position, char 
 extern const KvDecodedRecord *KvDecoderCurrentRecord(LogicalDecodingContext *ctx);
 
 /*
- * Global secondary indexes (src/index/gsi.c): when set (by the stream
- * worker only), the plugin calls this hook for every change of a kv table
- * that has GSIs, whether or not the table has a stream.  It runs under the
- * historic snapshot of the change and must only copy what it keeps.
+ * Global secondary indexes: when set (by the GSI worker only, to
+ * KvGsiCollectChange), the plugin calls this hook for every change of a kv
+ * table that has GSIs, whether or not the table has a stream.  It runs
+ * under the historic snapshot of the change and must only copy what it
+ * keeps.
  */
-typedef struct KvGsiChangeInfo
-{
-	Oid			table_relid;
-	const char *schema_name;
-	const char *table_name;
-	Jsonb	   *keys;			/* the table key */
-	Jsonb	   *newitem;		/* NULL: deleted */
-
-	/*
-	 * The item before the change, when known: an insert had none; an update
-	 * or delete shows it only when the whole old row is in WAL (REPLICA
-	 * IDENTITY FULL).  old_known false: it may have been anything.
-	 */
-	Jsonb	   *olditem;
-	bool		old_known;
-	TransactionId xid;
-	TimestampTz commit_time;
-	XLogRecPtr	commit_lsn;
-} KvGsiChangeInfo;
-
 typedef void (*KvGsiChangeHook) (const KvGsiChangeInfo *change);
 extern PGDLLIMPORT KvGsiChangeHook kv_gsi_change_hook;
 

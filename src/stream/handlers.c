@@ -73,7 +73,7 @@
 
 #include "../common/safesql.h"
 #include "handlers.h"
-#include "worker.h"
+#include "workerstate.h"
 
 /* PG 16 replaced pg_proc_aclcheck/pg_class_aclcheck/pg_database_aclcheck (upstream c727f511bd7b) */
 #if PG_VERSION_NUM >= 160000

@@ -53,7 +53,7 @@
 #include "utils/timestamp.h"
 
 #include "slothealth.h"
-#include "worker.h"
+#include "workerstate.h"
 
 /*
  * Version differences: PG 16 records why a slot was invalidated

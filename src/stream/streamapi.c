@@ -27,7 +27,8 @@
 
 #include "../common/serving.h"
 #include "decoder.h"
-#include "worker.h"
+#include "streamapi.h"
+#include "workerstate.h"
 
 /* PG 16 replaced the per-class owner checks (upstream afbfc02983f8) */
 #if PG_VERSION_NUM >= 160000

@@ -114,9 +114,12 @@
 #include "../common/serving.h"
 #include "../common/safesql.h"
 #include "../index/gsi.h"
+#include "../storage/tableam.h"
 #include "decoder.h"
 #include "handlers.h"
 #include "slothealth.h"
+#include "streamapi.h"
+#include "workerstate.h"
 #include "../ttl/ttl.h"
 #include "worker.h"
 
@@ -142,84 +145,12 @@ extern PGDLLEXPORT void partkv_stream_launcher_main(Datum main_arg);
 extern PGDLLEXPORT void partkv_stream_worker_main(Datum main_arg);
 extern PGDLLEXPORT void partkv_gsi_worker_main(Datum main_arg);
 
-int			kv_stream_naptime_ms = 1000;
 static int	kv_gsi_yield_lag_ms = 1000; /* see KvGsiWorkerYield */
 static int	kv_gsi_yield_cpu = 10;
 int			kv_stream_batch_delay_ms = 10;
 int			kv_stream_batch_size = 1000;
 int			kv_stream_retention_s = 86400;
-int			kv_stream_max_workers = 8;
 
-/* why a worker exited, as it tells the launcher */
-typedef enum KvExitReason
-{
-	KV_EXIT_CRASH = 0,			/* error or crash: restart with back-off */
-	KV_EXIT_ABSENT,				/* the database has no extension */
-	KV_EXIT_STOPPED,			/* asked to stop (database command) */
-	KV_EXIT_DISABLED			/* cannot run (wal_level) */
-} KvExitReason;
-
-/*
- * The two processes of a database: the stream worker (started by the
- * launcher) and the GSI worker it starts and supervises.
- */
-typedef enum KvWorkerRole
-{
-	KV_ROLE_STREAM = 0,
-	KV_ROLE_GSI,
-	KV_NROLES
-} KvWorkerRole;
-
-StaticAssertDecl((int) KV_ROLE_GSI == (int) KV_SERVING_GSI_WORKER,
-				 "worker roles are numbered as src/common/serving.h numbers them");
-
-/* one process of a database, in shared memory */
-typedef struct KvWorkerProc
-{
-	pid_t		pid;
-	Latch	   *latch;
-	XLogRecPtr	reached;		/* WAL decoded, its work committed */
-	XLogRecPtr	caught_up;		/* flushed WAL fully decoded up to here */
-	TimestampTz caught_up_at;	/* when caught_up was the end of flushed WAL */
-	TimestampTz last_batch;
-	int64		records;
-	TimestampTz applied_commit; /* commit time of the last change applied */
-	bool		yielding;		/* a GSI worker giving way to the writers */
-} KvWorkerProc;
-
-/* the workers of one database, in shared memory */
-typedef struct KvWorkerSlot
-{
-	Oid			dboid;			/* InvalidOid: slot free */
-	bool		starting;		/* registered, process not running yet */
-	bool		stop;			/* asked to exit */
-	KvExitReason exit_reason;	/* the stream worker's */
-	TimestampTz last_write;		/* when a transaction writing kv rows last committed */
-	KvWorkerProc procs[KV_NROLES];
-} KvWorkerSlot;
-
-#define KV_MAX_PENDING	32
-#define KV_MAX_PAUSED	16
-
-typedef struct KvStreamShared
-{
-	slock_t		mutex;
-	pid_t		launcher_pid;
-	Latch	   *launcher_latch;
-	int			npending;		/* databases to (re)check */
-	Oid			pending[KV_MAX_PENDING];
-	bool		pending_overflow;	/* too many: recheck all */
-	int			npaused;		/* databases kept free of workers */
-	Oid			paused[KV_MAX_PAUSED];
-	int			paused_count[KV_MAX_PAUSED];
-	int			nslots;
-	KvWorkerSlot slots[FLEXIBLE_ARRAY_MEMBER];
-} KvStreamShared;
-
-static KvStreamShared *kv_shared = NULL;
-
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 /* CREATE/DROP EXTENSION partkv in this transaction: wake the launcher at its end */
@@ -241,42 +172,6 @@ static void KvStreamRequestCheck(Oid dboid);
  * ----------------------------------------------------------------
  */
 
-/* KvStreamShmemSize is the size of the shared state for max_workers workers. */
-static Size
-KvStreamShmemSize(void)
-{
-	return add_size(offsetof(KvStreamShared, slots),
-					mul_size(Max(kv_stream_max_workers, 1), sizeof(KvWorkerSlot)));
-}
-
-/* KvStreamShmemRequest asks for the shared state (PG 15's request hook). */
-static void
-KvStreamShmemRequest(void)
-{
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(KvStreamShmemSize());
-}
-
-/* KvStreamShmemStartup creates or attaches to the shared state. */
-static void
-KvStreamShmemStartup(void)
-{
-	bool		found;
-
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	kv_shared = ShmemInitStruct("partkv stream", KvStreamShmemSize(), &found);
-	if (!found)
-	{
-		memset(kv_shared, 0, KvStreamShmemSize());
-		SpinLockInit(&kv_shared->mutex);
-		kv_shared->nslots = Max(kv_stream_max_workers, 1);
-	}
-	LWLockRelease(AddinShmemInitLock);
-}
 
 /*
  * KvStreamXactCallback tells the launcher, once CREATE or DROP EXTENSION
@@ -313,19 +208,6 @@ KvStreamXactCallback(XactEvent event, void *arg)
 	}
 }
 
-/* KvStreamSlotName names the slot and origin of a database's stream. */
-void
-KvStreamSlotName(Oid dboid, char *out)
-{
-	snprintf(out, NAMEDATALEN, "partkv_stream_%u", dboid);
-}
-
-/* KvGsiSlotName names the slot and origin of a database's GSI worker. */
-void
-KvGsiSlotName(Oid dboid, char *out)
-{
-	snprintf(out, NAMEDATALEN, "partkv_gsi_%u", dboid);
-}
 
 /*
  * KvStreamTrustPlugin lets this process use the partkv output plugin when
@@ -765,6 +647,16 @@ KvStreamProcessUtility(PlannedStmt *pstmt, const char *queryString,
 }
 
 /*
+ * KvWakeAfterWrite is the table AM's kv_commit_wrote_hook: a transaction
+ * that wrote kv rows committed, so this database's workers look now.
+ */
+static void
+KvWakeAfterWrite(void)
+{
+	KvStreamWakeWorker(MyDatabaseId, true);
+}
+
+/*
  * KvStreamInit is _PG_init's part for the stream: settings, shared memory,
  * the launcher and the hooks.  It runs before MarkGUCPrefixReserved, which
  * would otherwise discard partkv.* values read from postgresql.conf.
@@ -818,13 +710,11 @@ KvStreamInit(void)
 							&kv_gsi_yield_cpu, 10, 1, 100,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = KvStreamShmemRequest;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = KvStreamShmemStartup;
+	KvWorkerStateInit();
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = KvStreamProcessUtility;
 	RegisterXactCallback(KvStreamXactCallback, NULL);
+	kv_commit_wrote_hook = KvWakeAfterWrite;
 
 	if (kv_stream_max_workers == 0)
 		return;
@@ -859,83 +749,6 @@ KvStreamRequestCheck(Oid dboid)
 		SetLatch(latch);
 }
 
-/* KvWorkerOf reports on the running process of a role of a database. */
-static bool
-KvWorkerOf(Oid dboid, KvWorkerRole role, KvStreamWorkerInfo *info)
-{
-	bool		found = false;
-
-	if (kv_shared == NULL)
-		return false;
-	SpinLockAcquire(&kv_shared->mutex);
-	for (int i = 0; i < kv_shared->nslots; i++)
-	{
-		KvWorkerSlot *w = &kv_shared->slots[i];
-		KvWorkerProc *p = &w->procs[role];
-
-		if (w->dboid == dboid && p->pid != 0)
-		{
-			info->pid = p->pid;
-			info->reached = p->caught_up;
-			info->last_batch = p->last_batch;
-			info->records = p->records;
-			info->applied_commit = p->applied_commit;
-			info->yielding = p->yielding;
-			info->caught_up_at = p->caught_up_at;
-			info->last_write = w->last_write;
-			found = true;
-			break;
-		}
-	}
-	SpinLockRelease(&kv_shared->mutex);
-	return found;
-}
-
-/* KvStreamWorkerOf reports on the running stream worker of a database. */
-bool
-KvStreamWorkerOf(Oid dboid, KvStreamWorkerInfo *info)
-{
-	return KvWorkerOf(dboid, KV_ROLE_STREAM, info);
-}
-
-/* KvGsiWorkerOf reports on the running GSI worker of a database. */
-bool
-KvGsiWorkerOf(Oid dboid, KvStreamWorkerInfo *info)
-{
-	return KvWorkerOf(dboid, KV_ROLE_GSI, info);
-}
-
-/*
- * KvStreamWakeWorker sets the latches of a database's workers; wrote: a
- * transaction that wrote kv rows has just committed (its time tells lag
- * from WAL that holds no change, see partkv_gsi_backlog).
- */
-void
-KvStreamWakeWorker(Oid dboid, bool wrote)
-{
-	Latch	   *latches[KV_NROLES] = {0};
-	TimestampTz now = wrote ? GetCurrentTimestamp() : 0;
-
-	if (kv_shared == NULL)
-		return;
-	SpinLockAcquire(&kv_shared->mutex);
-	for (int i = 0; i < kv_shared->nslots; i++)
-	{
-		KvWorkerSlot *w = &kv_shared->slots[i];
-
-		if (w->dboid == dboid)
-		{
-			for (int r = 0; r < KV_NROLES; r++)
-				latches[r] = w->procs[r].latch;
-			if (wrote)
-				w->last_write = now;
-		}
-	}
-	SpinLockRelease(&kv_shared->mutex);
-	for (int r = 0; r < KV_NROLES; r++)
-		if (latches[r])
-			SetLatch(latches[r]);
-}
 
 /* ----------------------------------------------------------------
  * Launcher
@@ -2562,7 +2375,10 @@ KvWorkerRun(int slotno)
 	kv_batch.context = AllocSetContextCreate(kv_worker_cxt, "partkv stream batch",
 											 ALLOCSET_DEFAULT_SIZES);
 	if (kv_role == KV_ROLE_GSI)
+	{
 		KvGsiWorkerInit();		/* global secondary indexes (src/index/gsi.c) */
+		kv_gsi_change_hook = KvGsiCollectChange;
+	}
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -2731,7 +2547,7 @@ KvWorkerRun(int slotno)
 				full = true;
 		}
 		/* GSI backfill, one batch per loop in its own transaction (src/index/gsi.c) */
-		else if (KvGsiBackfillStep())
+		else if (KvGsiBackfillStep(kv_stream_naptime_ms, kv_stream_batch_size))
 			full = true;
 		MemoryContextSwitchTo(kv_worker_cxt);
 

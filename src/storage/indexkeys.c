@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
- * lsi.c
- *	  Local secondary indexes: key extractors, recognition of LSI indexes
- *	  from their definition, and the index key checks of item writes.
+ * indexkeys.c
+ *	  The index keys of kv items: the key extractors of index expressions,
+ *	  recognition of an index column's key attribute from its definition,
+ *	  and the index key checks of item writes made by the table AM.
  *
  * An LSI of kv table t with sort key attribute a (type S) is, on the
  * partitioned table (so on every partition),
@@ -24,9 +25,8 @@
  * partkv.key_text(item, 'a') > 'm' matches the index column without an
  * explicit COLLATE clause.
  *
- * Everything that recognises an LSI index works from the relcache (index
- * expressions), never from partkv's catalog, so it also works while
- * pg_restore has not yet loaded partkv.tables.
+ * This is storage code: the table AM checks index keys on every write, so
+ * it must not depend on the index layer (src/index/) above it.
  *
  *-------------------------------------------------------------------------
  */
@@ -50,9 +50,7 @@
 
 #include "../common/errors.h"
 #include "../common/safesql.h"
-#include "../eval/eval.h"
-#include "../storage/tableam.h"
-#include "lsi.h"
+#include "indexkeys.h"
 
 PG_FUNCTION_INFO_V1(partkv_key_text);
 PG_FUNCTION_INFO_V1(partkv_key_numeric);
@@ -92,7 +90,7 @@ typedef struct KvIndexKeys
  * KvTopLevelValue finds top-level attribute name (len bytes) of an item;
  * false when the item is NULL, not an object or lacks it.
  */
-static bool
+bool
 KvTopLevelValue(Jsonb *item, const char *name, int len, JsonbValue *v)
 {
 	if (item == NULL || !JB_ROOT_IS_OBJECT(item))
@@ -100,6 +98,11 @@ KvTopLevelValue(Jsonb *item, const char *name, int len, JsonbValue *v)
 	return getKeyJsonValueFromContainer(&item->root, name, len, v) != NULL;
 }
 
+/*
+ * KvIndexKeyValue converts an item's index key attribute to the Datum of
+ * an index key column of that type (see indexkeys.h), in
+ * CurrentMemoryContext.
+ */
 bool
 KvIndexKeyValue(Jsonb *item, const char *name, int len, KvType type, Datum *out)
 {
@@ -250,7 +253,7 @@ KvExtractorCall(Node *expr, KvKeyAttr *attr)
 
 /*
  * KvIndexColumnKey tells which item attribute index column colno extracts
- * (see lsi.h).  Reads the relcache's index expressions: only ever called
+ * (see indexkeys.h).  Reads the relcache's index expressions: only ever called
  * when a cache is filled, never per row.
  */
 bool
@@ -270,63 +273,6 @@ KvIndexColumnKey(Relation indexrel, int colno, KvKeyAttr *attr)
 			lc = lnext(exprs, lc);
 	}
 	return lc != NULL && KvExtractorCall((Node *) lfirst(lc), attr);
-}
-
-/*
- * KvIsLsiIndex recognises an LSI index of a kv partition by its shape:
- * B-tree (partition key column, extractor, sort key column).  The partial
- * predicate is not required: LSI reads add an IS NOT NULL scan key.
- */
-bool
-KvIsLsiIndex(Relation part, Relation indexrel, KvKeyAttr *attr)
-{
-	Form_pg_index index = indexrel->rd_index;
-	KvRowLayout layout;
-
-	if (indexrel->rd_rel->relam != BTREE_AM_OID || index->indnkeyatts != 3 ||
-		!KvRowLayoutOf(RelationGetDescr(part), &layout) || layout.schema.nkeys != 2)
-		return false;
-	if (index->indkey.values[0] != layout.key_attno[0] ||
-		index->indkey.values[2] != layout.key_attno[1])
-		return false;
-	return KvIndexColumnKey(indexrel, 2, attr);
-}
-
-/*
- * KvLsiMapPartition finds, among a partition's valid indexes, the one
- * serving each LSI of its table (matched by sort key attribute and type),
- * when the table cache loads the partition.
- */
-void
-KvLsiMapPartition(Relation part, const KvTable *table, Oid *lsiindex)
-{
-	List	   *indexes = RelationGetIndexList(part);
-	ListCell   *lc;
-
-	for (int j = 0; j < KV_MAX_LOCAL_INDEXES; j++)
-		lsiindex[j] = InvalidOid;
-	foreach(lc, indexes)
-	{
-		Oid			oid = lfirst_oid(lc);
-		Relation	indexrel;
-		KvKeyAttr	attr;
-
-		if (oid == part->rd_pkindex)
-			continue;
-		indexrel = index_open(oid, AccessShareLock);
-		/* an index left invalid by a failed CREATE INDEX CONCURRENTLY is not read */
-		if (indexrel->rd_index->indisvalid && KvIsLsiIndex(part, indexrel, &attr))
-		{
-			for (int j = 0; j < table->nlocal; j++)
-			{
-				if (!OidIsValid(lsiindex[j]) && table->local[j].key.type == attr.type &&
-					strcmp(table->local[j].key.name, attr.name) == 0)
-					lsiindex[j] = oid;
-			}
-		}
-		index_close(indexrel, NoLock);
-	}
-	list_free(indexes);
 }
 
 /* ----------------------------------------------------------------
@@ -581,63 +527,4 @@ KvCheckIndexKeys(Relation rel, Jsonb *item)
 		if (type != KV_TYPE_N)
 			(void) KvItemKeyDatum(item, attr, !keys->keys[i].hash, &found);
 	}
-}
-
-/* ----------------------------------------------------------------
- * Projections of an index
- * ----------------------------------------------------------------
- */
-
-/*
- * KvProjectAttributes builds the object of the listed top-level attributes
- * an item has; duplicate names are kept once (jsonb objects are unique).
- */
-Jsonb *
-KvProjectAttributes(Jsonb *item, char *const *names, int nnames)
-{
-	JsonbParseState *ps = NULL;
-	JsonbValue *res;
-
-	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-	for (int i = 0; i < nnames; i++)
-	{
-		JsonbValue	k;
-		JsonbValue	v;
-
-		if (getKeyJsonValueFromContainer(&item->root, names[i], strlen(names[i]), &v) == NULL)
-			continue;
-		k.type = jbvString;
-		k.val.string.val = names[i];
-		k.val.string.len = strlen(names[i]);
-		pushJsonbValue(&ps, WJB_KEY, &k);
-		pushJsonbValue(&ps, WJB_VALUE, &v);
-	}
-	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
-	return JsonbValueToJsonb(res);
-}
-
-/*
- * KvIndexProjectionSame tells whether an index entry's projected non-key
- * attributes are the same in both items (its keys are compared apart).
- */
-bool
-KvIndexProjectionSame(Jsonb *old, Jsonb *written, KvProjectionType projection,
-					  int ninclude, char *const *include)
-{
-	if (projection == KV_PROJECT_KEYS_ONLY)
-		return true;
-	if (projection == KV_PROJECT_ALL)
-		return DatumGetBool(DirectFunctionCall2(jsonb_eq, JsonbPGetDatum(old),
-												JsonbPGetDatum(written)));
-	for (int i = 0; i < ninclude; i++)
-	{
-		JsonbValue	o,
-					n;
-		bool		in_old = KvTopLevelValue(old, include[i], strlen(include[i]), &o);
-		bool		in_new = KvTopLevelValue(written, include[i], strlen(include[i]), &n);
-
-		if (in_old != in_new || (in_old && !KvValueEquals(&o, &n)))
-			return false;
-	}
-	return true;
 }
