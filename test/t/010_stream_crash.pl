@@ -28,9 +28,16 @@ restart_after_crash = on
 });
 $node->start;
 
-# wait_up() -- after a crash restart, wait until the server takes queries.
-sub wait_up
+# kill_worker(DB) -- SIGKILL the stream worker of DB and wait until the
+# server has restarted after the crash and takes queries again (a query that
+# answers before the postmaster has noticed the dead worker proves nothing).
+sub kill_worker
 {
+	my ($db) = @_;
+	my $offset = -s $node->logfile;
+	kill 'KILL', worker_pid($db);
+	$node->wait_for_log(qr/database system is ready to accept connections/, $offset)
+	  or die 'server did not restart';
 	$node->poll_query_until('postgres', 'SELECT true') or die 'server did not come back';
 	return;
 }
@@ -106,8 +113,7 @@ sub exactly_once
 # 1. SIGKILL of the worker while it works through a backlog: the server
 # restarts after a crash, the worker resumes from its replication origin.
 writes(1, 300);
-kill 'KILL', worker_pid('kv');
-wait_up();
+kill_worker('kv');
 writes(301, 400);
 exactly_once('worker killed with SIGKILL');
 
@@ -163,8 +169,7 @@ $node->safe_psql('kv', q{
 	SELECT partkv.add_stream_handler('counters', 'app.handle', batch_size => 5);
 });
 writes(2001, 2200);
-kill 'KILL', worker_pid('kv');
-wait_up();
+kill_worker('kv');
 is($node->safe_psql('kv', q{SELECT partkv.stream_handlers_wait('60s')}), 't', 'handler caught up');
 is($node->safe_psql('kv', q{SELECT count(*) || '/' || count(DISTINCT n) || '/' || min(n) || '/' || max(n) FROM app.handled}),
 	'200/200/2001/2200', 'the handler saw each change once across a crash');
