@@ -15,6 +15,13 @@ OBJS = $(SRCS:.c=.o)
 
 PG_CPPFLAGS = -std=gnu11
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+# CI builds with WERROR=1 (.ci/run): a new warning fails the build there.
+# test/scripts/test.sh runs make without the caller's MAKEFLAGS, so the
+# setting travels in the environment.
+ifdef WERROR
+PG_CFLAGS += -Werror
+export WERROR
+endif
 SHLIB_LINK = -lxxhash
 
 # Regression suites, in order.
