@@ -355,7 +355,7 @@ WireUnknownOperation(const char *operation)
 	Jsonb	   *body;
 
 	values[0] = WireStringJsonb(psprintf("%s#%s", type->ns, type->name));
-	values[1] = WireStringJsonb("");
+	values[1] = WireStringJsonb(psprintf("Unknown operation %s", operation));
 	body = WireObjectOf(2, keys, values);
 	ereport(ERROR,
 			(errcode(WIRE_ERRCODE_UNKNOWN_OPERATION),
