@@ -67,6 +67,7 @@ WirePutItem(Jsonb *req)
 	Datum		args[8];
 	bool		nulls[8];
 	bool		isnull;
+	Datum		result;
 	Jsonb	   *item;
 	char	   *condition;
 
@@ -82,7 +83,9 @@ WirePutItem(Jsonb *req)
 	ARG_TEXT(5, a.return_values);
 	ARG_TEXT(6, a.on_failure);
 	ARG_TEXT(7, a.capacity);
-	return WireWriteResponse(WireCallC(partkv_put_item, 8, args, nulls, &isnull), isnull);
+	/* the call first: it sets isnull */
+	result = WireCallC(partkv_put_item, 8, args, nulls, &isnull);
+	return WireWriteResponse(result, isnull);
 }
 
 Jsonb *
@@ -92,6 +95,7 @@ WireDeleteItem(Jsonb *req)
 	Datum		args[8];
 	bool		nulls[8];
 	bool		isnull;
+	Datum		result;
 	Jsonb	   *key;
 	char	   *condition;
 
@@ -107,7 +111,9 @@ WireDeleteItem(Jsonb *req)
 	ARG_TEXT(5, a.return_values);
 	ARG_TEXT(6, a.on_failure);
 	ARG_TEXT(7, a.capacity);
-	return WireWriteResponse(WireCallC(partkv_delete_item, 8, args, nulls, &isnull), isnull);
+	/* the call first: it sets isnull */
+	result = WireCallC(partkv_delete_item, 8, args, nulls, &isnull);
+	return WireWriteResponse(result, isnull);
 }
 
 Jsonb *
@@ -117,6 +123,7 @@ WireUpdateItem(Jsonb *req)
 	Datum		args[9];
 	bool		nulls[9];
 	bool		isnull;
+	Datum		result;
 	Jsonb	   *key;
 	char	   *update;
 	char	   *condition;
@@ -135,7 +142,9 @@ WireUpdateItem(Jsonb *req)
 	ARG_TEXT(6, a.return_values);
 	ARG_TEXT(7, a.on_failure);
 	ARG_TEXT(8, a.capacity);
-	return WireWriteResponse(WireCallC(partkv_update_item, 9, args, nulls, &isnull), isnull);
+	/* the call first: it sets isnull */
+	result = WireCallC(partkv_update_item, 9, args, nulls, &isnull);
+	return WireWriteResponse(result, isnull);
 }
 
 /*
