@@ -3767,3 +3767,18 @@ AS 'MODULE_PATHNAME', 'partkv_error_type'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION partkv.error_type(text) IS
 'the DynamoDB error a SQLSTATE stands for: its name, its wire __type ("<namespace>#<name>") and HTTP status; NULL for any other SQLSTATE';
+
+-- ---------------------------------------------------------------------
+-- The DynamoDB wire protocol (issue 17): partkv.dynamodb(operation,
+-- request) takes a wire request body (typed AttributeValues) and returns
+-- the wire response body, through the same C code and SQL functions as
+-- the partkv.* API; an error's DETAIL is the wire error body
+-- (src/wire/).  It runs as the caller: every privilege check applies.
+-- ---------------------------------------------------------------------
+CREATE FUNCTION partkv.dynamodb(operation text, request jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'partkv_dynamodb'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION partkv.dynamodb(text, jsonb) IS
+'DynamoDB''s JSON protocol: operation is the X-Amz-Target action (prefix DynamoDB_20120810. or DynamoDBStreams_20120810. optional), request and result are wire bodies with typed AttributeValues; errors carry the wire error body {"__type", "message", ...} in DETAIL';
+GRANT EXECUTE ON FUNCTION partkv.dynamodb(text, jsonb) TO PUBLIC;

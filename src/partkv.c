@@ -16,6 +16,7 @@
 #include "stats/stats.h"
 #include "stream/worker.h"
 #include "stream/workerstate.h"
+#include "wire/wire.h"
 
 PG_MODULE_MAGIC;
 
@@ -41,5 +42,6 @@ _PG_init(void)
 	KvStatsInit();				/* GUCs and shared memory too */
 	KvStreamInit();				/* before the prefix is reserved: it defines GUCs */
 	KvServingInit(kv_stream_max_workers);	/* what the workers say of themselves */
+	KvWireInit();				/* partkv.region, partkv.account_id */
 	MarkGUCPrefixReserved("partkv");
 }

@@ -39,6 +39,8 @@ static const KvErrorType kv_error_types[] = {
 	{"SerializationException", KV_NS_SERVICE, 400},
 	{"UnknownOperationException", KV_NS_SERVICE, 400},
 	{"MissingAuthenticationTokenException", KV_NS_SERVICE, 400},
+	{"AccessDeniedException", KV_NS_SERVICE, 400},
+	{"ThrottlingException", KV_NS_DYNAMODB, 400},
 	{"InternalServerError", KV_NS_DYNAMODB, 500},
 };
 
@@ -83,6 +85,41 @@ KvErrorTypeOf(int sqlerrcode)
 			return KvErrorTypeByName(kv_error_codes[i].type);
 	}
 	return NULL;
+}
+
+/*
+ * KvWireErrorType: the DynamoDB type an error leaving the wire endpoint is
+ * answered with.  Beyond the SQLSTATEs partkv raises, errors PostgreSQL
+ * raises map to their closest type (the wire contract), and anything else
+ * is an InternalServerError.
+ */
+const KvErrorType *
+KvWireErrorType(int sqlerrcode, const char *message)
+{
+	const KvErrorType *type = KvErrorTypeOf(sqlerrcode);
+	const char *name = "InternalServerError";
+
+	/*
+	 * The typed-JSON codec words a wrong JSON type inside an AttributeValue
+	 * this way; the wire protocol calls that a SerializationException.
+	 */
+	if (sqlerrcode == KV_ERRCODE_VALIDATION && message != NULL &&
+		strncmp(message, "Invalid DynamoDB JSON", strlen("Invalid DynamoDB JSON")) == 0)
+		return KvErrorTypeByName("SerializationException");
+	if (type != NULL)
+		return type;
+	if (sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE)
+		name = "AccessDeniedException";
+	else if (sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
+			 ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_TRANSACTION_ROLLBACK)
+		name = "TransactionConflictException";
+	else if (sqlerrcode == ERRCODE_FEATURE_NOT_SUPPORTED)
+		name = "ValidationException";
+	else if (sqlerrcode == ERRCODE_TOO_MANY_CONNECTIONS ||
+			 sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
+			 sqlerrcode == ERRCODE_QUERY_CANCELED)
+		name = "ThrottlingException";
+	return KvErrorTypeByName(name);
 }
 
 /* KvParseSqlstate reads a five-character SQLSTATE; -1 when it is none. */

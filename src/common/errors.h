@@ -98,6 +98,12 @@ typedef struct KvErrorType
 /* the type of a partkv SQLSTATE; NULL when it is no DynamoDB error */
 extern const KvErrorType *KvErrorTypeOf(int sqlerrcode);
 
+/*
+ * the type the wire endpoint answers an error with: KvErrorTypeOf, the
+ * closest type for PostgreSQL's own errors, else InternalServerError
+ */
+extern const KvErrorType *KvWireErrorType(int sqlerrcode, const char *message);
+
 /* a type by its name, e.g. the transport's own SerializationException */
 extern const KvErrorType *KvErrorTypeByName(const char *name);
 
