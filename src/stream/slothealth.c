@@ -52,6 +52,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "../common/gucalias.h"
 #include "slothealth.h"
 #include "workerstate.h"
 
@@ -77,16 +78,17 @@ static int	kv_backlog_warning_kb = 1024 * 1024;
 /* how long a backlog stays past the threshold before it is warned about */
 #define KV_BACKLOG_GRACE_MS (10 * 1000)
 
-/* KvSlotHealthInit defines partkv.backlog_warning. */
+/* KvSlotHealthInit defines partkv.stream_backlog_warning (and its old name). */
 void
 KvSlotHealthInit(void)
 {
-	DefineCustomIntVariable("partkv.backlog_warning",
+	DefineCustomIntVariable("partkv.stream_backlog_warning",
 							"Backlog of a stream or GSI worker's replication slot past which the server log gets a WARNING.",
 							"The backlog is the WAL written since the slot's confirmed position (see partkv.stream_backlog). "
 							"It must stay past this for 10 seconds; the warning is repeated at most every 5 minutes per slot. -1 turns it off.",
 							&kv_backlog_warning_kb, 1024 * 1024, -1, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
+	KvDefineGucAlias("partkv.backlog_warning", "partkv.stream_backlog_warning");
 }
 
 /*
