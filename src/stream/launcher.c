@@ -141,7 +141,7 @@ KvServingStarted(Oid dboid, KvServingWorker worker)
 
 /*
  * KvLauncherNoRoom records that a database gets no worker because
- * partkv.max_workers workers run -- when every one of them serves a
+ * partkv.stream_max_workers workers run -- when every one of them serves a
  * database that has the extension: a worker still finding out whether
  * its database has it leaves soon, and makes room.
  */
@@ -193,7 +193,7 @@ KvLauncherStart(KvDbEntry *e)
 	SpinLockRelease(&kv_shared->mutex);
 	if (slot < 0)
 	{
-		/* partkv.max_workers reached: try later */
+		/* partkv.stream_max_workers reached: try later */
 		KvLauncherNoRoom(e->dboid);
 		return;
 	}

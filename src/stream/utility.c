@@ -93,7 +93,7 @@ KvStreamXactCallback(XactEvent event, void *arg)
  * database's replication slots cannot be made for lack of free slots: the
  * extension would be there, its stream, GSIs and TTL never served.  A
  * server that will not run the database's workers for another reason
- * (wal_level, partkv.max_workers) still serves tables: that only warns
+ * (wal_level, partkv.stream_max_workers) still serves tables: that only warns
  * (creating a stream, a GSI or enabling TTL is then an error).  Returns
  * true when no slot can be made (wal_level).
  */
