@@ -165,11 +165,35 @@ KvLauncherNoRoom(Oid dboid)
 	KvServingSet(dboid, KV_SERVING_STREAM_WORKER, KV_SERVING_MAX_WORKERS, NULL);
 }
 
+/*
+ * KvRegisterDbWorker starts a worker of database dboid in worker slot
+ * slotno (function: its entry point; type: its bgw_type, which begins its
+ * name), telling this process when it exits.
+ */
+static bool
+KvRegisterDbWorker(const char *function, const char *type, const char *dbname,
+				   int slotno, Oid dboid, BackgroundWorkerHandle **handle)
+{
+	BackgroundWorker bgw;
+
+	memset(&bgw, 0, sizeof(bgw));
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "partkv");
+	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "%s for database \"%s\"", type, dbname);
+	snprintf(bgw.bgw_type, BGW_MAXLEN, "%s", type);
+	bgw.bgw_main_arg = Int32GetDatum(slotno);
+	bgw.bgw_notify_pid = MyProcPid;
+	memcpy(bgw.bgw_extra, &dboid, sizeof(Oid));
+	return RegisterDynamicBackgroundWorker(&bgw, handle);
+}
+
 /* KvLauncherStart starts the worker of a database in a free slot. */
 static void
 KvLauncherStart(KvDbEntry *e)
 {
-	BackgroundWorker bgw;
 	int			slot = -1;
 
 	SpinLockAcquire(&kv_shared->mutex);
@@ -198,19 +222,8 @@ KvLauncherStart(KvDbEntry *e)
 		return;
 	}
 
-	memset(&bgw, 0, sizeof(bgw));
-	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	bgw.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "partkv");
-	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "partkv_stream_worker_main");
-	snprintf(bgw.bgw_name, BGW_MAXLEN, "partkv stream worker for database \"%s\"", e->name);
-	snprintf(bgw.bgw_type, BGW_MAXLEN, "partkv stream worker");
-	bgw.bgw_main_arg = Int32GetDatum(slot);
-	bgw.bgw_notify_pid = MyProcPid;
-	memcpy(bgw.bgw_extra, &e->dboid, sizeof(Oid));
-
-	if (!RegisterDynamicBackgroundWorker(&bgw, &e->handle))
+	if (!KvRegisterDbWorker("partkv_stream_worker_main", "partkv stream worker",
+							e->name, slot, e->dboid, &e->handle))
 	{
 		SpinLockAcquire(&kv_shared->mutex);
 		kv_shared->slots[slot].dboid = InvalidOid;
@@ -462,7 +475,6 @@ static int	kv_gsi_failures = 0;
 void
 KvSuperviseGsiWorker(int slotno)
 {
-	BackgroundWorker bgw;
 	TimestampTz now = GetCurrentTimestamp();
 	pid_t		pid;
 
@@ -487,18 +499,8 @@ KvSuperviseGsiWorker(int slotno)
 	if (pid != 0)
 		return;
 
-	memset(&bgw, 0, sizeof(bgw));
-	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	bgw.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "partkv");
-	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "partkv_gsi_worker_main");
-	snprintf(bgw.bgw_name, BGW_MAXLEN, "partkv GSI worker for database \"%s\"", kv_my_dbname);
-	snprintf(bgw.bgw_type, BGW_MAXLEN, "partkv GSI worker");
-	bgw.bgw_main_arg = Int32GetDatum(slotno);
-	bgw.bgw_notify_pid = MyProcPid;
-	memcpy(bgw.bgw_extra, &kv_my_dboid, sizeof(Oid));
-	if (!RegisterDynamicBackgroundWorker(&bgw, &kv_gsi_handle))
+	if (!KvRegisterDbWorker("partkv_gsi_worker_main", "partkv GSI worker",
+							kv_my_dbname, slotno, kv_my_dboid, &kv_gsi_handle))
 	{
 		kv_gsi_handle = NULL;
 		if (kv_gsi_failures++ == 0)
