@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * partkv.c
- *	  Module entry point: refuses to load unless preloaded, defines the
- *	  partkv.* GUCs and hands out shared memory requests.
+ *	  Module entry point: refuses to load unless preloaded, and has each
+ *	  subsystem define its settings, request its shared memory and install
+ *	  its hooks.
  *
  *-------------------------------------------------------------------------
  */
@@ -14,18 +15,26 @@
 
 #include "common/serving.h"
 #include "stats/stats.h"
-#include "stream/worker.h"
+#include "stream/handlers.h"
+#include "stream/init.h"
+#include "stream/role_gsi.h"
+#include "stream/utility.h"
 #include "stream/workerstate.h"
 #include "wire/wire.h"
+#include "ttl/ttl.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
 /*
- * _PG_init registers partkv's settings.  The library must come from
- * shared_preload_libraries: the table access method, the output plugin and
- * the background workers all need it loaded in every backend from the start.
+ * _PG_init is partkv's table of contents: one line per subsystem.  The
+ * library must come from shared_preload_libraries: the table access
+ * method, the output plugin and the background workers all need it loaded
+ * in every backend from the start.  Each subsystem defines its settings
+ * (partkv.<subsystem>_*, with the deprecated names of 0.4 forwarded to
+ * them) before the prefix is reserved, which would otherwise discard the
+ * partkv.* values read from postgresql.conf.
  */
 void
 _PG_init(void)
@@ -39,9 +48,13 @@ _PG_init(void)
 	if (IsBinaryUpgrade)
 		return;
 
-	KvStatsInit();				/* GUCs and shared memory too */
-	KvStreamInit();				/* before the prefix is reserved: it defines GUCs */
+	KvStatsInit();				/* partkv.stats_*: partition counters in shared memory */
+	KvStreamInit();				/* partkv.stream_*: workers' shared state, launcher */
+	KvGsiPacingInit();			/* partkv.gsi_*: the GSI worker's pacing */
+	KvTtlInit();				/* partkv.ttl_*: TTL sweeps in the stream worker */
+	KvHandlersInit();			/* partkv.handler_*: stream handler workers */
 	KvServingInit(kv_stream_max_workers);	/* what the workers say of themselves */
 	KvWireInit();				/* partkv.region, partkv.account_id */
+	KvStreamHooksInit();		/* database commands, CREATE EXTENSION, commits */
 	MarkGUCPrefixReserved("partkv");
 }

@@ -33,6 +33,7 @@
 
 #include "../catalog/tablecache.h"
 #include "capacity.h"
+#include "../common/gucalias.h"
 #include "stats.h"
 
 PG_FUNCTION_INFO_V1(partkv_stats_counters);
@@ -123,18 +124,19 @@ KvStatsShmemStartup(void)
 }
 
 /*
- * KvStatsInit defines partkv.track_stats and partkv.stats_max_partitions
- * and installs the shared memory hooks; called from _PG_init while
- * shared_preload_libraries is processed.
+ * KvStatsInit defines partkv.stats_track (old name partkv.track_stats) and
+ * partkv.stats_max_partitions and installs the shared memory hooks; called
+ * from _PG_init while shared_preload_libraries is processed.
  */
 void
 KvStatsInit(void)
 {
-	DefineCustomBoolVariable("partkv.track_stats",
+	DefineCustomBoolVariable("partkv.stats_track",
 							 "Collects per-partition request, item, byte and capacity unit counts of kv tables.",
 							 "Read them in partkv.partition_stats and partkv.table_stats.",
 							 &kv_track_stats, true,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+	KvDefineGucAlias("partkv.track_stats", "partkv.stats_track");
 	DefineCustomIntVariable("partkv.stats_max_partitions",
 							"Maximum number of kv table partitions whose statistics are kept in shared memory.",
 							"Partitions beyond it are not counted until partkv.reset_stats() frees entries.",

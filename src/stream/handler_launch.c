@@ -11,7 +11,7 @@
  * is no superuser, may log in and connect) -- disabling the handlers of
  * one that may not, with the reason in last_error -- and wakes that role's
  * handler worker, or starts one (handlers.c), at most
- * partkv.max_handler_workers at a time.  A handler worker that exits before
+ * partkv.handler_max_workers at a time.  A handler worker that exits before
  * it could have become idle failed (it could not connect, say): it is
  * started again after a back-off of 1 s, 2 s, 4 s ... up to a minute.
  * When the stream worker exits, so do its handler workers.

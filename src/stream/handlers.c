@@ -72,6 +72,7 @@
 #include "utils/timestamp.h"
 
 #include "../common/safesql.h"
+#include "../common/gucalias.h"
 #include "handlers.h"
 #include "workerstate.h"
 
@@ -106,11 +107,12 @@ KvHandlersInit(void)
 							"so a slow handler cannot hold up the others of its role.",
 							&kv_handler_timeout_ms, 30000, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("partkv.max_handler_workers",
+	DefineCustomIntVariable("partkv.handler_max_workers",
 							"Most stream handler workers (one per role with work) a database runs at a time.",
 							"Each is a background worker: max_worker_processes must leave room for them.",
 							&kv_max_handler_workers, 4, 1, 64,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	KvDefineGucAlias("partkv.max_handler_workers", "partkv.handler_max_workers");
 }
 
 /* KvHandlerRoleProblem: see handlers.h. */

@@ -13,7 +13,7 @@
  *   pg_replication_slots) shows each worker's backlog, the WAL its slot
  *   keeps and how long it has been behind; the launcher, which runs
  *   whatever the workers do, warns in the server log when a slot's backlog
- *   has stayed past partkv.backlog_warning for KV_BACKLOG_GRACE_MS (a burst
+ *   has stayed past partkv.stream_backlog_warning for KV_BACKLOG_GRACE_MS (a burst
  *   the worker works off at once is no news), at most every
  *   KV_BACKLOG_WARN_INTERVAL_MS per slot (KvBacklogCheck).
  *
@@ -52,6 +52,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "../common/gucalias.h"
 #include "slothealth.h"
 #include "workerstate.h"
 
@@ -69,7 +70,7 @@
 
 PG_FUNCTION_INFO_V1(partkv_worker_progress);
 
-/* partkv.backlog_warning, in kB; -1: never warn */
+/* partkv.stream_backlog_warning, in kB; -1: never warn */
 static int	kv_backlog_warning_kb = 1024 * 1024;
 
 /* a slot's backlog warning is not repeated sooner than this */
@@ -77,16 +78,17 @@ static int	kv_backlog_warning_kb = 1024 * 1024;
 /* how long a backlog stays past the threshold before it is warned about */
 #define KV_BACKLOG_GRACE_MS (10 * 1000)
 
-/* KvSlotHealthInit defines partkv.backlog_warning. */
+/* KvSlotHealthInit defines partkv.stream_backlog_warning (and its old name). */
 void
 KvSlotHealthInit(void)
 {
-	DefineCustomIntVariable("partkv.backlog_warning",
+	DefineCustomIntVariable("partkv.stream_backlog_warning",
 							"Backlog of a stream or GSI worker's replication slot past which the server log gets a WARNING.",
 							"The backlog is the WAL written since the slot's confirmed position (see partkv.stream_backlog). "
 							"It must stay past this for 10 seconds; the warning is repeated at most every 5 minutes per slot. -1 turns it off.",
 							&kv_backlog_warning_kb, 1024 * 1024, -1, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
+	KvDefineGucAlias("partkv.backlog_warning", "partkv.stream_backlog_warning");
 }
 
 /*
@@ -240,7 +242,7 @@ KvSlotLossRecovered(const char *worker, const char *dbname)
 								  LSN_FORMAT_ARGS(from), LSN_FORMAT_ARGS(resumed),
 						   text_to_cstring(DatumGetTextPP(DirectFunctionCall1(pg_size_pretty, Int64GetDatum((int64) (resumed - from))))),
 						   (long long) affected),
-				 errhint("Watch partkv.stream_backlog and set partkv.backlog_warning to hear of a worker falling behind before its slot is lost.")));
+				 errhint("Watch partkv.stream_backlog and set partkv.stream_backlog_warning to hear of a worker falling behind before its slot is lost.")));
 	else
 		ereport(WARNING,
 				(errmsg("partkv stream of database \"%s\" lost changes: PostgreSQL invalidated replication slot \"%s\"",
@@ -254,7 +256,7 @@ KvSlotLossRecovered(const char *worker, const char *dbname)
 						   text_to_cstring(DatumGetTextPP(DirectFunctionCall1(pg_size_pretty, Int64GetDatum((int64) (resumed - from))))),
 						   (long long) affected),
 				 errhint("Rebuild what consumers derived from the stream (read models) from the tables. "
-						 "Watch partkv.stream_backlog and set partkv.backlog_warning to hear of a worker falling behind before its slot is lost.")));
+						 "Watch partkv.stream_backlog and set partkv.stream_backlog_warning to hear of a worker falling behind before its slot is lost.")));
 }
 
 /* ----------------------------------------------------------------
@@ -378,7 +380,7 @@ KvBacklogWarn(const char *slot_name, Oid dboid, bool gsi, uint64 backlog,
 /*
  * KvBacklogCheck looks at the backlog of every partkv slot of the cluster
  * (slots partkv_stream_<oid> and partkv_gsi_<oid>) and warns about those
- * past partkv.backlog_warning.  Invalidated slots are left to their
+ * past partkv.stream_backlog_warning.  Invalidated slots are left to their
  * workers, which replace them and say so.
  */
 void

@@ -13,7 +13,7 @@
 #include "postgres.h"
 #include "replication/origin.h"
 
-/* defines partkv.backlog_warning (KvStreamInit) */
+/* defines partkv.stream_backlog_warning (KvStreamInit) */
 extern void KvSlotHealthInit(void);
 
 /* whether the named slot exists and PostgreSQL has invalidated it */

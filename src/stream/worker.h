@@ -1,9 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * worker.h
- *	  The change stream's background workers: a launcher that keeps one
- *	  worker per database having the extension, and the worker that
- *	  materialises the stream of its database from its logical slot.
+ *	  The entry points of the stream worker and the GSI worker of a
+ *	  database: one main (worker.c), two roles (role.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -11,15 +10,9 @@
 #define PARTKV_STREAM_WORKER_H
 
 #include "postgres.h"
-#include "access/xlogdefs.h"
-#include "datatype/timestamp.h"
 
-/* settings (partkv.naptime etc.) */
-extern int	kv_stream_batch_size;
-extern int	kv_stream_retention_s;
-extern int	kv_gsi_worker_nice;
-
-/* _PG_init's part: settings, shared memory, launcher, utility hook */
-extern void KvStreamInit(void);
+/* fmgr-less bgworker entry points (started by launcher.c) */
+extern PGDLLEXPORT void partkv_stream_worker_main(Datum main_arg);
+extern PGDLLEXPORT void partkv_gsi_worker_main(Datum main_arg);
 
 #endif							/* PARTKV_STREAM_WORKER_H */

@@ -166,3 +166,36 @@ KvStreamWakeWorker(Oid dboid, bool wrote)
 		if (latches[r])
 			SetLatch(latches[r]);
 }
+
+/* KvStreamIsPaused tells whether database commands keep dboid worker-free. */
+bool
+KvStreamIsPaused(Oid dboid)
+{
+	bool		paused = false;
+
+	SpinLockAcquire(&kv_shared->mutex);
+	for (int i = 0; i < kv_shared->npaused; i++)
+		if (kv_shared->paused[i] == dboid)
+			paused = true;
+	SpinLockRelease(&kv_shared->mutex);
+	return paused;
+}
+
+/* KvStreamRequestCheck asks the launcher to look at a database again. */
+void
+KvStreamRequestCheck(Oid dboid)
+{
+	Latch	   *latch;
+
+	if (kv_shared == NULL)
+		return;
+	SpinLockAcquire(&kv_shared->mutex);
+	if (kv_shared->npending < KV_MAX_PENDING)
+		kv_shared->pending[kv_shared->npending++] = dboid;
+	else
+		kv_shared->pending_overflow = true;
+	latch = kv_shared->launcher_latch;
+	SpinLockRelease(&kv_shared->mutex);
+	if (latch)
+		SetLatch(latch);
+}

@@ -120,6 +120,12 @@ extern bool KvGsiWorkerOf(Oid dboid, KvStreamWorkerInfo *info);
 /* ask the worker of a database to look for new WAL now */
 extern void KvStreamWakeWorker(Oid dboid, bool wrote);
 
+/* ask the launcher to look at a database again */
+extern void KvStreamRequestCheck(Oid dboid);
+
+/* whether database commands keep a database free of workers (utility.c) */
+extern bool KvStreamIsPaused(Oid dboid);
+
 /* name of a database's logical slot and replication origin */
 extern void KvStreamSlotName(Oid dboid, char *out);
 extern void KvGsiSlotName(Oid dboid, char *out);

@@ -118,7 +118,7 @@ typedef struct KvTtlTarget
 static MemoryContext kv_ttl_cxt = NULL;
 
 /*
- * KvTtlInit defines the TTL settings.  Called from KvStreamInit, before
+ * KvTtlInit defines the TTL settings.  Called from _PG_init, before
  * MarkGUCPrefixReserved("partkv").
  */
 void

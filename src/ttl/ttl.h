@@ -26,7 +26,7 @@
 extern int	kv_ttl_interval_s;
 extern int	kv_ttl_batch_size;
 
-/* _PG_init's part (called from KvStreamInit, before the prefix is reserved) */
+/* _PG_init's part: partkv.ttl_* (before the prefix is reserved) */
 extern void KvTtlInit(void);
 
 /*
