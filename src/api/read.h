@@ -238,13 +238,13 @@ typedef struct KvReadState
 #define KV_INDEX_GSI	(-2)
 
 /* reader.c */
-extern int KvKeyCompare(Datum a, Datum b, Oid typid);
+extern int	KvKeyCompare(Datum a, Datum b, Oid typid);
 extern void KvKeyScanKey(ScanKey key, AttrNumber attno, Oid typid, StrategyNumber strategy, Datum arg);
 extern void KvNotNullScanKey(ScanKey key, AttrNumber attno);
 extern void KvRowScanKey(ScanKey key, StrategyNumber strategy, Oid lsityp, Datum a, Oid sktyp, Datum b);
 extern void KvGsiRowScanKey(ScanKey key, StrategyNumber strategy, const KvReader *r, int first, const Datum *vals);
 extern uint64 KvRowHash(Datum pk, Oid typid);
-extern int KvSplitIndex(uint64 rowhash, int k);
+extern int	KvSplitIndex(uint64 rowhash, int k);
 extern void KvReaderInit(KvReader *r, const KvTable *table, MemoryContext mcxt);
 extern void KvReaderClose(KvReader *r);
 extern bool KvReaderOpenUnit(KvReader *r, int u);
@@ -255,7 +255,7 @@ extern int64 KvCheckLimit(FunctionCallInfo fcinfo, int argno, KvShapeErrors *err
 extern char *KvCheckIndexName(FunctionCallInfo fcinfo, int argno, KvShapeErrors *errs);
 extern char *KvOptionalText(FunctionCallInfo fcinfo, int argno);
 extern Jsonb *KvOptionalJsonb(FunctionCallInfo fcinfo, int argno);
-extern int KvCheckIndex(const KvTable *table, const char *index_name, bool consistent_read);
+extern int	KvCheckIndex(const KvTable *table, const char *index_name, bool consistent_read);
 extern void KvUseGlobalIndex(KvReadState *st, const KvTable *table, const char *index_name);
 extern void KvGsiStartKeyDatums(Jsonb *esk, const KvReader *r, Datum *vals);
 extern void KvUseLocalIndex(KvReadState *st, const KvTable *table, int lsi);

@@ -81,18 +81,6 @@ KvReadNextItem(KvReadState *st)
 	}
 }
 
-/* KvPushCount pushes "key": n. */
-static void
-KvPushCount(JsonbParseState **ps, const char *key, int64 n)
-{
-	JsonbValue	v;
-
-	KvPushKey(ps, key);
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(n);
-	pushJsonbValue(ps, WJB_VALUE, &v);
-}
-
 /*
  * KvReadPage reads one DynamoDB page: items until item_limit items have
  * been read or the data read reaches 1 MB, filtered and projected, as
@@ -157,8 +145,8 @@ KvReadPage(KvReadState *st)
 		}
 	}
 	pushJsonbValue(&ps, WJB_END_ARRAY, NULL);
-	KvPushCount(&ps, "Count", count);
-	KvPushCount(&ps, "ScannedCount", st->scanned);
+	KvPushInt64(&ps, "Count", count);
+	KvPushInt64(&ps, "ScannedCount", st->scanned);
 	if (stopped)
 	{
 		/* the key of the last item read; the slot still holds its row */
