@@ -3,7 +3,8 @@
  * compile.c
  *	  Compiling a request's expressions: parsing and validating them with
  *	  the expression front end (src/expr/), checking
- *	  ExpressionAttributeNames/Values against them, and a per-backend cache
+ *	  ExpressionAttributeNames/Values and constant BETWEEN bounds against
+ *	  them, and a per-backend cache
  *	  of compiled expression sets.
  *
  *-------------------------------------------------------------------------
@@ -11,6 +12,7 @@
 #include "postgres.h"
 
 #include "common/hashfn.h"
+#include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
@@ -330,6 +332,84 @@ KvValueFault(Jsonb *values, char **placeholder, char **message)
 		}
 	}
 	return false;
+}
+
+/* KvDescribeValue renders a value as DynamoDB's messages do: AttributeValue: {N:1}. */
+static char *
+KvDescribeValue(const JsonbValue *v)
+{
+	KvType		t = KvJsonbValueType(v);
+	const char *text;
+
+	switch (t)
+	{
+		case KV_TYPE_S:
+			text = pnstrdup(v->val.string.val, v->val.string.len);
+			break;
+		case KV_TYPE_N:
+			text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+			break;
+		case KV_TYPE_B:
+			{
+				JsonbValue	inner;
+
+				KvTypedInner(v, t, &inner);
+				text = pnstrdup(inner.val.string.val, inner.val.string.len);
+				break;
+			}
+		default:
+			text = "...";
+			break;
+	}
+	return psprintf("AttributeValue: {%s:%s}", KvTypeName(t), text);
+}
+
+/*
+ * KvCheckBetweenConstants applies DynamoDB's static BETWEEN rules when both
+ * bounds are :values (the front end leaves them to us: they need values).
+ */
+static void
+KvCheckBetweenConstants(KvExprSet *set, const KvExprNode *node, const char *param)
+{
+	if (node == NULL)
+		return;
+	if (node->type == KVEXPR_NODE_BETWEEN &&
+		node->args[1]->type == KVEXPR_NODE_VALUE && node->args[2]->type == KVEXPR_NODE_VALUE)
+	{
+		JsonbValue	lo,
+					hi;
+		bool		comparable;
+		int			c;
+
+		if (KvExprLookupValue(set, node->args[1]->value, &lo) &&
+			KvExprLookupValue(set, node->args[2]->value, &hi))
+		{
+			c = KvValueCompare(&lo, &hi, &comparable);
+			if (KvJsonbValueType(&lo) != KvJsonbValueType(&hi))
+				KvValidationError("Invalid %s: The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: %s, upper bound operand: %s",
+								  param, KvDescribeValue(&lo), KvDescribeValue(&hi));
+			if (comparable && c > 0)
+				KvValidationError("Invalid %s: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: %s, upper bound operand: %s",
+								  param, KvDescribeValue(&lo), KvDescribeValue(&hi));
+		}
+	}
+	for (int i = 0; i < node->nargs; i++)
+		if (node->type == KVEXPR_NODE_AND || node->type == KVEXPR_NODE_OR ||
+			node->type == KVEXPR_NODE_NOT)
+			KvCheckBetweenConstants(set, node->args[i], param);
+}
+
+/*
+ * KvCheckConstantBounds applies the BETWEEN rules that need the values, once
+ * per call (the values change from call to call, the cached AST does not).
+ */
+static void
+KvCheckConstantBounds(KvExprSet *set)
+{
+	if (set->parsed.expr[KVEXPR_CONDITION] != NULL)
+		KvCheckBetweenConstants(set, set->parsed.expr[KVEXPR_CONDITION]->cond, "ConditionExpression");
+	if (set->parsed.expr[KVEXPR_FILTER] != NULL)
+		KvCheckBetweenConstants(set, set->parsed.expr[KVEXPR_FILTER]->cond, "FilterExpression");
 }
 
 /*

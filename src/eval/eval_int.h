@@ -55,7 +55,6 @@ extern bool KvResolvePath(Jsonb *item, const KvExprPath *path, JsonbValue *out);
 
 /* condition.c */
 extern bool KvEvalOperand(KvEvalContext *cx, const KvExprNode *node, JsonbValue *out);
-extern void KvCheckConstantBounds(KvExprSet *set);
 
 /* doc.c */
 extern KvDoc *KvDocNew(KvDocKind kind);
