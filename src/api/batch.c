@@ -423,6 +423,27 @@ partkv_batch_get_item(PG_FUNCTION_ARGS)
  */
 
 /*
+ * KvEmptyResponse builds a response with nothing to say: {} or, given a
+ * member name, {"member": {}}.
+ */
+static Jsonb *
+KvEmptyResponse(const char *member)
+{
+	JsonbParseState *ps = NULL;
+	JsonbValue *res;
+
+	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	if (member != NULL)
+	{
+		KvPushKey(&ps, member);
+		pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+		pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	}
+	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
+}
+
+/*
  * partkv_batch_write_item puts and deletes up to 25 items in one or more
  * tables.  The whole batch is validated before anything is written.
  * Arguments: request, return_consumed_capacity.
@@ -508,9 +529,7 @@ partkv_batch_write_item(PG_FUNCTION_ARGS)
 		KvOpCapacity(&cap, &ops[i], names[i]);
 	}
 
-	PG_RETURN_JSONB_P(KvCapacityAppend(DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-																		  CStringGetDatum("{\"UnprocessedItems\": {}}"))),
-									   &cap, true));
+	PG_RETURN_JSONB_P(KvCapacityAppend(KvEmptyResponse("UnprocessedItems"), &cap, true));
 }
 
 /* ----------------------------------------------------------------
@@ -764,6 +783,29 @@ KvRecordRequestToken(const char *token, Jsonb *response)
 }
 
 /*
+ * KvTransactItems reads a transactional request (its root and the
+ * capacity it asks for) and checks its TransactItems list: present, of 1
+ * to 100 actions.  Returns the list, its length in *n.
+ */
+static JsonbValue *
+KvTransactItems(FunctionCallInfo fcinfo, Jsonb *request, JsonbValue *root,
+				KvCapacity *cap, int *n)
+{
+	JsonbValue *list;
+
+	KvRootValue(request, root);
+	KvCapacityInit(cap, KvRequestCapacity(fcinfo, root));
+	list = KvMember(root, "TransactItems");
+	if (!KvIsArray(list))
+		KvShapeError(NULL, "transactItems", "Member must not be null");
+	*n = JsonContainerSize(list->val.binary.data);
+	if (*n < 1 || *n > KV_TRANSACT_MAX_ITEMS)
+		KvShapeErrorElided("transactItems",
+						   psprintf("Member must have length less than or equal to 100 and greater than or equal to 1 (%d)", *n));
+	return list;
+}
+
+/*
  * partkv_transact_write_items applies up to 100 Put, Update, Delete and
  * ConditionCheck actions on distinct items, at most 4 MB of them (items
  * put, keys, expressions and their values), all or nothing.  Every
@@ -789,15 +831,7 @@ partkv_transact_write_items(PG_FUNCTION_ARGS)
 	Jsonb	   *response;
 	KvCapacity	cap;
 
-	KvRootValue(request, &root);
-	KvCapacityInit(&cap, KvRequestCapacity(fcinfo, &root));
-	list = KvMember(&root, "TransactItems");
-	if (!KvIsArray(list))
-		KvShapeError(NULL, "transactItems", "Member must not be null");
-	n = JsonContainerSize(list->val.binary.data);
-	if (n < 1 || n > KV_TRANSACT_MAX_ITEMS)
-		KvShapeErrorElided("transactItems",
-						   psprintf("Member must have length less than or equal to 100 and greater than or equal to 1 (%d)", n));
+	list = KvTransactItems(fcinfo, request, &root, &cap, &n);
 
 	actions = palloc0(sizeof(KvTransactAction) * n);
 	order = palloc(sizeof(KvTransactAction *) * n);
@@ -871,7 +905,7 @@ partkv_transact_write_items(PG_FUNCTION_ARGS)
 		KvOpClose(&actions[i].op);
 	}
 
-	response = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	response = KvEmptyResponse(NULL);
 	if (token != NULL)
 		KvRecordRequestToken(token, response);
 	PG_RETURN_JSONB_P(KvCapacityAppend(response, &cap, true));
@@ -904,15 +938,7 @@ partkv_transact_get_items(PG_FUNCTION_ARGS)
 	int64		total_size = 0;
 	KvCapacity	cap;
 
-	KvRootValue(request, &root);
-	KvCapacityInit(&cap, KvRequestCapacity(fcinfo, &root));
-	list = KvMember(&root, "TransactItems");
-	if (!KvIsArray(list))
-		KvShapeError(NULL, "transactItems", "Member must not be null");
-	n = JsonContainerSize(list->val.binary.data);
-	if (n < 1 || n > KV_TRANSACT_MAX_ITEMS)
-		KvShapeErrorElided("transactItems",
-						   psprintf("Member must have length less than or equal to 100 and greater than or equal to 1 (%d)", n));
+	list = KvTransactItems(fcinfo, request, &root, &cap, &n);
 
 	tables = palloc0(sizeof(KvTable *) * n);
 	exprs = palloc0(sizeof(KvExprSet *) * n);

@@ -7,6 +7,8 @@
  */
 #include "postgres.h"
 
+#include "utils/numeric.h"
+
 #include "jsonbuild.h"
 
 /* KvPushKey pushes an object key (the name is not copied: keep it alive). */
@@ -19,4 +21,16 @@ KvPushKey(JsonbParseState **state, const char *name)
 	k.val.string.val = (char *) name;
 	k.val.string.len = strlen(name);
 	pushJsonbValue(state, WJB_KEY, &k);
+}
+
+/* KvPushInt64 pushes "name": n (the name is not copied: keep it alive). */
+void
+KvPushInt64(JsonbParseState **state, const char *name, int64 n)
+{
+	JsonbValue	v;
+
+	KvPushKey(state, name);
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(n);
+	pushJsonbValue(state, WJB_VALUE, &v);
 }

@@ -14,4 +14,7 @@
 /* push an object key */
 extern void KvPushKey(JsonbParseState **state, const char *name);
 
+/* push "name": n, a number member */
+extern void KvPushInt64(JsonbParseState **state, const char *name, int64 n);
+
 #endif							/* PARTKV_JSONBUILD_H */

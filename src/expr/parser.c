@@ -60,6 +60,7 @@ typedef struct NodeVec
 
 static KvExprNode *ParseOr(Parser *p, bool allow_operand);
 static KvExprNode *ParseOperand(Parser *p);
+static bool ParseOperandList(Parser *p, NodeVec *vec);
 static KvExprNode *ParsePrimaryOperand(Parser *p);
 
 /*
@@ -450,20 +451,7 @@ ParsePrimaryOperand(Parser *p)
 		n->func_name = KvExprStrndup(p->arena, p->text + t->start, (size_t) t->len);
 		Advance(p);				/* name */
 		Advance(p);				/* ( */
-		if (!EnterNesting(p, 1))
-			return NULL;
-		for (;;)
-		{
-			KvExprNode *arg = ParseOperand(p);
-
-			if (arg == NULL || !VecPush(p, &args, arg))
-				return NULL;
-			if (TokType(p) != TK_COMMA)
-				break;
-			Advance(p);
-		}
-		LeaveNesting(p, 1);
-		if (!Expect(p, TK_RPAREN))
+		if (!EnterNesting(p, 1) || !ParseOperandList(p, &args))
 			return NULL;
 		n->nargs = args.n;
 		n->args = args.items;
@@ -486,6 +474,28 @@ ParsePrimaryOperand(Parser *p)
 		return Failed(p) ? NULL : n;
 	}
 	return SyntaxError(p);
+}
+
+/*
+ * ParseOperandList appends the comma-separated operands of a function call
+ * or an IN list to vec, then leaves the nesting level its caller entered
+ * and consumes the closing parenthesis.
+ */
+static bool
+ParseOperandList(Parser *p, NodeVec *vec)
+{
+	for (;;)
+	{
+		KvExprNode *operand = ParseOperand(p);
+
+		if (operand == NULL || !VecPush(p, vec, operand))
+			return false;
+		if (TokType(p) != TK_COMMA)
+			break;
+		Advance(p);
+	}
+	LeaveNesting(p, 1);
+	return Expect(p, TK_RPAREN);
 }
 
 /*
@@ -609,20 +619,8 @@ FinishAtom(Parser *p, KvExprNode *left, bool allow_operand)
 		Advance(p);
 		if (!Expect(p, TK_LPAREN))
 			return NULL;
-		if (!EnterNesting(p, 1) || !VecPush(p, &items, left))
-			return NULL;
-		for (;;)
-		{
-			KvExprNode *item = ParseOperand(p);
-
-			if (item == NULL || !VecPush(p, &items, item))
-				return NULL;
-			if (TokType(p) != TK_COMMA)
-				break;
-			Advance(p);
-		}
-		LeaveNesting(p, 1);
-		if (!Expect(p, TK_RPAREN))
+		if (!EnterNesting(p, 1) || !VecPush(p, &items, left) ||
+			!ParseOperandList(p, &items))
 			return NULL;
 		n = NodeFromVec(p, KVEXPR_NODE_IN, location, &items);
 		if (n == NULL)

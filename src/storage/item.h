@@ -4,8 +4,10 @@
  *	  partkv's item model: plain-JSON items (jsonb) with single-key typed
  *	  objects for what JSON lacks ({"$B": base64}, {"$SS": [...]},
  *	  {"$NS": [...]}, {"$BS": [...]}), validated and canonicalised to
- *	  DynamoDB's rules (SPEC-dynamodb.md §1), and converted to and from
- *	  DynamoDB's typed JSON.
+ *	  DynamoDB's rules (SPEC-dynamodb.md §1).  Implemented one job a file:
+ *	  itemtype.c (types), itemnumber.c (numbers), itembase64.c (binary),
+ *	  itemcheck.c (validation), itemsize.c (sizes), itemkey.c (keys); the
+ *	  conversion to and from DynamoDB's typed JSON is dynamojson.h.
  *
  *-------------------------------------------------------------------------
  */
@@ -150,9 +152,5 @@ extern Datum KvKeyDatumFromValue(const JsonbValue *v, const KvKeyAttr *attr,
 
 /* the JSON value of a key column Datum: string, number or {"$B": base64} */
 extern void KvKeyDatumToJsonbValue(Datum value, KvType type, JsonbValue *out);
-
-/* DynamoDB typed JSON <-> partkv plain JSON, lossless both ways */
-extern Jsonb *KvToDynamoJson(Jsonb *item);
-extern Jsonb *KvFromDynamoJson(Jsonb *typed);
 
 #endif							/* PARTKV_ITEM_H */

@@ -822,18 +822,6 @@ KvPushText(JsonbParseState **st, const char *key, const char *value)
 	pushJsonbValue(st, WJB_VALUE, &v);
 }
 
-/* KvPushNumber pushes "key": n. */
-static void
-KvPushNumber(JsonbParseState **st, const char *key, int64 n)
-{
-	JsonbValue	v;
-
-	KvPushKey(st, key);
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(n);
-	pushJsonbValue(st, WJB_VALUE, &v);
-}
-
 /* KvPushItem pushes "key": item. */
 static void
 KvPushItem(JsonbParseState **st, const char *key, Jsonb *item)
@@ -870,17 +858,17 @@ KvRecordJsonb(KvDecodingData *data, KvStreamRel *entry, KvDecodedRecord *rec,
 	KvPushText(&st, "tableSchema", entry->schema_name);
 	KvPushText(&st, "shardId", entry->shard_id);
 	if (data->include_xids)
-		KvPushNumber(&st, "xid", txn->xid);
+		KvPushInt64(&st, "xid", txn->xid);
 	KvPushKey(&st, "dynamodb");
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	KvPushNumber(&st, "ApproximateCreationDateTime", (int64) timestamptz_to_time_t(rec->commit_time));
+	KvPushInt64(&st, "ApproximateCreationDateTime", (int64) timestamptz_to_time_t(rec->commit_time));
 	KvPushItem(&st, "Keys", keys);
 	if (newitem != NULL)
 		KvPushItem(&st, "NewImage", newitem);
 	if (olditem != NULL)
 		KvPushItem(&st, "OldImage", olditem);
 	KvPushText(&st, "SequenceNumber", rec->sequence_number);
-	KvPushNumber(&st, "SizeBytes", rec->size_bytes);
+	KvPushInt64(&st, "SizeBytes", rec->size_bytes);
 	KvPushText(&st, "StreamViewType", KvStreamViewTypeName(entry->view));
 	pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	if (by_ttl)

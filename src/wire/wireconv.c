@@ -15,6 +15,7 @@
 #include "utils/jsonb.h"
 
 #include "../common/errors.h"
+#include "../storage/dynamojson.h"
 #include "../storage/item.h"
 #include "wire.h"
 
