@@ -183,13 +183,14 @@ cmp_ok($rss_after, '<', $rss_before + 20_000, 'RSS bounded over 20,000 requests'
 SKIP:
 {
 	skip 'SIGTERM drain needs the stand-in\'s Slow operation', 2 unless $standin;
-	my $t0 = time;
 	my $slow = fork();
 	if ($slow == 0)
 	{
 		exec("python3 $client slowop > $tmp/slowop.out 2>&1");
 	}
-	sleep 0.7;
+	# SIGTERM once the request is inside partkv.dynamodb()
+	$node->poll_query_until('kv',
+		q{SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event = 'PgSleep'});
 	is(stop_server($pid), 0, 'SIGTERM with a request in flight: exit status 0');
 	waitpid($slow, 0);
 	my $slowout = slurp_file("$tmp/slowop.out");
