@@ -111,6 +111,10 @@ sub start_server
 	die "fork: $!" unless defined $pid;
 	if ($pid == 0)
 	{
+		# the asan suites preload the sanitizer runtime for PostgreSQL; the
+		# server is not built with it, and ASan's quarantine would hide what
+		# its RSS measures
+		delete $ENV{$_} for qw(LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS);
 		open(STDOUT, '>>', $server_log) or die;
 		open(STDERR, '>&', \*STDOUT) or die;
 		exec($binary, '-p', $port, '-h', '127.0.0.1', '-d', $conninfo, @_) or die "exec: $!";
