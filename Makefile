@@ -49,6 +49,9 @@ endif
 $(OBJS): $(wildcard src/*.h src/*/*.h)
 
 -include mk/targets.mk
+ifneq ($(PGXS),)
+include mk/server.mk
+endif
 -include mk/fuzz.mk
 -include mk/sqlfuzz.mk
 

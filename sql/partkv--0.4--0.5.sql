@@ -3782,3 +3782,64 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION partkv.dynamodb(text, jsonb) IS
 'DynamoDB''s JSON protocol: operation is the X-Amz-Target action (prefix DynamoDB_20120810. or DynamoDBStreams_20120810. optional), request and result are wire bodies with typed AttributeValues; errors carry the wire error body {"__type", "message", ...} in DETAIL';
 GRANT EXECUTE ON FUNCTION partkv.dynamodb(text, jsonb) TO PUBLIC;
+
+
+
+-------------------------------------------------------------------------------
+-- access keys for partkv-server (issue 17)
+--
+-- partkv-server verifies AWS Signature Version 4 with these keys and runs
+-- each request as the key's role.  The secrets are readable by the
+-- extension's owner only: no privilege on the table goes to PUBLIC; the
+-- functions below check the caller (as pg_has_role(..., 'MEMBER') does)
+-- and then read or write the table as its owner.
+-------------------------------------------------------------------------------
+
+CREATE TABLE partkv.access_keys (
+	access_key_id text PRIMARY KEY,
+	secret_access_key text NOT NULL,
+	-- an OID, not a name: a later role of the same name gets no old keys
+	role_oid oid NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	created_by name NOT NULL
+);
+REVOKE ALL ON partkv.access_keys FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('partkv.access_keys', '');
+
+CREATE FUNCTION partkv.create_access_key(role_name name,
+										 OUT access_key_id text, OUT secret_access_key text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'partkv_create_access_key'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION partkv.create_access_key(name) IS
+'a new access key (AKIA... id, 40-character secret) for partkv-server, mapped to role_name, which the caller must be able to act as; the secret is shown only now';
+
+CREATE FUNCTION partkv.revoke_access_key(access_key_id text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'partkv_revoke_access_key'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION partkv.revoke_access_key(text) IS
+'deletes an access key of a role the caller can act as; partkv-server stops accepting it within its key cache time (5 seconds by default)';
+
+CREATE FUNCTION partkv.list_access_keys()
+RETURNS TABLE (access_key_id text, role_name name, created_at timestamptz, created_by name)
+AS 'MODULE_PATHNAME', 'partkv_list_access_keys'
+LANGUAGE C STRICT VOLATILE ROWS 10;
+COMMENT ON FUNCTION partkv.list_access_keys() IS
+'the access keys of the roles the caller can act as, without their secrets';
+
+-- What partkv-server asks for each key it does not have cached.  Only the
+-- server's login role may call it: GRANT EXECUTE ON FUNCTION
+-- partkv.access_key_lookup(text) TO <login role>.
+CREATE FUNCTION partkv.access_key_lookup(access_key_id text)
+RETURNS TABLE (role_name name, secret_access_key text)
+LANGUAGE sql STABLE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $function$
+	SELECT r.rolname, k.secret_access_key
+	  FROM partkv.access_keys k JOIN pg_catalog.pg_roles r ON r.oid = k.role_oid
+	 WHERE k.access_key_id = $1
+$function$;
+REVOKE ALL ON FUNCTION partkv.access_key_lookup(text) FROM PUBLIC;
+COMMENT ON FUNCTION partkv.access_key_lookup(text) IS
+'internal: the role and secret of an access key, for partkv-server''s SigV4 check (EXECUTE only for the server''s login role, granted by the administrator)';

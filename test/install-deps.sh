@@ -23,6 +23,13 @@ packages=(
 	libc6-dev
 	clang           # libFuzzer build of the expression parser (make fuzz-check)
 	libclang-rt-14-dev
+	libmicrohttpd-dev # partkv-server: HTTP
+	libjansson-dev    # partkv-server: JSON validation
+	libssl-dev        # partkv-server: SigV4 (SHA-256, HMAC)
+	zlib1g-dev        # partkv-server: x-amz-crc32
+	libpq-dev         # partkv-server: the database
+	awscli            # partkv-server's tests: a real client
+	python3-boto3     # partkv-server's tests: a real SDK
 )
 # shellcheck disable=SC2206 # word splitting intended
 packages+=(${PARTKV_EXTRA_PACKAGES:-})

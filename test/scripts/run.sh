@@ -88,7 +88,24 @@ psql_run -d partkv -c 'CREATE EXTENSION IF NOT EXISTS partkv' ||
 psql_run -d partkv -f "$PARTKV_ROOT/test/run-demo.sql" >/dev/null ||
 	die "loading test/run-demo.sql failed"
 
-# 4. psql, or how to get there when there is no terminal (CI).  .run/env
+# 4. partkv-server, the DynamoDB endpoint, on 127.0.0.1:8000 (PARTKV_HTTP_PORT),
+# without authentication (local development, as DynamoDB Local); restarted
+# on every run so that it is the binary just installed.
+http_port=${PARTKV_HTTP_PORT:-8000}
+http_pid=$PARTKV_ROOT/.run/partkv-server.pid
+if [ -f "$http_pid" ] && kill -0 "$(cat "$http_pid")" 2>/dev/null; then
+	kill -TERM "$(cat "$http_pid")"
+	for _ in $(seq 50); do kill -0 "$(cat "$http_pid")" 2>/dev/null || break; sleep 0.1; done
+fi
+nohup "$PG_BINDIR/partkv-server" --auth none -h 127.0.0.1 -p "$http_port" \
+	-d "host=$base port=$RUN_PORT dbname=partkv user=$role" --pidfile "$http_pid" \
+	>>"$logdir/partkv-server.log" 2>&1 </dev/null &
+for _ in $(seq 50); do [ -s "$http_pid" ] && break; sleep 0.1; done
+[ -s "$http_pid" ] || { tail -n 5 "$logdir/partkv-server.log" >&2; die "partkv-server did not start; see $logdir/partkv-server.log"; }
+note "DynamoDB endpoint: http://127.0.0.1:$http_port (log: $logdir/partkv-server.log); try:"
+note "  aws dynamodb list-tables --endpoint-url http://127.0.0.1:$http_port"
+
+# 5. psql, or how to get there when there is no terminal (CI).  .run/env
 # lets other tools (psql, pg_dump, pgbench) find the cluster:
 # `. .run/env && psql`.
 printf 'export PGHOST=%q PGPORT=%q PGDATABASE=partkv\n' "$base" "$RUN_PORT" \
