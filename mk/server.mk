@@ -8,7 +8,7 @@
 PARTKV_SERVER = server/partkv-server
 PARTKV_SERVER_SRCS = $(sort $(wildcard server/*.c))
 PARTKV_SERVER_OBJS = $(PARTKV_SERVER_SRCS:.c=.o)
-PARTKV_SERVER_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -pthread -I$(shell $(PG_CONFIG) --includedir)
+PARTKV_SERVER_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -pthread $(if $(WERROR),-Werror) -I$(shell $(PG_CONFIG) --includedir)
 PARTKV_SERVER_LIBS = -L$(shell $(PG_CONFIG) --libdir) -lpq -lmicrohttpd -ljansson -lcrypto -lz -pthread
 
 all: $(PARTKV_SERVER)

@@ -136,23 +136,6 @@ notify_connection(void *cls, struct MHD_Connection *connection, void **socket_co
 	}
 }
 
-/* error_body: {"__type": TYPE, "message": MESSAGE} (no message when NULL) */
-char *
-error_body(const char *type, const char *message)
-{
-	json_t	   *o = json_object();
-	char	   *s;
-
-	json_object_set_new(o, "__type", json_string(type));
-	if (message != NULL)
-		json_object_set_new(o, "message", json_string(message));
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (s == NULL)
-		abort();
-	return s;
-}
-
 /* a request id as DynamoDB's: 52 characters of [A-Z0-9] */
 static void
 new_request_id(char *out)
