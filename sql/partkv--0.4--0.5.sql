@@ -3767,3 +3767,185 @@ AS 'MODULE_PATHNAME', 'partkv_error_type'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION partkv.error_type(text) IS
 'the DynamoDB error a SQLSTATE stands for: its name, its wire __type ("<namespace>#<name>") and HTTP status; NULL for any other SQLSTATE';
+
+
+-------------------------------------------------------------------------------
+-- internal schema (issue 16)
+--
+-- The API schema partkv shows what users call and read: the functions of
+-- DESIGN §2 and the documented helpers, the views, and the catalogs a DBA
+-- reads (tables, streams, stream_handlers, dead_letters, gsi_indexes,
+-- lost_slots).  Everything the API is built from moves to partkv_internal,
+-- an extension member: SET SCHEMA keeps each object's OID, grants, comments
+-- and dependencies (views, triggers, defaults and index expressions refer to
+-- objects by OID and follow).  PUBLIC may look up names in the schema, as the
+-- API's functions run as the caller; EXECUTE and table rights stay as the
+-- security work set them.
+-------------------------------------------------------------------------------
+
+CREATE SCHEMA partkv_internal;
+GRANT USAGE ON SCHEMA partkv_internal TO PUBLIC;
+COMMENT ON SCHEMA partkv_internal IS
+'partkv''s internals: helper functions, support functions, request tokens, the stream''s chunks; not an API';
+
+ALTER OPERATOR FAMILY partkv.xxhash_text_ops USING hash SET SCHEMA partkv_internal;
+ALTER OPERATOR FAMILY partkv.xxhash_numeric_ops USING hash SET SCHEMA partkv_internal;
+ALTER OPERATOR FAMILY partkv.xxhash_bytea_ops USING hash SET SCHEMA partkv_internal;
+ALTER OPERATOR CLASS partkv.xxhash_text_ops USING hash SET SCHEMA partkv_internal;
+ALTER OPERATOR CLASS partkv.xxhash_numeric_ops USING hash SET SCHEMA partkv_internal;
+ALTER OPERATOR CLASS partkv.xxhash_bytea_ops USING hash SET SCHEMA partkv_internal;
+
+ALTER TABLE partkv.client_request_tokens SET SCHEMA partkv_internal;
+ALTER TABLE partkv.installation SET SCHEMA partkv_internal;
+ALTER TABLE partkv.stream_partitions SET SCHEMA partkv_internal;
+ALTER TABLE partkv.stream_chunks SET SCHEMA partkv_internal;
+
+-- The chunks' partitions are no extension members (pg_dump dumps them) but
+-- live beside their parent.
+DO $$
+DECLARE
+	p regclass;
+BEGIN
+	FOR p IN SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits i
+			  WHERE i.inhparent = 'partkv_internal.stream_chunks'::pg_catalog.regclass
+	LOOP
+		EXECUTE pg_catalog.format('ALTER TABLE %s SET SCHEMA partkv_internal', p);
+	END LOOP;
+END;
+$$;
+
+ALTER FUNCTION partkv.adopt_restored_tables_copy() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.adopt_restored_tables_ddl() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.adopt_table(name,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.apply_stream_replica_identity(name,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.catalog_write(text,jsonb) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.check_handler_served() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.check_indexes(jsonb,boolean,jsonb,text[]) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.check_key_schema(jsonb,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.check_not_trimmed(partkv.streams,text,boolean) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.check_sequence_number(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.check_served(text,text,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.check_stream_read(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.check_tables_served() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.claim_request_token(text,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.decode_shard_iterator(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.drop_kv_tables() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.drop_table_leftovers(name,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.encode_shard_iterator(bigint,text,text,boolean) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.execute_as_owner(regclass,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.find_table(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.forget_dropped_table(name,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_backfill_step(name,text,text,integer) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_base_hash_expression(partkv.tables,text,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_create_storage(partkv.tables,jsonb,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_description_fields(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_ensure(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_estimate_items(regclass) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_key_expression(text,text,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_note_activation() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_project(jsonb,text[]) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_rebuild(name,text,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_replica_identity() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_shape(partkv.tables,jsonb,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_storage_name(text,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_sync() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_update_table(partkv.tables,jsonb) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.guard_ddl() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.installation_claim() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.installation_id() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.invalidate_table_cache(oid) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.key_bytea(jsonb,partkv.attribute_name) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.key_column_type(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.key_numeric(jsonb,partkv.attribute_name) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.key_text(jsonb,partkv.attribute_name) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.latest_stream(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.lsi_key_expression(text,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.lsn_sequence_number(pg_lsn) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.owns_table(name,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.partkv_tam_handler(internal) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.query_items(text,text,jsonb,jsonb,text,text,text,boolean,integer,jsonb,boolean) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.raise_sequence_offset(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.raise_stream_gap(text,text,timestamp with time zone) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.raise_validation(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.read_support(internal) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.readable_streams() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.record_request_token(text,jsonb) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.resolve_table_name(text,boolean) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.restore_loaded(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.scan_items(text,text,jsonb,jsonb,text,text,integer,integer,integer,jsonb) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.sequence_number_lsn(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.serving(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.serving_description_fields(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.serving_member(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.serving_states() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stats_counters() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_arn(partkv.streams) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_channel(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_description_fields(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_ensure_partition(timestamp with time zone,interval) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_gaps(partkv.streams) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_handler_description(partkv.stream_handlers) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_handler_pass_gap(bigint) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_index_partition(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_invalidate(regclass) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_maintain(interval,interval) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_partitions_sync() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_records_after(uuid,text,integer) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_shard_id(regclass) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_specification_changed() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_sync(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.table_description(partkv.tables,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.table_relation(name,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.table_serving(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.table_stream_gaps(uuid) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.tables_stamp() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.ttl_description(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.worker_progress() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.xxhash_bytea(bytea) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.xxhash_bytea_extended(bytea,bigint) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.xxhash_numeric(numeric) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.xxhash_numeric_extended(numeric,bigint) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.xxhash_text(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.xxhash_text_extended(text,bigint) SET SCHEMA partkv_internal;
+
+-- after the functions whose signatures name it
+ALTER DOMAIN partkv.attribute_name SET SCHEMA partkv_internal;
+
+-- The SQL and PL/pgSQL bodies name what moved by its old schema: each one
+-- that does is defined again with the new names (its text as the catalog
+-- holds it, names rewritten), as are the comments that name them.
+DO $$
+DECLARE
+	moved CONSTANT text := 'partkv\.(adopt_restored_tables_copy|adopt_restored_tables_ddl|adopt_table|apply_stream_replica_identity|attribute_name|catalog_write|check_handler_served|check_indexes|check_key_schema|check_not_trimmed|check_sequence_number|check_served|check_stream_read|check_tables_served|claim_request_token|client_request_tokens|decode_shard_iterator|drop_kv_tables|drop_table_leftovers|encode_shard_iterator|execute_as_owner|find_table|forget_dropped_table|gsi_backfill_step|gsi_base_hash_expression|gsi_create_storage|gsi_description_fields|gsi_ensure|gsi_estimate_items|gsi_key_expression|gsi_note_activation|gsi_project|gsi_rebuild|gsi_replica_identity|gsi_shape|gsi_storage_name|gsi_sync|gsi_update_table|guard_ddl|installation|installation_claim|installation_id|invalidate_table_cache|key_bytea|key_column_type|key_numeric|key_text|latest_stream|lsi_key_expression|lsn_sequence_number|owns_table|partkv_tam_handler|query_items|raise_sequence_offset|raise_stream_gap|raise_validation|read_support|readable_streams|record_request_token|resolve_table_name|restore_loaded|scan_items|sequence_number_lsn|serving|serving_description_fields|serving_member|serving_states|stats_counters|stream_arn|stream_channel|stream_chunks|stream_description_fields|stream_ensure_partition|stream_gaps|stream_handler_description|stream_handler_pass_gap|stream_index_partition|stream_invalidate|stream_maintain|stream_partitions|stream_partitions_sync|stream_records_after|stream_shard_id|stream_specification_changed|stream_sync|table_description|table_relation|table_serving|table_stream_gaps|tables_stamp|ttl_description|worker_progress|xxhash_bytea|xxhash_bytea_extended|xxhash_bytea_ops|xxhash_numeric|xxhash_numeric_extended|xxhash_numeric_ops|xxhash_text|xxhash_text_extended|xxhash_text_ops)\M';
+	f record;
+	def text;
+	fixed text;
+BEGIN
+	FOR f IN SELECT p.oid, p.prolang, pg_catalog.obj_description(p.oid, 'pg_proc') AS note
+			   FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid = d.objid
+			  WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+				AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+				AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'partkv')
+				AND d.deptype = 'e'
+			  ORDER BY p.oid
+	LOOP
+		IF f.prolang <> (SELECT l.oid FROM pg_catalog.pg_language l WHERE l.lanname = 'c') THEN
+			def := pg_catalog.pg_get_functiondef(f.oid);
+			fixed := pg_catalog.regexp_replace(def, moved, 'partkv_internal.\1', 'g');
+			-- names that format() completes: the stream's partitions, index
+			-- key extractors, GSI storage's hash functions
+			fixed := pg_catalog.replace(fixed, 'partkv.%I', 'partkv_internal.%I');
+			fixed := pg_catalog.replace(fixed, 'partkv.%s(', 'partkv_internal.%s(');
+			fixed := pg_catalog.replace(fixed, 'partkv.xxhash_%s', 'partkv_internal.xxhash_%s');
+			fixed := pg_catalog.replace(fixed, '''partkv''::regnamespace', '''partkv_internal''::regnamespace');
+			IF fixed <> def THEN
+				EXECUTE fixed;
+			END IF;
+		END IF;
+		IF f.note ~ moved THEN
+			EXECUTE pg_catalog.format('COMMENT ON FUNCTION %s IS %L', f.oid::pg_catalog.regprocedure,
+									  pg_catalog.regexp_replace(f.note, moved, 'partkv_internal.\1', 'g'));
+		END IF;
+	END LOOP;
+END;
+$$;

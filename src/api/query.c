@@ -62,7 +62,7 @@
  * would store a C function's whole result before returning its first row
  * (a Function Scan); so the SQL functions partkv.query and partkv.scan are
  * one-SELECT SQL functions that the planner inlines into a select-list
- * call of partkv.query_items / partkv.scan_items (partkv_query and
+ * call of partkv_internal.query_items / partkv_internal.scan_items (partkv_query and
  * partkv_scan here), which a ProjectSet node calls once per row wanted.
  * Elsewhere (a select list) the SQL function would run through the SQL
  * function executor, which plans its body at every execution; there the
@@ -119,6 +119,7 @@
 #include "../catalog/tablecache.h"
 #include "../common/errors.h"
 #include "../common/jsonbuild.h"
+#include "../common/partkv.h"
 #include "../common/serving.h"
 #include "../eval/eval.h"
 #include "../index/gsi.h"
@@ -2052,7 +2053,7 @@ KvRangeTableCalls(List *rtable, Oid funcid)
 
 /*
  * partkv_read_support is the planner support function of partkv.query and
- * partkv.scan, SQL functions over partkv.query_items and partkv.scan_items.
+ * partkv.scan, SQL functions over partkv_internal.query_items and partkv_internal.scan_items.
  * In FROM they must stay SQL functions, which the planner inlines so that
  * they stream.  Anywhere else -- a select list, where the SQL function
  * executor would plan the body at every execution -- a call is simplified
@@ -2084,7 +2085,7 @@ partkv_read_support(PG_FUNCTION_ARGS)
 
 	get_func_signature(call->funcid, &argtypes, &nargs);
 	name = psprintf("%s_items", get_func_name(call->funcid));
-	target = LookupFuncName(list_make2(makeString(get_namespace_name(get_func_namespace(call->funcid))),
+	target = LookupFuncName(list_make2(makeString(PARTKV_INTERNAL_SCHEMA),
 									   makeString(name)),
 							nargs, argtypes, true);
 	if (!OidIsValid(target) || list_length(call->args) != nargs)

@@ -18,7 +18,7 @@
  * one transaction per batch: it decodes WAL from where it stopped until it
  * has partkv.stream_batch_size records or reaches the end of flushed WAL,
  * always stopping after a whole WAL record so that every decoded
- * transaction is complete; writes the records into partkv.stream_chunks,
+ * transaction is complete; writes the records into partkv_internal.stream_chunks,
  * one row per stream and shard holding that batch's records of the shard
  * (a row per record cost a heap tuple and two index entries per change,
  * more than a worker could pay while four writers saturate two cores);
@@ -43,7 +43,7 @@
  * writers until it has caught up (KvGsiWorkerYield).
  *
  * Chunks are stored in time-partitioned storage: partitions of
- * partkv.stream_chunks by write time, created ahead and dropped whole once
+ * partkv_internal.stream_chunks by write time, created ahead and dropped whole once
  * older than partkv.stream_retention.
  *
  *-------------------------------------------------------------------------
@@ -111,6 +111,7 @@
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
+#include "../common/partkv.h"
 #include "../common/serving.h"
 #include "../common/safesql.h"
 #include "../index/gsi.h"
@@ -1371,7 +1372,7 @@ KvResolveStreams(KvBatch *b)
 
 /*
  * KvStoreChunk inserts the records recs[0..n-1] (one stream and shard, in
- * sequence number order) as one row of partkv.stream_chunks.  Its
+ * sequence number order) as one row of partkv_internal.stream_chunks.  Its
  * batch_lsn is where the batch reached, plus the sequence offset of the
  * stream's table, as its sequence numbers are: the chunk's batch_lsn is at
  * or above every one of them.
@@ -1440,7 +1441,7 @@ KvNotifyTables(KvBatchRecord **sorted, int n)
 }
 
 /*
- * KvWorkerStore writes the batch into partkv.stream_chunks, one chunk per
+ * KvWorkerStore writes the batch into partkv_internal.stream_chunks, one chunk per
  * stream and shard, and notifies the channels of the tables it touches, in
  * the current transaction.
  */
@@ -1462,9 +1463,9 @@ KvWorkerStore(KvBatch *b, XLogRecPtr batch_lsn)
 	/* both statements run every batch: plan them once per worker */
 	if (kv_chunk_plan == NULL)
 	{
-		SPIPlanPtr	ensure = SPI_prepare("SELECT partkv.stream_ensure_partition($2, pg_catalog.make_interval(secs => $1))",
+		SPIPlanPtr	ensure = SPI_prepare("SELECT partkv_internal.stream_ensure_partition($2, pg_catalog.make_interval(secs => $1))",
 										 2, ensure_types);
-		SPIPlanPtr	chunk = SPI_prepare("INSERT INTO partkv.stream_chunks"
+		SPIPlanPtr	chunk = SPI_prepare("INSERT INTO partkv_internal.stream_chunks"
 										" (stream_id, shard_id, batch_lsn, first_sequence_number,"
 										"  last_sequence_number, sequence_numbers, size_bytes, records,"
 										"  written_at)"
@@ -1639,7 +1640,7 @@ KvWorkerMaintain(const char *name)
 	}
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
-	ret = SPI_execute_with_args("SELECT partkv.stream_maintain(pg_catalog.make_interval(secs => $1),"
+	ret = SPI_execute_with_args("SELECT partkv_internal.stream_maintain(pg_catalog.make_interval(secs => $1),"
 								" pg_catalog.make_interval(secs => $2))",
 								2, argtypes, args, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
@@ -2019,19 +2020,19 @@ KvEnsureOrigin(const char *name)
  * KvClaimInstallation gives a database copied from another (CREATE
  * DATABASE ... TEMPLATE) an installation of partkv of its own, before the
  * worker makes its slots, in the current transaction: restored catalog
- * rows are told from this database's own by it (partkv.installation_claim,
+ * rows are told from this database's own by it (partkv_internal.installation_claim,
  * from 0.5 on; see "dump and restore" in partkv--0.4--0.5.sql).
  */
 static void
 KvClaimInstallation(void)
 {
-	List	   *fname = list_make2(makeString("partkv"), makeString("installation_claim"));
+	List	   *fname = list_make2(makeString(PARTKV_INTERNAL_SCHEMA), makeString("installation_claim"));
 
 	if (!OidIsValid(LookupFuncName(fname, 0, NULL, true)))
 		return;
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
-	if (SPI_execute("SELECT partkv.installation_claim()", false, 0) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT partkv_internal.installation_claim()", false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "partkv stream worker: could not claim the installation of partkv");
 	SPI_finish();
 	PopActiveSnapshot();

@@ -222,7 +222,7 @@ is($node->safe_psql('kv', q{SELECT bool_and(served) FROM partkv.serving_status})
 # restarted with back-off; after three failures in a row it is not served
 # until someone looks, and its last error says why.
 $node->safe_psql('kv',
-	'ALTER FUNCTION partkv.stream_maintain(interval, interval) RENAME TO stream_maintain_gone');
+	'ALTER FUNCTION partkv_internal.stream_maintain(interval, interval) RENAME TO stream_maintain_gone');
 # a worker calls it when it starts
 $node->safe_psql('kv',
 	q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'partkv stream worker'});
