@@ -132,7 +132,7 @@ SELECT pages, jsonb_array_length(items), items = (SELECT jsonb_agg(x ORDER BY o)
 
 -- Scan of a GSI: everything it holds, by pages, and in parallel segments
 SELECT count(*) FROM partkv.scan('app', index_name => 'gsi1');
-SELECT (SELECT count(*) FROM app WHERE partkv_internal.key_text(item, 'gpk') IS NOT NULL AND partkv_internal.key_text(item, 'gsk') IS NOT NULL) AS expected;
+SELECT (SELECT count(*) FROM app WHERE partkv.key_text(item, 'gpk') IS NOT NULL AND partkv.key_text(item, 'gsk') IS NOT NULL) AS expected;
 SELECT sum((SELECT count(*) FROM partkv.scan('app', index_name => 'gsi1', segment => s, total_segments => 3))) FROM generate_series(0, 2) s;
 SELECT sum((SELECT count(*) FROM partkv.scan('app', index_name => 'gsi1', segment => s, total_segments => 11))) FROM generate_series(0, 10) s;
 DO $$

@@ -104,14 +104,14 @@ SELECT indexname, indexdef FROM pg_indexes
 -------------------------------------------------------------------------------
 -- the extractors
 -------------------------------------------------------------------------------
-SELECT partkv_internal.key_text('{"a": "x"}', 'a'), partkv_internal.key_text('{"a": 1}', 'a') IS NULL,
-	   partkv_internal.key_text('{"b": "x"}', 'a') IS NULL, partkv_internal.key_text('[1]', 'a') IS NULL;
-SELECT partkv_internal.key_numeric('{"a": 1.50}', 'a'), partkv_internal.key_numeric('{"a": "1"}', 'a') IS NULL;
-SELECT partkv_internal.key_bytea('{"a": {"$B": "AAH/"}}', 'a'), partkv_internal.key_bytea('{"a": "AAH/"}', 'a') IS NULL,
-	   partkv_internal.key_bytea('{"a": {"$B": "AA==", "x": 1}}', 'a') IS NULL;
+SELECT partkv.key_text('{"a": "x"}', 'a'), partkv.key_text('{"a": 1}', 'a') IS NULL,
+	   partkv.key_text('{"b": "x"}', 'a') IS NULL, partkv.key_text('[1]', 'a') IS NULL;
+SELECT partkv.key_numeric('{"a": 1.50}', 'a'), partkv.key_numeric('{"a": "1"}', 'a') IS NULL;
+SELECT partkv.key_bytea('{"a": {"$B": "AAH/"}}', 'a'), partkv.key_bytea('{"a": "AAH/"}', 'a') IS NULL,
+	   partkv.key_bytea('{"a": {"$B": "AA==", "x": 1}}', 'a') IS NULL;
 -- S keys compare bytewise (collation "C") without a COLLATE clause
-SELECT pg_collation_for(partkv_internal.key_text('{"a": "x"}', 'a'));
-SELECT partkv_internal.key_text('{"a": "Z"}', 'a') < 'a', partkv_internal.key_text('{"a": "a"}', 'a') < 'Ä';
+SELECT pg_collation_for(partkv.key_text('{"a": "x"}', 'a'));
+SELECT partkv.key_text('{"a": "Z"}', 'a') < 'a', partkv.key_text('{"a": "a"}', 'a') < 'Ä';
 
 -------------------------------------------------------------------------------
 -- data: 30 posts in forum "db", 3 in forum "os"; sparse index keys
@@ -315,7 +315,7 @@ SELECT partkv.create_table('restored', 'p', sort_key => 's', partitions => 1,
 DELETE FROM partkv.tables WHERE table_name = 'restored';
 INSERT INTO restored VALUES ('a', 'b', '{"p": "a", "s": "b", "x": "not a number"}');
 SELECT try($$INSERT INTO restored VALUES ('a', 'c', '{"p": "a", "s": "c", "x": ""}')$$);
-SELECT count(*) AS in_table, (SELECT count(*) FROM restored WHERE partkv_internal.key_numeric(item, 'x') IS NOT NULL) AS in_index
+SELECT count(*) AS in_table, (SELECT count(*) FROM restored WHERE partkv.key_numeric(item, 'x') IS NOT NULL) AS in_index
   FROM restored;
 ROLLBACK;
 
@@ -333,12 +333,12 @@ SELECT (SELECT sum(pg_relation_size(relid)) FROM pg_partition_tree('posts_lsi1')
 -------------------------------------------------------------------------------
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
-EXPLAIN (COSTS OFF) SELECT item FROM posts WHERE forum = 'db' AND partkv_internal.key_text(item, 'title') > 'm';
-EXPLAIN (COSTS OFF) SELECT item->>'id' FROM posts WHERE forum = 'db' AND partkv_internal.key_numeric(item, 'votes') BETWEEN 1 AND 2
- ORDER BY partkv_internal.key_numeric(item, 'votes'), id;
-SELECT string_agg(item->>'title' || '/' || (item->>'id'), ' ' ORDER BY partkv_internal.key_text(item, 'title'), id) =
+EXPLAIN (COSTS OFF) SELECT item FROM posts WHERE forum = 'db' AND partkv.key_text(item, 'title') > 'm';
+EXPLAIN (COSTS OFF) SELECT item->>'id' FROM posts WHERE forum = 'db' AND partkv.key_numeric(item, 'votes') BETWEEN 1 AND 2
+ ORDER BY partkv.key_numeric(item, 'votes'), id;
+SELECT string_agg(item->>'title' || '/' || (item->>'id'), ' ' ORDER BY partkv.key_text(item, 'title'), id) =
 	   pg_temp.q('by_title', 'forum = :f AND title > :t', '{":f": "db", ":t": "m"}') AS same
-  FROM posts WHERE forum = 'db' AND partkv_internal.key_text(item, 'title') > 'm';
+  FROM posts WHERE forum = 'db' AND partkv.key_text(item, 'title') > 'm';
 RESET enable_seqscan;
 RESET enable_bitmapscan;
 

@@ -3783,6 +3783,10 @@ COMMENT ON FUNCTION partkv.error_type(text) IS
 -- security work set them.
 -------------------------------------------------------------------------------
 
+-- The adoption of restored tables runs after each DDL command; until the
+-- end of this section it would call functions half moved.
+ALTER EVENT TRIGGER partkv_adopt_restored DISABLE;
+
 CREATE SCHEMA partkv_internal;
 GRANT USAGE ON SCHEMA partkv_internal TO PUBLIC;
 COMMENT ON SCHEMA partkv_internal IS
@@ -3854,10 +3858,7 @@ ALTER FUNCTION partkv.guard_ddl() SET SCHEMA partkv_internal;
 ALTER FUNCTION partkv.installation_claim() SET SCHEMA partkv_internal;
 ALTER FUNCTION partkv.installation_id() SET SCHEMA partkv_internal;
 ALTER FUNCTION partkv.invalidate_table_cache(oid) SET SCHEMA partkv_internal;
-ALTER FUNCTION partkv.key_bytea(jsonb,partkv.attribute_name) SET SCHEMA partkv_internal;
 ALTER FUNCTION partkv.key_column_type(text) SET SCHEMA partkv_internal;
-ALTER FUNCTION partkv.key_numeric(jsonb,partkv.attribute_name) SET SCHEMA partkv_internal;
-ALTER FUNCTION partkv.key_text(jsonb,partkv.attribute_name) SET SCHEMA partkv_internal;
 ALTER FUNCTION partkv.latest_stream(partkv.tables) SET SCHEMA partkv_internal;
 ALTER FUNCTION partkv.lsi_key_expression(text,text) SET SCHEMA partkv_internal;
 ALTER FUNCTION partkv.lsn_sequence_number(pg_lsn) SET SCHEMA partkv_internal;
@@ -3908,15 +3909,13 @@ ALTER FUNCTION partkv.xxhash_numeric_extended(numeric,bigint) SET SCHEMA partkv_
 ALTER FUNCTION partkv.xxhash_text(text) SET SCHEMA partkv_internal;
 ALTER FUNCTION partkv.xxhash_text_extended(text,bigint) SET SCHEMA partkv_internal;
 
--- after the functions whose signatures name it
-ALTER DOMAIN partkv.attribute_name SET SCHEMA partkv_internal;
 
 -- The SQL and PL/pgSQL bodies name what moved by its old schema: each one
 -- that does is defined again with the new names (its text as the catalog
 -- holds it, names rewritten), as are the comments that name them.
 DO $$
 DECLARE
-	moved CONSTANT text := 'partkv\.(adopt_restored_tables_copy|adopt_restored_tables_ddl|adopt_table|apply_stream_replica_identity|attribute_name|catalog_write|check_handler_served|check_indexes|check_key_schema|check_not_trimmed|check_sequence_number|check_served|check_stream_read|check_tables_served|claim_request_token|client_request_tokens|decode_shard_iterator|drop_kv_tables|drop_table_leftovers|encode_shard_iterator|execute_as_owner|find_table|forget_dropped_table|gsi_backfill_step|gsi_base_hash_expression|gsi_create_storage|gsi_description_fields|gsi_ensure|gsi_estimate_items|gsi_key_expression|gsi_note_activation|gsi_project|gsi_rebuild|gsi_replica_identity|gsi_shape|gsi_storage_name|gsi_sync|gsi_update_table|guard_ddl|installation|installation_claim|installation_id|invalidate_table_cache|key_bytea|key_column_type|key_numeric|key_text|latest_stream|lsi_key_expression|lsn_sequence_number|owns_table|partkv_tam_handler|query_items|raise_sequence_offset|raise_stream_gap|raise_validation|read_support|readable_streams|record_request_token|resolve_table_name|restore_loaded|scan_items|sequence_number_lsn|serving|serving_description_fields|serving_member|serving_states|stats_counters|stream_arn|stream_channel|stream_chunks|stream_description_fields|stream_ensure_partition|stream_gaps|stream_handler_description|stream_handler_pass_gap|stream_index_partition|stream_invalidate|stream_maintain|stream_partitions|stream_partitions_sync|stream_records_after|stream_shard_id|stream_specification_changed|stream_sync|table_description|table_relation|table_serving|table_stream_gaps|tables_stamp|ttl_description|worker_progress|xxhash_bytea|xxhash_bytea_extended|xxhash_bytea_ops|xxhash_numeric|xxhash_numeric_extended|xxhash_numeric_ops|xxhash_text|xxhash_text_extended|xxhash_text_ops)\M';
+	moved CONSTANT text := 'partkv\.(adopt_restored_tables_copy|adopt_restored_tables_ddl|adopt_table|apply_stream_replica_identity|catalog_write|check_handler_served|check_indexes|check_key_schema|check_not_trimmed|check_sequence_number|check_served|check_stream_read|check_tables_served|claim_request_token|client_request_tokens|decode_shard_iterator|drop_kv_tables|drop_table_leftovers|encode_shard_iterator|execute_as_owner|find_table|forget_dropped_table|gsi_backfill_step|gsi_base_hash_expression|gsi_create_storage|gsi_description_fields|gsi_ensure|gsi_estimate_items|gsi_key_expression|gsi_note_activation|gsi_project|gsi_rebuild|gsi_replica_identity|gsi_shape|gsi_storage_name|gsi_sync|gsi_update_table|guard_ddl|installation|installation_claim|installation_id|invalidate_table_cache|key_column_type|latest_stream|lsi_key_expression|lsn_sequence_number|owns_table|partkv_tam_handler|query_items|raise_sequence_offset|raise_stream_gap|raise_validation|read_support|readable_streams|record_request_token|resolve_table_name|restore_loaded|scan_items|sequence_number_lsn|serving|serving_description_fields|serving_member|serving_states|stats_counters|stream_arn|stream_channel|stream_chunks|stream_description_fields|stream_ensure_partition|stream_gaps|stream_handler_description|stream_handler_pass_gap|stream_index_partition|stream_invalidate|stream_maintain|stream_partitions|stream_partitions_sync|stream_records_after|stream_shard_id|stream_specification_changed|stream_sync|table_description|table_relation|table_serving|table_stream_gaps|tables_stamp|ttl_description|worker_progress|xxhash_bytea|xxhash_bytea_extended|xxhash_bytea_ops|xxhash_numeric|xxhash_numeric_extended|xxhash_numeric_ops|xxhash_text|xxhash_text_extended|xxhash_text_ops)\M';
 	f record;
 	def text;
 	fixed text;
@@ -3932,10 +3931,9 @@ BEGIN
 		IF f.prolang <> (SELECT l.oid FROM pg_catalog.pg_language l WHERE l.lanname = 'c') THEN
 			def := pg_catalog.pg_get_functiondef(f.oid);
 			fixed := pg_catalog.regexp_replace(def, moved, 'partkv_internal.\1', 'g');
-			-- names that format() completes: the stream's partitions, index
-			-- key extractors, GSI storage's hash functions
+			-- names that format() completes: the stream's partitions, GSI
+			-- storage's hash functions
 			fixed := pg_catalog.replace(fixed, 'partkv.%I', 'partkv_internal.%I');
-			fixed := pg_catalog.replace(fixed, 'partkv.%s(', 'partkv_internal.%s(');
 			fixed := pg_catalog.replace(fixed, 'partkv.xxhash_%s', 'partkv_internal.xxhash_%s');
 			fixed := pg_catalog.replace(fixed, '''partkv''::regnamespace', '''partkv_internal''::regnamespace');
 			IF fixed <> def THEN
@@ -3949,3 +3947,5 @@ BEGIN
 	END LOOP;
 END;
 $$;
+
+ALTER EVENT TRIGGER partkv_adopt_restored ENABLE;

@@ -8,8 +8,8 @@
  * An LSI of kv table t with sort key attribute a (type S) is, on the
  * partitioned table (so on every partition),
  *
- *	 CREATE INDEX t_lsi<n> ON t (pk, (partkv_internal.key_text(item, 'a')) COLLATE "C", sk)
- *		 WHERE partkv_internal.key_text(item, 'a') IS NOT NULL
+ *	 CREATE INDEX t_lsi<n> ON t (pk, (partkv.key_text(item, 'a')) COLLATE "C", sk)
+ *		 WHERE partkv.key_text(item, 'a') IS NOT NULL
  *
  * (key_numeric for N, key_bytea for B).  The extractors return NULL when
  * the item lacks the attribute or holds another type, so the index is
@@ -19,10 +19,10 @@
  * total: equal LSI keys are ordered by the table's sort key, which is what
  * LastEvaluatedKey (LSI key + table key) resumes after.
  *
- * The extractors' second parameter has type partkv_internal.attribute_name, a
+ * The extractors' second parameter has type partkv.attribute_name, a
  * domain over text with collation "C": an S extractor call then has
  * collation "C" by itself, so the plain SQL condition
- * partkv_internal.key_text(item, 'a') > 'm' matches the index column without an
+ * partkv.key_text(item, 'a') > 'm' matches the index column without an
  * explicit COLLATE clause.
  *
  * This is storage code: the table AM checks index keys on every write, so
@@ -136,7 +136,7 @@ KvIndexKeyValue(Jsonb *item, const char *name, int len, KvType type, Datum *out)
 }
 
 /*
- * partkv_key_text(item jsonb, attr partkv_internal.attribute_name) returns text:
+ * partkv_key_text(item jsonb, attr partkv.attribute_name) returns text:
  * the S value of attribute attr, NULL when absent or of another type.
  * IMMUTABLE STRICT: it is an index expression.
  */
@@ -153,7 +153,7 @@ partkv_key_text(PG_FUNCTION_ARGS)
 }
 
 /*
- * partkv_key_numeric(item jsonb, attr partkv_internal.attribute_name) returns
+ * partkv_key_numeric(item jsonb, attr partkv.attribute_name) returns
  * numeric: the N value of attribute attr, NULL when absent or of another
  * type.
  */
@@ -170,7 +170,7 @@ partkv_key_numeric(PG_FUNCTION_ARGS)
 }
 
 /*
- * partkv_key_bytea(item jsonb, attr partkv_internal.attribute_name) returns bytea:
+ * partkv_key_bytea(item jsonb, attr partkv.attribute_name) returns bytea:
  * the bytes of a B value {"$B": base64} of attribute attr, NULL when
  * absent or of another type.  Malformed base64 is an error (stored items
  * never hold any: the table access method validates them).

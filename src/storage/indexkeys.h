@@ -29,13 +29,13 @@ extern bool KvTopLevelValue(Jsonb *item, const char *name, int len, JsonbValue *
  * Top-level attribute name (len bytes) of an item as the Datum of an index
  * key column of type type (S: text, N: numeric, B: bytea); false when the
  * item is NULL or lacks it or has it of another type.  What the extractors
- * partkv_internal.key_text/key_numeric/key_bytea return, and GSI keys.
+ * partkv.key_text/key_numeric/key_bytea return, and GSI keys.
  */
 extern bool KvIndexKeyValue(Jsonb *item, const char *name, int len, KvType type, Datum *out);
 
 /*
  * The key attribute an index column extracts from the item: true when
- * column colno (1-based) of index indexrel is partkv_internal.key_text/key_numeric/
+ * column colno (1-based) of index indexrel is partkv.key_text/key_numeric/
  * key_bytea(item, '<attr>'), with *attr set to the attribute's name and
  * type (S, N or B).
  */

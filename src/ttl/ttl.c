@@ -6,7 +6,7 @@
  * partkv.update_time_to_live (sql/partkv--0.1.sql) records a table's TTL
  * attribute in partkv.tables.time_to_live and, while TTL is enabled, keeps
  * the partial expression index <table>_ttl on
- * partkv_internal.key_numeric(item, '<attribute>') WHERE ... IS NOT NULL: only the
+ * partkv.key_numeric(item, '<attribute>') WHERE ... IS NOT NULL: only the
  * items whose TTL attribute is a top-level Number are in it.  An item is
  * expired when now > ttl >= now - 5 years (SPEC-dynamodb.md §10): the sweep
  * is a range scan of that index, so its cost follows the number of expired
@@ -194,7 +194,7 @@ KvTtlSweepPartition(KvTtlSweep *s, Oid table_relid, Oid partition, Oid owner,
 	int64		deleted = 0;
 
 	/* the expression of the <table>_ttl index, for the planner to match */
-	expr = psprintf("partkv_internal.key_numeric(item, %s)", quote_literal_cstr(s->attribute));
+	expr = psprintf("partkv.key_numeric(item, %s)", quote_literal_cstr(s->attribute));
 	query = psprintf("SELECT ctid, item FROM ONLY %s WHERE %s >= $1 AND %s < $2"
 					 " LIMIT $3 FOR UPDATE SKIP LOCKED",
 					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
