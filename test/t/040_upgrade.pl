@@ -164,7 +164,7 @@ like( $node->safe_psql(
 	SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN partkv.gsi_indexes g
 		ON i.indrelid = format('%I.%I', g.schema_name, g.storage_name)::regclass
 	 WHERE g.index_name = 'by_team' AND pg_get_indexdef(i.indexrelid) LIKE '%xxhash%'}),
-	qr/USING hash \(+partkv\.xxhash_text_extended\(base_pk/,
+	qr/USING hash \(+partkv_internal\.xxhash_text_extended\(base_pk/,
 	"the GSI's table-key index is a hash index on the key's hash");
 $node->safe_psql('kv',
 	q{SELECT partkv.put_item('users', jsonb_build_object('id', 'u' || i, 'team', 't' || (i % 4))) FROM generate_series(1, 40) i});
