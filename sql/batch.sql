@@ -105,7 +105,7 @@ SELECT partkv.get_item('btb', '{"id": 7}');
 SELECT try($$SELECT partkv.transact_write_items('{"ClientRequestToken": "tok-1", "TransactItems": [
 	{"Update": {"TableName": "btb", "Key": {"id": 7}, "UpdateExpression": "ADD n :two", "ExpressionAttributeValues": {":two": 2}}}]}')$$);
 -- only the transaction that claimed a token records its response
-SELECT partkv.record_request_token('tok-1', '{"forged": true}');
+SELECT partkv_internal.record_request_token('tok-1', '{"forged": true}');
 SELECT partkv.transact_write_items('{"ClientRequestToken": "tok-1", "TransactItems": [
 	{"Update": {"TableName": "btb", "Key": {"id": 7}, "UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": 1}}}]}');
 -- a cancelled transaction does not keep its token
@@ -113,7 +113,7 @@ SELECT try($$SELECT partkv.transact_write_items('{"ClientRequestToken": "tok-2",
 	{"ConditionCheck": {"TableName": "btb", "Key": {"id": 7}, "ConditionExpression": "n > :five", "ExpressionAttributeValues": {":five": 5}}}]}')$$);
 SELECT partkv.transact_write_items('{"ClientRequestToken": "tok-2", "TransactItems": [
 	{"ConditionCheck": {"TableName": "btb", "Key": {"id": 7}, "ConditionExpression": "n < :five", "ExpressionAttributeValues": {":five": 5}}}]}');
-SELECT count(*) FROM partkv.client_request_tokens;
+SELECT count(*) FROM partkv_internal.client_request_tokens;
 
 -- TransactGetItems: aligned responses, {} for missing items
 SELECT partkv.transact_get_items('{"TransactItems": [

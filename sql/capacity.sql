@@ -266,7 +266,7 @@ SELECT try($$SELECT partkv.reset_stats()$$);
 RESET ROLE;
 SELECT partkv.put_item('cap', '{"pk": "g", "sk": 1}') IS NOT NULL;
 SELECT partkv.reset_stats();
-SELECT count(*) FROM partkv.stats_counters();
+SELECT count(*) FROM partkv_internal.stats_counters();
 
 SELECT partkv.delete_table('hot') IS NOT NULL;
 SELECT partkv.delete_table('cap2') IS NOT NULL;

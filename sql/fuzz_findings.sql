@@ -21,6 +21,6 @@ SELECT partkv.transact_write_items('{"ClientRequestToken": "ff-1", "TransactItem
 SELECT partkv.get_item('ff_tokens', '{"k": 1}');
 
 -- (tokens are global: leave none behind)
-DELETE FROM partkv.client_request_tokens WHERE token = 'ff-1';
+DELETE FROM partkv_internal.client_request_tokens WHERE token = 'ff-1';
 SELECT partkv.delete_table('ff_tokens') IS NOT NULL AS deleted;
 DROP ROLE regress_partkv_ff_reader;

@@ -210,7 +210,7 @@ SELECT t, sm_tryh(format(q, t, k)) AS result
 -- delete_table dropped none of them
 SELECT count(*) FROM pg_class WHERE relname IN ('sm_plain', 'sm_heap', 'sm_types');
 -- the C and SQL paths check alike
-SELECT partkv.table_relation('public', t) FROM unnest(ARRAY['sm_plain', 'sm_heap', 'sm_types', 'sm_none']) t;
+SELECT partkv_internal.table_relation('public', t) FROM unnest(ARRAY['sm_plain', 'sm_heap', 'sm_types', 'sm_none']) t;
 DELETE FROM partkv.tables WHERE table_name IN ('sm_plain', 'sm_heap', 'sm_types', 'sm_none');
 DROP TABLE sm_plain, sm_heap, sm_types;
 

@@ -3843,3 +3843,981 @@ $function$;
 REVOKE ALL ON FUNCTION partkv.access_key_lookup(text) FROM PUBLIC;
 COMMENT ON FUNCTION partkv.access_key_lookup(text) IS
 'internal: the role and secret of an access key, for partkv-server''s SigV4 check (EXECUTE only for the server''s login role, granted by the administrator)';
+
+
+
+-------------------------------------------------------------------------------
+-- internal schema (issue 16)
+--
+-- The API schema partkv shows what users call and read: the functions of
+-- DESIGN §2 and the documented helpers, the views, and the catalogs a DBA
+-- reads (tables, streams, stream_handlers, dead_letters, gsi_indexes,
+-- lost_slots).  Everything the API is built from moves to partkv_internal,
+-- an extension member: SET SCHEMA keeps each object's OID, grants, comments
+-- and dependencies (views, triggers, defaults and index expressions refer to
+-- objects by OID and follow).  PUBLIC may look up names in the schema, as the
+-- API's functions run as the caller; EXECUTE and table rights stay as the
+-- security work set them.
+-------------------------------------------------------------------------------
+
+-- The adoption of restored tables runs after each DDL command; until the
+-- end of this section it would call functions half moved.
+ALTER EVENT TRIGGER partkv_adopt_restored DISABLE;
+
+CREATE SCHEMA partkv_internal;
+GRANT USAGE ON SCHEMA partkv_internal TO PUBLIC;
+COMMENT ON SCHEMA partkv_internal IS
+'partkv''s internals: helper functions, support functions, request tokens, the stream''s chunks; not an API';
+
+ALTER OPERATOR FAMILY partkv.xxhash_text_ops USING hash SET SCHEMA partkv_internal;
+ALTER OPERATOR FAMILY partkv.xxhash_numeric_ops USING hash SET SCHEMA partkv_internal;
+ALTER OPERATOR FAMILY partkv.xxhash_bytea_ops USING hash SET SCHEMA partkv_internal;
+ALTER OPERATOR CLASS partkv.xxhash_text_ops USING hash SET SCHEMA partkv_internal;
+ALTER OPERATOR CLASS partkv.xxhash_numeric_ops USING hash SET SCHEMA partkv_internal;
+ALTER OPERATOR CLASS partkv.xxhash_bytea_ops USING hash SET SCHEMA partkv_internal;
+
+ALTER TABLE partkv.client_request_tokens SET SCHEMA partkv_internal;
+ALTER TABLE partkv.installation SET SCHEMA partkv_internal;
+ALTER TABLE partkv.stream_partitions SET SCHEMA partkv_internal;
+ALTER TABLE partkv.stream_chunks SET SCHEMA partkv_internal;
+
+-- The chunks' partitions are no extension members (pg_dump dumps them) but
+-- live beside their parent.
+DO $$
+DECLARE
+	p regclass;
+BEGIN
+	FOR p IN SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits i
+			  WHERE i.inhparent = 'partkv_internal.stream_chunks'::pg_catalog.regclass
+	LOOP
+		EXECUTE pg_catalog.format('ALTER TABLE %s SET SCHEMA partkv_internal', p);
+	END LOOP;
+END;
+$$;
+
+ALTER FUNCTION partkv.adopt_restored_tables_copy() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.adopt_restored_tables_ddl() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.adopt_table(name,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.apply_stream_replica_identity(name,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.catalog_write(text,jsonb) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.check_handler_served() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.check_indexes(jsonb,boolean,jsonb,text[]) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.check_key_schema(jsonb,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.check_not_trimmed(partkv.streams,text,boolean) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.check_sequence_number(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.check_served(text,text,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.check_stream_read(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.check_tables_served() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.claim_request_token(text,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.decode_shard_iterator(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.drop_kv_tables() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.drop_table_leftovers(name,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.encode_shard_iterator(bigint,text,text,boolean) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.execute_as_owner(regclass,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.find_table(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.forget_dropped_table(name,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_backfill_step(name,text,text,integer) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_base_hash_expression(partkv.tables,text,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_create_storage(partkv.tables,jsonb,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_description_fields(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_ensure(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_estimate_items(regclass) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_key_expression(text,text,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_note_activation() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_project(jsonb,text[]) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_rebuild(name,text,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_replica_identity() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_shape(partkv.tables,jsonb,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_storage_name(text,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_sync() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.gsi_update_table(partkv.tables,jsonb) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.guard_ddl() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.installation_claim() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.installation_id() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.invalidate_table_cache(oid) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.key_column_type(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.latest_stream(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.lsi_key_expression(text,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.lsn_sequence_number(pg_lsn) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.owns_table(name,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.partkv_tam_handler(internal) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.query_items(text,text,jsonb,jsonb,text,text,text,boolean,integer,jsonb,boolean) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.raise_sequence_offset(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.raise_stream_gap(text,text,timestamp with time zone) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.raise_validation(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.read_support(internal) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.readable_streams() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.record_request_token(text,jsonb) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.resolve_table_name(text,boolean) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.restore_loaded(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.scan_items(text,text,jsonb,jsonb,text,text,integer,integer,integer,jsonb) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.sequence_number_lsn(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.serving(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.serving_description_fields(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.serving_member(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.serving_states() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stats_counters() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_arn(partkv.streams) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_channel(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_description_fields(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_ensure_partition(timestamp with time zone,interval) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_gaps(partkv.streams) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_handler_description(partkv.stream_handlers) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_handler_pass_gap(bigint) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_index_partition(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_invalidate(regclass) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_maintain(interval,interval) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_partitions_sync() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_records_after(uuid,text,integer) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_shard_id(regclass) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_specification_changed() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.stream_sync(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.table_description(partkv.tables,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.table_relation(name,text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.table_serving(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.table_stream_gaps(uuid) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.tables_stamp() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.ttl_description(partkv.tables) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.worker_progress() SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.xxhash_bytea(bytea) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.xxhash_bytea_extended(bytea,bigint) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.xxhash_numeric(numeric) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.xxhash_numeric_extended(numeric,bigint) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.xxhash_text(text) SET SCHEMA partkv_internal;
+ALTER FUNCTION partkv.xxhash_text_extended(text,bigint) SET SCHEMA partkv_internal;
+
+
+-- The SQL and PL/pgSQL bodies name what moved by its old schema: each one
+-- that does is defined again with the new names (its text as the catalog
+-- holds it, names rewritten), as are the comments that name them.
+DO $$
+DECLARE
+	moved CONSTANT text := 'partkv\.(adopt_restored_tables_copy|adopt_restored_tables_ddl|adopt_table|apply_stream_replica_identity|catalog_write|check_handler_served|check_indexes|check_key_schema|check_not_trimmed|check_sequence_number|check_served|check_stream_read|check_tables_served|claim_request_token|client_request_tokens|decode_shard_iterator|drop_kv_tables|drop_table_leftovers|encode_shard_iterator|execute_as_owner|find_table|forget_dropped_table|gsi_backfill_step|gsi_base_hash_expression|gsi_create_storage|gsi_description_fields|gsi_ensure|gsi_estimate_items|gsi_key_expression|gsi_note_activation|gsi_project|gsi_rebuild|gsi_replica_identity|gsi_shape|gsi_storage_name|gsi_sync|gsi_update_table|guard_ddl|installation|installation_claim|installation_id|invalidate_table_cache|key_column_type|latest_stream|lsi_key_expression|lsn_sequence_number|owns_table|partkv_tam_handler|query_items|raise_sequence_offset|raise_stream_gap|raise_validation|read_support|readable_streams|record_request_token|resolve_table_name|restore_loaded|scan_items|sequence_number_lsn|serving|serving_description_fields|serving_member|serving_states|stats_counters|stream_arn|stream_channel|stream_chunks|stream_description_fields|stream_ensure_partition|stream_gaps|stream_handler_description|stream_handler_pass_gap|stream_index_partition|stream_invalidate|stream_maintain|stream_partitions|stream_partitions_sync|stream_records_after|stream_shard_id|stream_specification_changed|stream_sync|table_description|table_relation|table_serving|table_stream_gaps|tables_stamp|ttl_description|worker_progress|xxhash_bytea|xxhash_bytea_extended|xxhash_bytea_ops|xxhash_numeric|xxhash_numeric_extended|xxhash_numeric_ops|xxhash_text|xxhash_text_extended|xxhash_text_ops)\M';
+	f record;
+	def text;
+	fixed text;
+BEGIN
+	FOR f IN SELECT p.oid, p.prolang, pg_catalog.obj_description(p.oid, 'pg_proc') AS note
+			   FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid = d.objid
+			  WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+				AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+				AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'partkv')
+				AND d.deptype = 'e'
+			  ORDER BY p.oid
+	LOOP
+		IF f.prolang <> (SELECT l.oid FROM pg_catalog.pg_language l WHERE l.lanname = 'c') THEN
+			def := pg_catalog.pg_get_functiondef(f.oid);
+			fixed := pg_catalog.regexp_replace(def, moved, 'partkv_internal.\1', 'g');
+			-- names that format() completes: the stream's partitions, GSI
+			-- storage's hash functions
+			fixed := pg_catalog.replace(fixed, 'partkv.%I', 'partkv_internal.%I');
+			fixed := pg_catalog.replace(fixed, 'partkv.xxhash_%s', 'partkv_internal.xxhash_%s');
+			fixed := pg_catalog.replace(fixed, '''partkv''::regnamespace', '''partkv_internal''::regnamespace');
+			IF fixed <> def THEN
+				EXECUTE fixed;
+			END IF;
+		END IF;
+		IF f.note ~ moved THEN
+			EXECUTE pg_catalog.format('COMMENT ON FUNCTION %s IS %L', f.oid::pg_catalog.regprocedure,
+									  pg_catalog.regexp_replace(f.note, moved, 'partkv_internal.\1', 'g'));
+		END IF;
+	END LOOP;
+END;
+$$;
+
+ALTER EVENT TRIGGER partkv_adopt_restored ENABLE;
+
+
+-------------------------------------------------------------------------------
+-- one way to raise a DynamoDB error (issue 16)
+--
+-- The SQL functions raise DynamoDB's errors through the error module
+-- (src/common/errors.c), as the C code does: the module's table gives each
+-- error its SQLSTATE.  partkv.raise_validation, a second way, is gone.
+-------------------------------------------------------------------------------
+
+ALTER EVENT TRIGGER partkv_adopt_restored DISABLE;
+
+CREATE FUNCTION partkv_internal.raise_error(error_type text, message text, detail text DEFAULT NULL,
+											hint text DEFAULT NULL, sqlstate text DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'partkv_raise_error'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION partkv_internal.raise_error(text, text, text, text, text) IS
+'internal: raise DynamoDB error error_type (e.g. ValidationException) with the SQLSTATE the error module gives it, or sqlstate when the type has several';
+
+DO $$
+DECLARE
+	f record;
+	def text;
+	fixed text;
+BEGIN
+	FOR f IN SELECT p.oid
+			   FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid = d.objid
+			  WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+				AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+				AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'partkv')
+				AND d.deptype = 'e'
+				AND p.prosrc LIKE '%partkv_internal.raise_validation(%'
+				AND p.proname <> 'raise_validation'
+			  ORDER BY p.oid
+	LOOP
+		def := pg_catalog.pg_get_functiondef(f.oid);
+		fixed := pg_catalog.replace(def, 'partkv_internal.raise_validation(',
+									'partkv_internal.raise_error(''ValidationException'', ');
+		EXECUTE fixed;
+	END LOOP;
+END;
+$$;
+
+DROP FUNCTION partkv_internal.raise_validation(text);
+
+-- The functions that raised a DynamoDB error with RAISE ... USING ERRCODE, now
+-- raising it through the module (their final bodies).
+CREATE OR REPLACE FUNCTION partkv_internal.find_table(name text)
+ RETURNS partkv.tables
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+DECLARE
+	r record;
+	t partkv.tables;
+BEGIN
+	IF name IS NULL OR pg_catalog.length(name) < 3 OR pg_catalog.length(name) > 255 OR name !~ '^[a-zA-Z0-9_.-]+$' THEN
+		PERFORM partkv_internal.raise_error('ValidationException', pg_catalog.format('1 validation error detected: Value ''%s'' at ''tableName'' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ and have length between 3 and 255', name));
+	END IF;
+	SELECT * INTO r FROM partkv_internal.resolve_table_name(name, false);
+	SELECT * INTO t FROM partkv.tables
+	 WHERE schema_name = r.schema_name AND table_name = r.table_name;
+	IF NOT FOUND OR partkv_internal.table_relation(t.schema_name, t.table_name) IS NULL THEN
+		PERFORM partkv_internal.raise_error('ResourceNotFoundException', pg_catalog.format('Requested resource not found: Table: %s not found', name));
+	END IF;
+	RETURN t;
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.create_table(definition jsonb)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	r record;
+	tname text := definition->>'TableName';
+	ks jsonb;
+	attrdefs jsonb := definition->'AttributeDefinitions';
+	lsis jsonb;
+	gsis jsonb;
+	stream jsonb := definition->'StreamSpecification';
+	nparts int;
+	key_names text[];
+	defined text[];
+	pk text;
+	sk text;
+	pk_type text;
+	sk_type text;
+	coltype text;
+	ddl text;
+	opclass text;
+	entry partkv.tables;
+	a jsonb;
+	lsi_type text;
+	lsi_expr text;
+BEGIN
+	IF definition IS NULL OR pg_catalog.jsonb_typeof(definition) <> 'object' THEN
+		PERFORM partkv_internal.raise_error('ValidationException', 'The CreateTable request must be a JSON object');
+	END IF;
+	IF tname IS NULL OR pg_catalog.length(tname) < 3 OR pg_catalog.length(tname) > 255 OR tname !~ '^[a-zA-Z0-9_.-]+$' THEN
+		PERFORM partkv_internal.raise_error('ValidationException', pg_catalog.format('1 validation error detected: Value ''%s'' at ''tableName'' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ and have length between 3 and 255', tname));
+	END IF;
+	SELECT * INTO r FROM partkv_internal.resolve_table_name(tname, true);
+	-- Partition names add "_p<n>" to the table's name; PostgreSQL names
+	-- are at most 63 bytes.
+	IF pg_catalog.octet_length(r.table_name) > 56 THEN
+		PERFORM partkv_internal.raise_error('ValidationException', pg_catalog.format('TableName %s is too long: partkv table names are limited to 56 bytes (PostgreSQL identifiers are 63 bytes)', r.table_name));
+	END IF;
+
+	ks := partkv_internal.check_key_schema(definition->'KeySchema', 'Table');
+	pk := ks->0->>'AttributeName';
+	sk := ks->1->>'AttributeName';
+
+	IF attrdefs IS NULL OR pg_catalog.jsonb_typeof(attrdefs) <> 'array' THEN
+		PERFORM partkv_internal.raise_error('ValidationException', '1 validation error detected: Value null at ''attributeDefinitions'' failed to satisfy constraint: Member must not be null');
+	END IF;
+	FOR a IN SELECT value FROM pg_catalog.jsonb_array_elements(attrdefs) LOOP
+		IF pg_catalog.jsonb_typeof(a) <> 'object' OR a->>'AttributeName' IS NULL THEN
+			PERFORM partkv_internal.raise_error('ValidationException', 'One or more parameter values were invalid: every AttributeDefinition needs an AttributeName');
+		END IF;
+		IF a->>'AttributeType' IS NULL OR a->>'AttributeType' NOT IN ('S', 'N', 'B') THEN
+			PERFORM partkv_internal.raise_error('ValidationException', pg_catalog.format('1 validation error detected: Value ''%s'' at ''attributeDefinitions.member.attributeType'' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]', a->>'AttributeType'));
+		END IF;
+		IF a->>'AttributeName' = ANY (defined) THEN
+			PERFORM partkv_internal.raise_error('ValidationException', pg_catalog.format('Cannot have two attributes with the same name: %s', a->>'AttributeName'));
+		END IF;
+		defined := defined || (a->>'AttributeName');
+	END LOOP;
+
+	lsis := partkv_internal.check_indexes(definition->'LocalSecondaryIndexes', true, ks, '{}');
+	gsis := partkv_internal.check_indexes(definition->'GlobalSecondaryIndexes', false, ks,
+								 ARRAY(SELECT i->>'IndexName' FROM pg_catalog.jsonb_array_elements(lsis) i));
+
+	-- Every key attribute of the table and its indexes is defined, and
+	-- nothing else is.
+	key_names := ARRAY(SELECT DISTINCT k->>'AttributeName'
+						 FROM (SELECT ks AS s
+							   UNION ALL SELECT i->'KeySchema' FROM pg_catalog.jsonb_array_elements(lsis) i
+							   UNION ALL SELECT i->'KeySchema' FROM pg_catalog.jsonb_array_elements(gsis) i) x,
+							  pg_catalog.jsonb_array_elements(x.s) k
+						ORDER BY 1);
+	IF EXISTS (SELECT pg_catalog.unnest(key_names) EXCEPT SELECT pg_catalog.unnest(defined)) THEN
+		PERFORM partkv_internal.raise_error('ValidationException', pg_catalog.format('One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [%s], AttributeDefinitions: [%s]',
+			pg_catalog.array_to_string(key_names, ', '), pg_catalog.array_to_string(defined, ', ')));
+	END IF;
+	IF pg_catalog.cardinality(defined) <> pg_catalog.cardinality(key_names) THEN
+		PERFORM partkv_internal.raise_error('ValidationException', 'One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions');
+	END IF;
+	IF pk = 'item' OR sk = 'item' THEN
+		PERFORM partkv_internal.raise_error('ValidationException', 'One or more parameter values were invalid: "item" cannot be a table key attribute in partkv: it is the name of the column holding the whole item');
+	END IF;
+	IF pg_catalog.octet_length(pk) > 63 OR pg_catalog.octet_length(sk) > 63 THEN
+		PERFORM partkv_internal.raise_error('ValidationException', 'One or more parameter values were invalid: partkv table key attribute names are limited to 63 bytes (they name PostgreSQL columns)');
+	END IF;
+
+	IF stream IS NOT NULL AND pg_catalog.jsonb_typeof(stream) <> 'null' THEN
+		IF pg_catalog.jsonb_typeof(stream) <> 'object' OR pg_catalog.jsonb_typeof(stream->'StreamEnabled') IS DISTINCT FROM 'boolean' THEN
+			PERFORM partkv_internal.raise_error('ValidationException', 'One or more parameter values were invalid: StreamSpecification requires StreamEnabled (true or false)');
+		END IF;
+		IF (stream->>'StreamEnabled')::boolean THEN
+			IF stream->>'StreamViewType' IS NULL OR stream->>'StreamViewType' NOT IN ('KEYS_ONLY', 'NEW_IMAGE', 'OLD_IMAGE', 'NEW_AND_OLD_IMAGES') THEN
+				PERFORM partkv_internal.raise_error('ValidationException', 'One or more parameter values were invalid: Enabled stream must have a valid StreamViewType (KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES)');
+			END IF;
+			stream := pg_catalog.jsonb_build_object('StreamEnabled', true, 'StreamViewType', stream->>'StreamViewType');
+		ELSE
+			IF stream ? 'StreamViewType' THEN
+				PERFORM partkv_internal.raise_error('ValidationException', 'One or more parameter values were invalid: StreamViewType cannot be specified when StreamEnabled is false');
+			END IF;
+			stream := NULL;
+		END IF;
+	ELSE
+		stream := NULL;
+	END IF;
+
+	IF definition ? 'Partitions' THEN
+		IF pg_catalog.jsonb_typeof(definition->'Partitions') <> 'number'
+		   OR (definition->>'Partitions')::numeric <> pg_catalog.trunc((definition->>'Partitions')::numeric)
+		   OR (definition->>'Partitions')::numeric NOT BETWEEN 1 AND 1024 THEN
+			PERFORM partkv_internal.raise_error('ValidationException', pg_catalog.format('Partitions must be an integer between 1 and 1024, not %s', definition->'Partitions'));
+		END IF;
+		nparts := (definition->>'Partitions')::int;
+	ELSE
+		nparts := 8;
+	END IF;
+
+	IF EXISTS (SELECT 1 FROM partkv.tables WHERE schema_name = r.schema_name AND table_name = r.table_name) THEN
+		PERFORM partkv_internal.raise_error('ResourceInUseException', pg_catalog.format('Table already exists: %s', tname));
+	END IF;
+
+	SELECT x->>'AttributeType' INTO pk_type FROM pg_catalog.jsonb_array_elements(attrdefs) x WHERE x->>'AttributeName' = pk;
+	SELECT x->>'AttributeType' INTO sk_type FROM pg_catalog.jsonb_array_elements(attrdefs) x WHERE x->>'AttributeName' = sk;
+
+	ddl := pg_catalog.format('CREATE TABLE %I.%I (%I %s NOT NULL', r.schema_name, r.table_name, pk,
+				  partkv_internal.key_column_type(pk_type));
+	IF sk IS NOT NULL THEN
+		ddl := ddl || pg_catalog.format(', %I %s NOT NULL', sk, partkv_internal.key_column_type(sk_type));
+	END IF;
+	opclass := CASE pk_type WHEN 'S' THEN 'partkv_internal.xxhash_text_ops'
+							WHEN 'N' THEN 'partkv_internal.xxhash_numeric_ops'
+							ELSE 'partkv_internal.xxhash_bytea_ops' END;
+	ddl := ddl || pg_catalog.format(', item jsonb NOT NULL, PRIMARY KEY (%s)) PARTITION BY HASH (%I %s)',
+						 CASE WHEN sk IS NULL THEN pg_catalog.quote_ident(pk)
+							  ELSE pg_catalog.quote_ident(pk) || ', ' || pg_catalog.quote_ident(sk) END,
+						 pk, opclass);
+	EXECUTE ddl;
+	FOR i IN 0 .. nparts - 1 LOOP
+		EXECUTE pg_catalog.format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES WITH (MODULUS %s, REMAINDER %s) USING partkv',
+					   r.schema_name, r.table_name || '_p' || i, r.schema_name, r.table_name, nparts, i);
+	END LOOP;
+	-- Local secondary indexes (src/index/lsi.c): B-tree (pk, LSI key, sk)
+	-- over the items that have the LSI key, named <table>_lsi<n>; the table
+	-- sort key makes their order total (LastEvaluatedKey resumes after it).
+	FOR i IN 0 .. pg_catalog.jsonb_array_length(lsis) - 1 LOOP
+		a := lsis->i->'KeySchema'->1;
+		SELECT x->>'AttributeType' INTO lsi_type FROM pg_catalog.jsonb_array_elements(attrdefs) x
+		 WHERE x->>'AttributeName' = a->>'AttributeName';
+		lsi_expr := partkv_internal.lsi_key_expression(a->>'AttributeName', lsi_type);
+		EXECUTE pg_catalog.format('CREATE INDEX %I ON %I.%I (%I, (%s)%s, %I) WHERE %s IS NOT NULL',
+					   r.table_name || '_lsi' || i, r.schema_name, r.table_name, pk, lsi_expr,
+					   CASE WHEN lsi_type = 'S' THEN ' COLLATE "C"' ELSE '' END, sk, lsi_expr);
+	END LOOP;
+	EXECUTE pg_catalog.format('COMMENT ON TABLE %I.%I IS %L', r.schema_name, r.table_name,
+				   'partkv table: use the partkv.* functions, or SQL on the item column');
+
+	entry := ROW(r.schema_name, r.table_name, pk, pk_type, sk, sk_type, nparts,
+				 (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('AttributeName', x->>'AttributeName',
+													  'AttributeType', x->>'AttributeType')
+								   ORDER BY x->>'AttributeName')
+					FROM pg_catalog.jsonb_array_elements(attrdefs) x),
+				 lsis, gsis, stream, pg_catalog.gen_random_uuid(), pg_catalog.now());
+	PERFORM partkv_internal.catalog_write('register_table', pg_catalog.jsonb_build_object('row', pg_catalog.to_jsonb(entry)));
+	PERFORM partkv_internal.invalidate_table_cache(pg_catalog.format('%I.%I', r.schema_name, r.table_name)::regclass);
+	RETURN partkv_internal.table_description(entry, 'ACTIVE');
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.delete_table(table_name text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv_internal.find_table(table_name);
+	d jsonb := partkv_internal.table_description(t, 'DELETING');
+BEGIN
+	-- as in DynamoDB, a table cannot be deleted while one of its GSIs is backfilled
+	IF EXISTS (SELECT 1 FROM partkv.gsi_indexes g
+				WHERE g.schema_name = t.schema_name AND g.table_name = t.table_name
+				  AND g.status = 'CREATING') THEN
+		PERFORM partkv_internal.raise_error('ResourceInUseException', pg_catalog.format('Attempt to change a resource which is still in use: Table is being updated: %s', t.table_name));
+	END IF;
+	PERFORM partkv_internal.catalog_write('unregister_table', pg_catalog.jsonb_build_object('schema_name', t.schema_name,
+																		'table_name', t.table_name));
+	EXECUTE pg_catalog.format('DROP TABLE %I.%I', t.schema_name, t.table_name);
+	RETURN d;
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv_internal.claim_request_token(p_token text, p_hash text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+	r partkv_internal.client_request_tokens;
+BEGIN
+	DELETE FROM partkv_internal.client_request_tokens WHERE created_at < now() - interval '10 minutes';
+	INSERT INTO partkv_internal.client_request_tokens (token, request_hash)
+	VALUES (p_token, p_hash) ON CONFLICT (token) DO NOTHING;
+	IF FOUND THEN
+		RETURN NULL;
+	END IF;
+	SELECT * INTO r FROM partkv_internal.client_request_tokens WHERE token = p_token;
+	IF r.request_hash <> p_hash THEN
+		PERFORM partkv_internal.raise_error('ValidationException', 'IdempotentParameterMismatchException: the ClientRequestToken was already used with different parameters');
+	END IF;
+	RETURN r.response;
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv_internal.decode_shard_iterator(iterator text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+	j jsonb;
+	issued numeric;
+	now_epoch numeric := extract(epoch FROM clock_timestamp());
+BEGIN
+	IF iterator IS NULL OR left(iterator, 16) <> 'partkv-iterator:' THEN
+		PERFORM partkv_internal.raise_error('ValidationException', 'Invalid ShardIterator');
+	END IF;
+	BEGIN
+		j := convert_from(decode(substr(iterator, 17), 'base64'), 'UTF8')::jsonb;
+		issued := (j->>'t')::numeric;
+		IF jsonb_typeof(j->'s') <> 'number' OR jsonb_typeof(j->'h') <> 'string' OR issued IS NULL THEN
+			RAISE EXCEPTION USING ERRCODE = 'data_exception';
+		END IF;
+	EXCEPTION WHEN OTHERS THEN
+		PERFORM partkv_internal.raise_error('ValidationException', 'Invalid ShardIterator');
+	END;
+	IF now_epoch - issued > 900 THEN
+		PERFORM partkv_internal.raise_error('ExpiredIteratorException', pg_catalog.format('Iterator expired. The iterator was created at time %s while right now it''s %s which is further in the future than the tolerated delay of 900000 milliseconds.', to_timestamp(issued), to_timestamp(now_epoch)), hint => 'Get a new iterator with partkv.get_shard_iterator().');
+	END IF;
+	RETURN j;
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv_internal.check_not_trimmed(s partkv.streams, after text, inclusive boolean)
+ RETURNS void
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+BEGIN
+	IF after IS NOT NULL AND s.trimmed_upto IS NOT NULL
+	   AND (after < s.trimmed_upto OR (inclusive AND after = s.trimmed_upto)) THEN
+		PERFORM partkv_internal.raise_error('TrimmedDataAccessException', 'The operation attempted to read past the oldest stream record in a shard.', detail => format('Records up to sequence number %s have been trimmed (partkv.stream_retention).', s.trimmed_upto), hint => 'Start again from TRIM_HORIZON.');
+	END IF;
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.describe_stream(table_name text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv_internal.find_table(table_name);
+	s partkv.streams;
+	start_seq text;
+	is_open boolean;
+	shards jsonb;
+	keys jsonb;
+	gaps jsonb;
+	not_served jsonb;
+BEGIN
+	PERFORM partkv_internal.check_stream_read(t);
+	s := partkv_internal.latest_stream(t);
+	IF s.stream_id IS NULL THEN
+		PERFORM partkv_internal.raise_error('ResourceNotFoundException', pg_catalog.format('Requested resource not found: Table: %s has no stream', t.table_name));
+	END IF;
+	start_seq := partkv_internal.lsn_sequence_number(s.created_lsn);
+	is_open := s.disabled_at IS NULL;
+	-- within a shard, chunks are in sequence number order
+	SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('ShardId', x.shard_id,
+			'SequenceNumberRange',
+			pg_catalog.jsonb_build_object('StartingSequenceNumber', coalesce(x.first, start_seq)) ||
+			CASE WHEN is_open THEN '{}'::jsonb
+				 ELSE pg_catalog.jsonb_build_object('EndingSequenceNumber', coalesce(x.last, start_seq)) END)
+			ORDER BY x.shard_id)
+	  INTO shards
+	  FROM (SELECT sh.shard_id,
+				   (SELECT c.first_sequence_number FROM partkv_internal.stream_chunks c
+					 WHERE c.stream_id = s.stream_id AND c.shard_id = sh.shard_id
+					 ORDER BY c.last_sequence_number LIMIT 1) AS first,
+				   (SELECT pg_catalog.max(c.last_sequence_number) FROM partkv_internal.stream_chunks c
+					 WHERE c.stream_id = s.stream_id AND c.shard_id = sh.shard_id) AS last
+			  FROM (SELECT partkv_internal.stream_shard_id(i.inhrelid::regclass) AS shard_id
+					  FROM pg_catalog.pg_inherits i
+					 WHERE i.inhparent = pg_catalog.format('%I.%I', t.schema_name, t.table_name)::regclass) sh) x;
+	keys := pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('AttributeName', t.partition_key, 'KeyType', 'HASH'));
+	IF t.sort_key IS NOT NULL THEN
+		keys := keys || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('AttributeName', t.sort_key, 'KeyType', 'RANGE'));
+	END IF;
+	-- partkv's own member: the gaps of every shard (lost replication slots)
+	SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+			'SequenceNumberRange', pg_catalog.jsonb_build_object('StartingSequenceNumber', g.from_sequence_number,
+													  'EndingSequenceNumber', g.to_sequence_number),
+			'Reason', 'REPLICATION_SLOT_INVALIDATED',
+			'DetectedDateTime', extract(epoch FROM g.detected_at)) ORDER BY g.to_lsn)
+	  INTO gaps
+	  FROM partkv_internal.stream_gaps(s) g;
+	IF is_open THEN
+		not_served := partkv_internal.serving_member('stream');
+	END IF;
+	RETURN pg_catalog.jsonb_build_object(
+		'StreamArn', partkv_internal.stream_arn(s),
+		'StreamLabel', s.label,
+		'StreamStatus', CASE WHEN is_open THEN 'ENABLED' ELSE 'DISABLED' END,
+		'StreamViewType', s.view_type,
+		'CreationRequestDateTime', extract(epoch FROM s.created_at),
+		'TableName', t.table_name,
+		'KeySchema', keys,
+		'Shards', coalesce(shards, '[]'))
+		|| CASE WHEN gaps IS NULL THEN '{}'::jsonb ELSE pg_catalog.jsonb_build_object('StreamGaps', gaps) END
+		|| CASE WHEN not_served IS NULL THEN '{}'::jsonb
+				ELSE pg_catalog.jsonb_build_object('partkv', not_served) END;
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.get_shard_iterator(table_name text, shard_id text, iterator_type text, sequence_number text DEFAULT NULL::text)
+ RETURNS text
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv_internal.find_table(table_name);
+	s partkv.streams;
+	after text;
+	inclusive boolean := false;
+	gap record;
+BEGIN
+	PERFORM partkv_internal.check_stream_read(t);
+	s := partkv_internal.latest_stream(t);
+	IF s.stream_id IS NULL THEN
+		PERFORM partkv_internal.raise_error('ResourceNotFoundException', pg_catalog.format('Requested resource not found: Table: %s has no stream', t.table_name));
+	END IF;
+	IF iterator_type IS NULL OR iterator_type NOT IN ('TRIM_HORIZON', 'LATEST', 'AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER') THEN
+		PERFORM partkv_internal.raise_error('ValidationException', pg_catalog.format('1 validation error detected: Value ''%s'' at ''shardIteratorType'' failed to satisfy constraint: Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_SEQUENCE_NUMBER, TRIM_HORIZON]', iterator_type));
+	END IF;
+	IF iterator_type IN ('AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER') THEN
+		IF sequence_number IS NULL THEN
+			PERFORM partkv_internal.raise_error('ValidationException', pg_catalog.format('SequenceNumber is required for ShardIteratorType %s', iterator_type));
+		END IF;
+		after := partkv_internal.check_sequence_number(sequence_number);
+		inclusive := iterator_type = 'AT_SEQUENCE_NUMBER';
+	ELSIF sequence_number IS NOT NULL THEN
+		PERFORM partkv_internal.raise_error('ValidationException', pg_catalog.format('SequenceNumber must not be given for ShardIteratorType %s', iterator_type));
+	END IF;
+	IF shard_id IS NULL OR NOT EXISTS (
+			SELECT 1 FROM pg_catalog.pg_inherits i
+			 WHERE i.inhparent = pg_catalog.format('%I.%I', t.schema_name, t.table_name)::regclass
+			   AND partkv_internal.stream_shard_id(i.inhrelid::regclass) = shard_id)
+	   AND NOT EXISTS (SELECT 1 FROM partkv_internal.stream_chunks c
+						WHERE c.stream_id = s.stream_id AND c.shard_id = get_shard_iterator.shard_id) THEN
+		PERFORM partkv_internal.raise_error('ResourceNotFoundException', pg_catalog.format('Requested resource not found: Shard does not exist: %s', shard_id), sqlstate => '42704');
+	END IF;
+	-- records lost in a gap are trimmed: the horizon and the latest
+	-- position lie after the last gap
+	IF iterator_type IN ('TRIM_HORIZON', 'LATEST') THEN
+		SELECT pg_catalog.max(g.to_sequence_number) INTO after FROM partkv_internal.stream_gaps(s) g;
+	END IF;
+	IF iterator_type = 'LATEST' THEN
+		SELECT greatest(pg_catalog.max(c.last_sequence_number), after) INTO after FROM partkv_internal.stream_chunks c
+		 WHERE c.stream_id = s.stream_id AND c.shard_id = get_shard_iterator.shard_id;
+	END IF;
+	IF iterator_type IN ('AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER') THEN
+		PERFORM partkv_internal.check_not_trimmed(s, after, inclusive);
+		SELECT * INTO gap FROM partkv_internal.stream_gaps(s) g WHERE g.to_sequence_number > after
+		 ORDER BY g.to_lsn LIMIT 1;
+		IF FOUND AND after >= gap.from_sequence_number THEN
+			PERFORM partkv_internal.raise_stream_gap(gap.from_sequence_number, gap.to_sequence_number, gap.detected_at);
+		END IF;
+	END IF;
+	RETURN partkv_internal.encode_shard_iterator(s.stream_id, shard_id, after, inclusive);
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.get_records(shard_iterator text, item_limit integer DEFAULT 1000)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+	it jsonb := partkv_internal.decode_shard_iterator(shard_iterator);
+	s partkv.streams;
+	shard text := it->>'h';
+	after text := it->>'a';
+	inclusive boolean := coalesce((it->>'i')::boolean, false);
+	recs jsonb;
+	last text;
+	n int;
+	reached pg_lsn;
+	closed boolean;
+	gap record;
+	gap_from text;
+BEGIN
+	IF item_limit IS NULL OR item_limit < 1 OR item_limit > 1000 THEN
+		PERFORM partkv_internal.raise_error('ValidationException', format('1 validation error detected: Value ''%s'' at ''limit'' failed to satisfy constraint: Member must have value %s',
+			item_limit, CASE WHEN item_limit < 1 THEN 'greater than or equal to 1' ELSE 'less than or equal to 1000' END));
+	END IF;
+	SELECT * INTO s FROM partkv.streams WHERE stream_id = (it->>'s')::bigint;
+	IF NOT FOUND THEN
+		PERFORM partkv_internal.raise_error('ResourceNotFoundException', pg_catalog.format('Requested resource not found: Stream %s not found', it->>'s'));
+	END IF;
+	IF NOT s.stream_id = ANY (partkv_internal.readable_streams()) THEN
+		RAISE EXCEPTION 'permission denied for table %', s.table_name
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	PERFORM partkv_internal.check_not_trimmed(s, after, inclusive);
+
+	-- a gap ahead: the records before it, then TrimmedDataAccessException
+	SELECT * INTO gap FROM partkv_internal.stream_gaps(s) g WHERE after IS NULL OR g.to_sequence_number > after
+	 ORDER BY g.to_lsn LIMIT 1;
+	IF FOUND THEN
+		gap_from := gap.from_sequence_number;
+		IF after >= gap_from THEN
+			PERFORM partkv_internal.raise_stream_gap(gap.from_sequence_number, gap.to_sequence_number, gap.detected_at);
+		END IF;
+	END IF;
+
+	-- at most item_limit records, and no more once 1 MB is reached; the
+	-- shard's chunks come in order from the index, so only the first few
+	-- are read (a batch's chunk never spans a gap)
+	SELECT coalesce(jsonb_agg(x.record ORDER BY x.seq), '[]'), max(x.seq), count(*)
+	  INTO recs, last, n
+	  FROM (SELECT y.record, y.seq, sum(y.sz) OVER (ORDER BY y.seq) - y.sz AS before
+			  FROM (SELECT r.record, r.seq, r.sz
+					  FROM partkv_internal.stream_chunks c,
+						   unnest(c.sequence_numbers, c.size_bytes, c.records) WITH ORDINALITY AS r(seq, sz, record, ord)
+					 WHERE c.stream_id = s.stream_id AND c.shard_id = shard
+					   AND (after IS NULL OR c.last_sequence_number > after
+							OR (inclusive AND c.last_sequence_number = after))
+					   AND (gap_from IS NULL OR c.last_sequence_number < gap_from)
+					   AND (after IS NULL OR r.seq > after OR (inclusive AND r.seq = after))
+					 ORDER BY c.last_sequence_number, r.ord
+					 LIMIT item_limit) y) x
+	 WHERE x.before < 1048576;
+	IF n > 0 THEN
+		after := last;
+		inclusive := false;
+	ELSIF gap_from IS NOT NULL THEN
+		PERFORM partkv_internal.raise_stream_gap(gap.from_sequence_number, gap.to_sequence_number, gap.detected_at);
+	END IF;
+
+	-- a closed stream's shard ends once the worker has passed the closing
+	-- point and nothing is left after the position
+	closed := false;
+	IF s.disabled_lsn IS NOT NULL THEN
+		reached := (partkv.stream_worker_status()->>'reachedLsn')::pg_lsn;
+		closed := reached >= s.disabled_lsn
+			AND NOT EXISTS (SELECT 1 FROM partkv_internal.stream_chunks c
+							 WHERE c.stream_id = s.stream_id AND c.shard_id = shard
+							   AND (after IS NULL OR c.last_sequence_number > after
+									OR (inclusive AND c.last_sequence_number = after)));
+	END IF;
+	IF closed THEN
+		RETURN jsonb_build_object('Records', recs);
+	END IF;
+	RETURN jsonb_build_object('Records', recs,
+							  'NextShardIterator', partkv_internal.encode_shard_iterator(s.stream_id, shard, after, inclusive));
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.remove_stream_handler(table_name text, handler regproc)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv_internal.find_table(table_name);
+	h partkv.stream_handlers;
+BEGIN
+	SELECT * INTO h FROM partkv.stream_handlers x
+	 WHERE x.table_id = t.table_id AND x.handler = remove_stream_handler.handler;
+	IF h.handler_id IS NOT NULL THEN
+		h := pg_catalog.jsonb_populate_record(NULL::partkv.stream_handlers,
+			partkv_internal.catalog_write('remove_handler', pg_catalog.jsonb_build_object('handler_id', h.handler_id)));
+	END IF;
+	IF h.handler_id IS NULL THEN
+		PERFORM partkv_internal.raise_error('ResourceNotFoundException', pg_catalog.format('Requested resource not found: stream handler %s of table %s', handler, t.table_name), sqlstate => '42704');
+	END IF;
+	RETURN partkv_internal.stream_handler_description(h) || '{"State": "Deleted"}';
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.replay_dead_letter(id bigint)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+	d partkv.dead_letters;
+BEGIN
+	d := jsonb_populate_record(NULL::partkv.dead_letters,
+		partkv_internal.catalog_write('replay_dead_letter', jsonb_build_object('dead_letter_id', id)));
+	IF d.dead_letter_id IS NULL THEN
+		PERFORM partkv_internal.raise_error('ResourceNotFoundException', pg_catalog.format('Requested resource not found: dead letter %s', id), sqlstate => '42704');
+	END IF;
+	RETURN jsonb_build_object('DeadLetterId', d.dead_letter_id, 'Handler', d.handler::text,
+							  'Records', jsonb_array_length(d.records), 'State', 'Queued');
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv_internal.gsi_update_table(t partkv.tables, changes jsonb)
+ RETURNS partkv.tables
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+	updates jsonb := changes->'GlobalSecondaryIndexUpdates';
+	u jsonb;
+	c jsonb;
+	iname text;
+	gsis jsonb;
+	defs jsonb := t.attribute_definitions;
+	newdefs jsonb := coalesce(changes->'AttributeDefinitions', '[]');
+	k jsonb;
+	d jsonb;
+	missing text[];
+	table_keys jsonb;
+BEGIN
+	IF jsonb_typeof(updates) IS DISTINCT FROM 'array' OR jsonb_array_length(updates) = 0 THEN
+		PERFORM partkv_internal.raise_error('ValidationException', '1 validation error detected: Value at ''globalSecondaryIndexUpdates'' failed to satisfy constraint: Member must be a non-empty list');
+	END IF;
+	IF jsonb_typeof(newdefs) <> 'array' THEN
+		PERFORM partkv_internal.raise_error('ValidationException', 'AttributeDefinitions must be a list');
+	END IF;
+	IF (SELECT count(*) FROM jsonb_array_elements(updates) x WHERE x ? 'Create' OR x ? 'Delete') > 1 THEN
+		PERFORM partkv_internal.raise_error('ValidationException', 'Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table', sqlstate => '54000');
+	END IF;
+	FOR u IN SELECT value FROM jsonb_array_elements(updates) LOOP
+		IF jsonb_typeof(u) <> 'object' OR (SELECT count(*) FROM jsonb_object_keys(u)) <> 1 THEN
+			PERFORM partkv_internal.raise_error('ValidationException', 'One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Create, Update or Delete must be specified');
+		END IF;
+		IF u ? 'Update' THEN
+			RAISE EXCEPTION 'partkv does not support GlobalSecondaryIndexUpdates Update (provisioned throughput)'
+				USING ERRCODE = 'feature_not_supported';
+		ELSIF u ? 'Delete' THEN
+			iname := u->'Delete'->>'IndexName';
+			IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(t.global_indexes) i WHERE i->>'IndexName' = iname) THEN
+				PERFORM partkv_internal.raise_error('ResourceNotFoundException', pg_catalog.format('Requested resource not found: Index: %s not found', iname), sqlstate => '42704');
+			END IF;
+			t.global_indexes := coalesce((SELECT jsonb_agg(i ORDER BY o) FROM jsonb_array_elements(t.global_indexes) WITH ORDINALITY AS x(i, o)
+										   WHERE i->>'IndexName' <> iname), '[]');
+		ELSIF u ? 'Create' THEN
+			c := u->'Create';
+			iname := c->>'IndexName';
+			IF EXISTS (SELECT 1 FROM jsonb_array_elements(t.global_indexes || t.local_indexes) i
+						WHERE i->>'IndexName' = iname) THEN
+				PERFORM partkv_internal.raise_error('ValidationException', format('One or more parameter values were invalid: Index with name %s already exists', iname));
+			END IF;
+			IF EXISTS (SELECT 1 FROM partkv.gsi_indexes g WHERE g.schema_name = t.schema_name
+						 AND g.table_name = t.table_name AND g.status = 'CREATING') THEN
+				PERFORM partkv_internal.raise_error('ValidationException', 'Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table', sqlstate => '54000');
+			END IF;
+			IF jsonb_array_length(t.global_indexes) >= 20 THEN
+				PERFORM partkv_internal.raise_error('ValidationException', 'One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of 20');
+			END IF;
+			table_keys := jsonb_build_array(jsonb_build_object('AttributeName', t.partition_key, 'KeyType', 'HASH'))
+				|| CASE WHEN t.sort_key IS NULL THEN '[]'::jsonb
+						ELSE jsonb_build_array(jsonb_build_object('AttributeName', t.sort_key, 'KeyType', 'RANGE')) END;
+			gsis := partkv_internal.check_indexes(jsonb_build_array(c - 'ProvisionedThroughput' - 'OnDemandThroughput' - 'WarmThroughput'),
+										 false, table_keys, '{}');
+			-- the new index's key attributes need definitions (spurious ones are ignored)
+			FOR k IN SELECT value FROM jsonb_array_elements(gsis->0->'KeySchema') LOOP
+				SELECT x INTO d FROM jsonb_array_elements(newdefs) x WHERE x->>'AttributeName' = k->>'AttributeName';
+				IF d IS NOT NULL AND (d->>'AttributeType' IS NULL OR d->>'AttributeType' NOT IN ('S', 'N', 'B')) THEN
+					PERFORM partkv_internal.raise_error('ValidationException', format('1 validation error detected: Value ''%s'' at ''attributeDefinitions.member.attributeType'' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]', d->>'AttributeType'));
+				END IF;
+				IF EXISTS (SELECT 1 FROM jsonb_array_elements(defs) x WHERE x->>'AttributeName' = k->>'AttributeName') THEN
+					IF d IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(defs) x
+													   WHERE x->>'AttributeName' = k->>'AttributeName'
+														 AND x->>'AttributeType' = d->>'AttributeType') THEN
+						PERFORM partkv_internal.raise_error('ValidationException', format('Cannot have two attributes with the same name: %s', k->>'AttributeName'));
+					END IF;
+				ELSIF d IS NULL THEN
+					missing := missing || (k->>'AttributeName');
+				ELSE
+					defs := defs || jsonb_build_array(jsonb_build_object('AttributeName', d->>'AttributeName',
+																		 'AttributeType', d->>'AttributeType'));
+				END IF;
+			END LOOP;
+			IF missing IS NOT NULL THEN
+				PERFORM partkv_internal.raise_error('ValidationException', format('One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [%s], AttributeDefinitions: [%s]',
+					array_to_string(missing, ', '),
+					(SELECT string_agg(x->>'AttributeName', ', ') FROM jsonb_array_elements(newdefs) x)));
+			END IF;
+			t.attribute_definitions := (SELECT jsonb_agg(x ORDER BY x->>'AttributeName') FROM jsonb_array_elements(defs) x);
+			t.global_indexes := t.global_indexes || gsis;
+		ELSE
+			PERFORM partkv_internal.raise_error('ValidationException', 'One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Create, Update or Delete must be specified');
+		END IF;
+	END LOOP;
+	-- the trigger gsi_sync creates or drops the storage
+	PERFORM partkv_internal.catalog_write('update_table',
+		jsonb_build_object('schema_name', t.schema_name, 'table_name', t.table_name,
+						   'set', jsonb_build_object('attribute_definitions', t.attribute_definitions,
+													 'global_indexes', t.global_indexes)));
+	RETURN t;
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.wait_for_index(table_name text, index_name text, timeout interval DEFAULT '00:00:30'::interval)
+ RETURNS boolean
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv_internal.find_table(table_name);
+	deadline timestamptz := pg_catalog.clock_timestamp() + timeout;
+	st text;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(t.global_indexes) i WHERE i->>'IndexName' = wait_for_index.index_name) THEN
+		PERFORM partkv_internal.raise_error('ResourceNotFoundException', pg_catalog.format('Requested resource not found: Index: %s not found', index_name), sqlstate => '42704');
+	END IF;
+	LOOP
+		PERFORM partkv_internal.check_served('gsi', t.table_name, wait_for_index.index_name);
+		IF NOT partkv.stream_wait(greatest(deadline - pg_catalog.clock_timestamp(), interval '0')) THEN
+			RETURN false;
+		END IF;
+		SELECT g.status INTO st FROM partkv.gsi_indexes g
+		 WHERE g.schema_name = t.schema_name AND g.table_name = t.table_name
+		   AND g.index_name = wait_for_index.index_name;
+		IF st = 'ACTIVE' THEN
+			RETURN true;
+		END IF;
+		IF pg_catalog.clock_timestamp() >= deadline THEN
+			RETURN false;
+		END IF;
+		PERFORM pg_catalog.pg_sleep(0.02);
+	END LOOP;
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv.verify_index(table_name text, index_name text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+	t partkv.tables := partkv_internal.find_table(table_name);
+	g partkv.gsi_indexes;
+	gsi jsonb;
+	s record;
+	bk text;
+	res jsonb;
+BEGIN
+	SELECT i INTO gsi FROM pg_catalog.jsonb_array_elements(t.global_indexes) i WHERE i->>'IndexName' = verify_index.index_name;
+	SELECT * INTO g FROM partkv.gsi_indexes x WHERE x.schema_name = t.schema_name AND x.table_name = t.table_name
+	   AND x.index_name = verify_index.index_name;
+	IF gsi IS NULL OR g IS NULL THEN
+		PERFORM partkv_internal.raise_error('ResourceNotFoundException', pg_catalog.format('Requested resource not found: Index: %s not found', index_name), sqlstate => '42704');
+	END IF;
+	s := partkv_internal.gsi_shape(t, gsi, 'b.item');
+	bk := pg_catalog.format('b.%I', t.partition_key) || CASE WHEN t.sort_key IS NULL THEN '' ELSE pg_catalog.format(', b.%I', t.sort_key) END;
+	EXECUTE pg_catalog.format(
+		'WITH want AS (SELECT * FROM (SELECT %1$s AS gpk, %2$s AS gsk, %3$s, %4$s AS item FROM %5$I.%6$I b) x '
+		'               WHERE x.gpk IS NOT NULL%7$s), '
+		'     have AS (SELECT gpk, gsk, base_pk, base_sk, item, pg_catalog.row_number() OVER (PARTITION BY base_pk, base_sk) AS rn '
+		'                FROM (SELECT gsi_pk AS gpk, %8$s AS gsk, base_pk, %9$s AS base_sk, item FROM %10$s) y) '
+		'SELECT pg_catalog.jsonb_build_object(''missing'', pg_catalog.count(*) FILTER (WHERE h.base_pk IS NULL), '
+		'                          ''extra'', pg_catalog.count(*) FILTER (WHERE w.base_pk IS NULL) '
+		'                                   + (SELECT pg_catalog.count(*) FROM have WHERE rn > 1), '
+		'                          ''stale'', pg_catalog.count(*) FILTER (WHERE w.base_pk IS NOT NULL AND h.base_pk IS NOT NULL '
+		'                                   AND (w.gpk IS DISTINCT FROM h.gpk OR w.gsk IS DISTINCT FROM h.gsk '
+		'                                        OR w.item IS DISTINCT FROM h.item)), '
+		'                          ''checked'', pg_catalog.count(*) FILTER (WHERE w.base_pk IS NOT NULL)) '
+		'  FROM want w FULL JOIN (SELECT * FROM have WHERE rn = 1) h '
+		'    ON h.base_pk = w.base_pk AND h.base_sk IS NOT DISTINCT FROM w.base_sk',
+		partkv_internal.gsi_key_expression('b.item', s.gpk, s.gpk_type),
+		CASE WHEN s.gsk IS NULL THEN 'NULL::text' ELSE partkv_internal.gsi_key_expression('b.item', s.gsk, s.gsk_type) END,
+		pg_catalog.format('b.%I AS base_pk, %s AS base_sk', t.partition_key,
+			   CASE WHEN t.sort_key IS NULL THEN 'NULL::text' ELSE pg_catalog.format('b.%I', t.sort_key) END),
+		s.projection, t.schema_name, t.table_name,
+		CASE WHEN s.gsk IS NULL THEN '' ELSE ' AND x.gsk IS NOT NULL' END,
+		CASE WHEN s.gsk IS NULL THEN 'NULL::text' ELSE 'gsi_sk' END,
+		CASE WHEN t.sort_key IS NULL THEN 'NULL::text' ELSE 'base_sk' END,
+		pg_catalog.format('%I.%I', g.schema_name, g.storage_name)) INTO res;
+	RETURN res;
+END;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION partkv_internal.raise_stream_gap(from_sequence_number text, to_sequence_number text, detected_at timestamp with time zone)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+BEGIN
+	PERFORM partkv_internal.raise_error('TrimmedDataAccessException', 'The data you are trying to access has been trimmed.', detail => format('The changes committed between sequence numbers %s and %s never reached the stream: PostgreSQL invalidated the stream worker''s replication slot (max_slot_wal_keep_size), which the worker found and replaced at %s.',
+							  from_sequence_number, to_sequence_number, detected_at), hint => 'Start again from TRIM_HORIZON, which begins after the gap (see partkv.lost_slots).');
+END;
+$function$
+;
+
+ALTER EVENT TRIGGER partkv_adopt_restored ENABLE;
+
+
+-------------------------------------------------------------------------------
+-- access keys: their table is internal (issue 17)
+-------------------------------------------------------------------------------
+-- The keys were made before partkv_internal existed; users see them through
+-- partkv.list_access_keys(), never the table.
+ALTER TABLE partkv.access_keys SET SCHEMA partkv_internal;
+CREATE OR REPLACE FUNCTION partkv.access_key_lookup(access_key_id text)
+RETURNS TABLE (role_name name, secret_access_key text)
+LANGUAGE sql STABLE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $function$
+	SELECT r.rolname, k.secret_access_key
+	  FROM partkv_internal.access_keys k JOIN pg_catalog.pg_roles r ON r.oid = k.role_oid
+	 WHERE k.access_key_id = $1
+$function$;

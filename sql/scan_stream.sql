@@ -199,7 +199,7 @@ FETCH 2 FROM c;
 MOVE FORWARD ALL IN c;
 ROLLBACK;
 BEGIN;
-DECLARE c CURSOR FOR SELECT partkv.scan_items('stream_t', NULL, NULL, NULL, 'n', NULL, NULL, NULL,
+DECLARE c CURSOR FOR SELECT partkv_internal.scan_items('stream_t', NULL, NULL, NULL, 'n', NULL, NULL, NULL,
 											  NULL, NULL);
 FETCH 2 FROM c;
 MOVE FORWARD ALL IN c;

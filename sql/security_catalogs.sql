@@ -1,5 +1,5 @@
 --
--- Security: partkv's catalogs are written only through partkv.catalog_write,
+-- Security: partkv's catalogs are written only through partkv_internal.catalog_write,
 -- which checks the caller's right to do what a row means; streams refuse
 -- roles for which row-level security is active; statistics show a role the
 -- tables it may read.  Every attack is made by an unprivileged role.
@@ -53,7 +53,7 @@ SELECT pg_temp.try($$INSERT INTO partkv.stream_handlers (schema_name, table_name
 	SELECT 'pg_catalog', 'pg_class', t.table_id, 'sec_shared.steal', 'sec_mallory', 100, 3, '0'
 	  FROM partkv.tables t WHERE t.table_name = 'secrets'$$) AS forged_handler;
 SELECT pg_temp.try($$SELECT partkv.add_stream_handler('sec_app.secrets', 'sec_shared.steal')$$) AS handler_on_secrets;
-SELECT pg_temp.try($$SELECT partkv.catalog_write('add_handler', jsonb_build_object('schema_name', 'sec_app',
+SELECT pg_temp.try($$SELECT partkv_internal.catalog_write('add_handler', jsonb_build_object('schema_name', 'sec_app',
 	'table_name', 'secrets', 'handler', 'sec_shared.steal'::regproc::oid::bigint, 'batch_size', 1,
 	'max_attempts', 1, 'position', '0'))$$) AS gate_handler_on_secrets;
 
@@ -62,10 +62,10 @@ CREATE TABLE sec_shared.mine (id text COLLATE "C" NOT NULL, item jsonb NOT NULL)
 SELECT pg_temp.try($$INSERT INTO partkv.tables SELECT 'sec_shared', 'mine', t.partition_key, t.partition_key_type,
 	NULL, NULL, 1, t.attribute_definitions, '[]', '[]', NULL, t.table_id
 	  FROM partkv.tables t WHERE t.table_name = 'secrets'$$) AS forged_table;
-SELECT pg_temp.try($$SELECT partkv.catalog_write('register_table', jsonb_build_object('row',
+SELECT pg_temp.try($$SELECT partkv_internal.catalog_write('register_table', jsonb_build_object('row',
 	to_jsonb(t) || '{"schema_name": "sec_shared", "table_name": "mine", "global_indexes": [], "stream_specification": null}'))
 	  FROM partkv.tables t WHERE t.table_name = 'secrets'$$) AS gate_table_with_secret_id;
-SELECT pg_temp.try($$SELECT partkv.catalog_write('register_table', jsonb_build_object('row',
+SELECT pg_temp.try($$SELECT partkv_internal.catalog_write('register_table', jsonb_build_object('row',
 	to_jsonb(t) || jsonb_build_object('table_id', gen_random_uuid())))
 	  FROM partkv.tables t WHERE t.table_name = 'secrets'$$) AS gate_someone_elses_table;
 SELECT count(*) AS readable_records FROM partkv.stream_log;
@@ -75,16 +75,16 @@ SELECT partkv.create_table('sec_shared.mallory_t', 'id', partitions => 2,
 	global_indexes => '[{"IndexName": "mix", "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}]') IS NOT NULL AS created;
 SELECT pg_temp.try(format('UPDATE partkv.gsi_indexes SET storage_name = %L WHERE table_name = %L',
 	(SELECT storage_name FROM partkv.gsi_indexes WHERE table_name = 'victim_shared'), 'mallory_t')) AS forged_storage;
-SELECT pg_temp.try($$SELECT partkv.catalog_write('update_table', '{"schema_name": "sec_shared", "table_name": "mallory_t", "set": {"table_id": "00000000-0000-0000-0000-000000000000"}}')$$) AS gate_update_own_table_id;
-SELECT pg_temp.try($$SELECT partkv.catalog_write('update_table', '{"schema_name": "sec_shared", "table_name": "mallory_t", "set": {}}')$$) AS gate_update_nothing;
-SELECT pg_temp.try($$SELECT partkv.catalog_write('update_table', '{"schema_name": "sec_app", "table_name": "secrets", "set": {"global_indexes": []}}')$$) AS gate_update_others;
-SELECT pg_temp.try($$SELECT partkv.catalog_write('update_table', '{"schema_name": "sec_shared", "table_name": "victim_shared", "set": {"table_id": "00000000-0000-0000-0000-000000000000"}}')$$) AS gate_update_table_id;
-SELECT pg_temp.try($$SELECT partkv.catalog_write('unregister_table', '{"schema_name": "sec_app", "table_name": "secrets"}')$$) AS gate_unregister_others;
-SELECT pg_temp.try($$SELECT partkv.catalog_write('frobnicate', '{}')$$) AS gate_unknown;
-SELECT pg_temp.try($$SELECT partkv.catalog_write('add_handler', '{"schema_name": 1}')$$) AS gate_malformed;
+SELECT pg_temp.try($$SELECT partkv_internal.catalog_write('update_table', '{"schema_name": "sec_shared", "table_name": "mallory_t", "set": {"table_id": "00000000-0000-0000-0000-000000000000"}}')$$) AS gate_update_own_table_id;
+SELECT pg_temp.try($$SELECT partkv_internal.catalog_write('update_table', '{"schema_name": "sec_shared", "table_name": "mallory_t", "set": {}}')$$) AS gate_update_nothing;
+SELECT pg_temp.try($$SELECT partkv_internal.catalog_write('update_table', '{"schema_name": "sec_app", "table_name": "secrets", "set": {"global_indexes": []}}')$$) AS gate_update_others;
+SELECT pg_temp.try($$SELECT partkv_internal.catalog_write('update_table', '{"schema_name": "sec_shared", "table_name": "victim_shared", "set": {"table_id": "00000000-0000-0000-0000-000000000000"}}')$$) AS gate_update_table_id;
+SELECT pg_temp.try($$SELECT partkv_internal.catalog_write('unregister_table', '{"schema_name": "sec_app", "table_name": "secrets"}')$$) AS gate_unregister_others;
+SELECT pg_temp.try($$SELECT partkv_internal.catalog_write('frobnicate', '{}')$$) AS gate_unknown;
+SELECT pg_temp.try($$SELECT partkv_internal.catalog_write('add_handler', '{"schema_name": 1}')$$) AS gate_malformed;
 -- workers' own functions are theirs
-SELECT pg_temp.try($$SELECT partkv.gsi_rebuild('sec_app', 'secrets', 'by_kind')$$) AS rebuild;
-SELECT pg_temp.try($$SELECT partkv.gsi_backfill_step('sec_app', 'secrets', 'by_kind', 10)$$) AS backfill;
+SELECT pg_temp.try($$SELECT partkv_internal.gsi_rebuild('sec_app', 'secrets', 'by_kind')$$) AS rebuild;
+SELECT pg_temp.try($$SELECT partkv_internal.gsi_backfill_step('sec_app', 'secrets', 'by_kind', 10)$$) AS backfill;
 RESET ROLE;
 -- nothing changed: one row per table and GSI, with its own table_id and storage
 SELECT t.schema_name, t.table_name, (SELECT count(*) FROM partkv.tables o WHERE o.table_id = t.table_id) AS same_id
@@ -137,7 +137,7 @@ SET ROLE sec_mallory;
 SELECT count(*) AS partition_rows FROM partkv.partition_stats WHERE table_name = 'secrets';
 SELECT count(*) AS table_rows FROM partkv.table_stats WHERE table_name = 'secrets';
 SELECT count(*) AS index_rows FROM partkv.index_status WHERE table_name = 'secrets';
-SELECT count(*) AS counters FROM partkv.stats_counters() s WHERE s.table_relid = :secrets_oid;
+SELECT count(*) AS counters FROM partkv_internal.stats_counters() s WHERE s.table_relid = :secrets_oid;
 RESET ROLE;
 SET ROLE sec_reader;
 SELECT count(*) AS partition_rows FROM partkv.partition_stats WHERE table_name = 'secrets';

@@ -181,12 +181,12 @@ SELECT pg_temp.try($$SELECT partkv.stream_records('st_orders')$$);
 SELECT pg_temp.try($$SELECT partkv.describe_stream('st_orders')$$);
 SELECT pg_temp.try(format($$SELECT partkv.get_records(%L)$$, :'reader_it'));
 SELECT count(*) AS direct FROM partkv.stream_log;
-SELECT pg_temp.try($$SELECT partkv.stream_maintain('1h', '1h')$$);
+SELECT pg_temp.try($$SELECT partkv_internal.stream_maintain('1h', '1h')$$);
 RESET ROLE;
 
 -- the NOTIFY channel of a table (LISTEN on it; names cut to 63 bytes)
-SELECT partkv.stream_channel('st_orders');
-SELECT length(partkv.stream_channel(repeat('x', 100)));
+SELECT partkv_internal.stream_channel('st_orders');
+SELECT length(partkv_internal.stream_channel(repeat('x', 100)));
 
 -- deleting the table closes its stream
 SELECT partkv.delete_table('st_orders') IS NOT NULL AS deleted;

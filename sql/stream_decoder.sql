@@ -23,7 +23,7 @@ SELECT p.inhparent::regclass AS tab, c.relreplident, count(*)
  GROUP BY 1, 2 ORDER BY p.inhparent::regclass::text COLLATE "C";
 
 -- the stream shard of a partition is named after its hash bound
-SELECT c.relname, partkv.stream_shard_id(c.oid::regclass)
+SELECT c.relname, partkv_internal.stream_shard_id(c.oid::regclass)
   FROM pg_inherits p JOIN pg_class c ON c.oid = p.inhrelid
  WHERE p.inhparent = 'sd_bin'::regclass ORDER BY 1;
 

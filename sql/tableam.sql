@@ -52,8 +52,8 @@ SELECT partkv.create_table('numkeys', 'k', 'N', partitions => 8) IS NOT NULL;
 INSERT INTO numkeys VALUES (1, '{"k": 1}');
 SELECT try($$INSERT INTO numkeys VALUES (1.0, '{"k": 1.0}')$$);
 SELECT try($$INSERT INTO numkeys VALUES (1e0, '{"k": 1e0}')$$);
-SELECT partkv.xxhash_numeric_extended(1, 7) = partkv.xxhash_numeric_extended(1.000, 7) AS same_hash,
-	   partkv.xxhash_numeric_extended(1, 7) = partkv.xxhash_numeric_extended(10, 7) AS hash_of_10;
+SELECT partkv_internal.xxhash_numeric_extended(1, 7) = partkv_internal.xxhash_numeric_extended(1.000, 7) AS same_hash,
+	   partkv_internal.xxhash_numeric_extended(1, 7) = partkv_internal.xxhash_numeric_extended(10, 7) AS hash_of_10;
 EXPLAIN (COSTS OFF) SELECT * FROM numkeys WHERE k = 1.00;
 RESET enable_seqscan;
 RESET enable_bitmapscan;

@@ -753,7 +753,7 @@ KvClaimRequestToken(const char *token, const char *request_hash)
 	args[0] = CStringGetTextDatum(token);
 	args[1] = CStringGetTextDatum(request_hash);
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT partkv.claim_request_token($1, $2)", 2, argtypes, args,
+	if (SPI_execute_with_args("SELECT partkv_internal.claim_request_token($1, $2)", 2, argtypes, args,
 							  NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not claim the client request token");
 	{
@@ -776,7 +776,7 @@ KvRecordRequestToken(const char *token, Jsonb *response)
 	args[0] = CStringGetTextDatum(token);
 	args[1] = JsonbPGetDatum(response);
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT partkv.record_request_token($1, $2)", 2, argtypes, args,
+	if (SPI_execute_with_args("SELECT partkv_internal.record_request_token($1, $2)", 2, argtypes, args,
 							  NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not record the client request token");
 	SPI_finish();

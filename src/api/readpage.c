@@ -2,7 +2,7 @@
  *
  * readpage.c
  *	  The SQL entry points of Query and Scan and what runs them: items
- *	  read one at a time (partkv.query_items / scan_items, streaming
+ *	  read one at a time (partkv_internal.query_items / scan_items, streaming
  *	  set-returning functions) or one DynamoDB page (query_page / scan_page:
  *	  Limit, the 1 MB rule, LastEvaluatedKey, ConsumedCapacity).
  *

@@ -16,6 +16,8 @@
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
 
+#include "../common/partkv.h"
+
 
 PG_FUNCTION_INFO_V1(partkv_read_support);
 
@@ -48,7 +50,7 @@ KvRangeTableCalls(List *rtable, Oid funcid)
 
 /*
  * partkv_read_support is the planner support function of partkv.query and
- * partkv.scan, SQL functions over partkv.query_items and partkv.scan_items.
+ * partkv.scan, SQL functions over partkv_internal.query_items and partkv_internal.scan_items.
  * In FROM they must stay SQL functions, which the planner inlines so that
  * they stream.  Anywhere else -- a select list, where the SQL function
  * executor would plan the body at every execution -- a call is simplified
@@ -80,7 +82,7 @@ partkv_read_support(PG_FUNCTION_ARGS)
 
 	get_func_signature(call->funcid, &argtypes, &nargs);
 	name = psprintf("%s_items", get_func_name(call->funcid));
-	target = LookupFuncName(list_make2(makeString(get_namespace_name(get_func_namespace(call->funcid))),
+	target = LookupFuncName(list_make2(makeString(PARTKV_INTERNAL_SCHEMA),
 									   makeString(name)),
 							nargs, argtypes, true);
 	if (!OidIsValid(target) || list_length(call->args) != nargs)

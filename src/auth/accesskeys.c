@@ -1,7 +1,7 @@
 /*
  * accesskeys.c -- new access keys for partkv-server's SigV4 authentication.
  *
- * The keys themselves live in partkv.access_keys (sql/partkv--0.4--0.5.sql);
+ * The keys themselves live in partkv_internal.access_keys (sql/partkv--0.4--0.5.sql);
  * this file only draws them from the operating system's strong random
  * source, which plain SQL cannot reach without pgcrypto.
  */
@@ -20,6 +20,8 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "catalog/pg_class.h"
+
+#include "../common/partkv.h"
 
 /* AWS's access key ids are "AKIA" and 16 characters of base32 */
 #define KEY_ID_PREFIX "AKIA"
@@ -50,24 +52,24 @@ RandomText(char *out, int len, const char *alphabet, int alphabet_size)
 	explicit_bzero(buf, sizeof(buf));
 }
 
-/* KeysOwner: the role that owns partkv.access_keys (the extension's owner). */
+/* KeysOwner: the role that owns partkv_internal.access_keys (the extension's owner). */
 static Oid
 KeysOwner(void)
 {
-	Oid			relid = get_relname_relid("access_keys", get_namespace_oid("partkv", false));
+	Oid			relid = get_relname_relid("access_keys", get_namespace_oid(PARTKV_INTERNAL_SCHEMA, false));
 	HeapTuple	tuple;
 	Oid			owner;
 
 	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "partkv.access_keys is missing");
+		elog(ERROR, "partkv_internal.access_keys is missing");
 	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
 	ReleaseSysCache(tuple);
 	return owner;
 }
 
 /*
- * RunAsKeysOwner runs a fixed statement on partkv.access_keys with its
+ * RunAsKeysOwner runs a fixed statement on partkv_internal.access_keys with its
  * owner's rights (ordinary roles have none on it: the secrets must stay
  * unreadable) and search_path pg_catalog, pg_temp; the caller is inside
  * SPI.  The caller's checks come first, with the caller's identity: a
@@ -137,7 +139,7 @@ partkv_create_access_key(PG_FUNCTION_ARGS)
 	args[3] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	RunAsKeysOwner("INSERT INTO partkv.access_keys (access_key_id, secret_access_key, role_oid, created_by)"
+	RunAsKeysOwner("INSERT INTO partkv_internal.access_keys (access_key_id, secret_access_key, role_oid, created_by)"
 				   " VALUES ($1, $2, $3, $4)", 4, types, args);
 	SPI_finish();
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
@@ -160,7 +162,7 @@ partkv_revoke_access_key(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	RunAsKeysOwner("SELECT role_oid FROM partkv.access_keys WHERE access_key_id = $1 FOR UPDATE",
+	RunAsKeysOwner("SELECT role_oid FROM partkv_internal.access_keys WHERE access_key_id = $1 FOR UPDATE",
 				   1, types, &id);
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -172,7 +174,7 @@ partkv_revoke_access_key(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to revoke access key \"%s\"", TextDatumGetCString(id)),
 				 errdetail("Only roles that can act as the key's role can revoke it.")));
-	RunAsKeysOwner("DELETE FROM partkv.access_keys WHERE access_key_id = $1", 1, types, &id);
+	RunAsKeysOwner("DELETE FROM partkv_internal.access_keys WHERE access_key_id = $1", 1, types, &id);
 	SPI_finish();
 	PG_RETURN_BOOL(true);
 }
@@ -193,7 +195,7 @@ partkv_list_access_keys(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	RunAsKeysOwner("SELECT k.access_key_id, k.role_oid, k.created_at, k.created_by"
-				   "  FROM partkv.access_keys k ORDER BY k.created_at, k.access_key_id",
+				   "  FROM partkv_internal.access_keys k ORDER BY k.created_at, k.access_key_id",
 				   0, NULL, NULL);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{

@@ -2,7 +2,7 @@
  *
  * catwrite.c
  *	  The one way partkv's catalogs are written on behalf of a role:
- *	  partkv.catalog_write(operation, args) checks that the calling role may
+ *	  partkv_internal.catalog_write(operation, args) checks that the calling role may
  *	  do what the change means, then makes it with the rights of the
  *	  extension's owner under a fixed search_path.
  *
@@ -42,7 +42,7 @@
 
 /* BadArgument reports a malformed request to catalog_write. */
 #define BadArgument(...) \
-	KvValidationError("partkv.catalog_write: " __VA_ARGS__)
+	KvValidationError("partkv_internal.catalog_write: " __VA_ARGS__)
 
 PG_FUNCTION_INFO_V1(partkv_catalog_write);
 
@@ -456,7 +456,7 @@ ReplayDeadLetter(Jsonb *args, Oid caller, bool *isnull)
 }
 
 /*
- * partkv_catalog_write: partkv.catalog_write(operation text, args jsonb)
+ * partkv_catalog_write: partkv_internal.catalog_write(operation text, args jsonb)
  * -> jsonb, the row written (NULL when the operation found nothing).
  */
 Datum

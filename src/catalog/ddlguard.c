@@ -11,7 +11,7 @@
  * The catalog finds tables by schema and name, and partkv reads partitions,
  * key columns and GSI storage by their shape; such DDL would turn the table
  * into one partkv no longer finds, or cannot route keys in.  Dropping a
- * whole kv table is fine: the sql_drop trigger partkv.drop_kv_tables()
+ * whole kv table is fine: the sql_drop trigger partkv_internal.drop_kv_tables()
  * removes what the catalog held about it.
  *
  *-------------------------------------------------------------------------
@@ -321,7 +321,7 @@ partkv_guard_ddl(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("partkv.guard_ddl() must be called as an event trigger")));
+				 errmsg("partkv_internal.guard_ddl() must be called as an event trigger")));
 	if (IsBinaryUpgrade)
 		PG_RETURN_VOID();
 	trigdata = (EventTriggerData *) fcinfo->context;

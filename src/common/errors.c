@@ -165,6 +165,60 @@ partkv_error_type(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
+/*
+ * KvErrcodeFor gives the SQLSTATE to raise DynamoDB error type with: its
+ * first in kv_error_codes, or sqlstate when it is one of the type's (a type
+ * with several, e.g. ResourceNotFoundException for a table or an index);
+ * -1 when there is none.
+ */
+static int
+KvErrcodeFor(const char *type, const char *sqlstate)
+{
+	int			wanted = sqlstate == NULL ? 0 : KvParseSqlstate(sqlstate);
+
+	for (int i = 0; i < lengthof(kv_error_codes); i++)
+	{
+		if (strcmp(kv_error_codes[i].type, type) == 0 &&
+			(sqlstate == NULL || kv_error_codes[i].sqlerrcode == wanted))
+			return kv_error_codes[i].sqlerrcode;
+	}
+	return -1;
+}
+
+PG_FUNCTION_INFO_V1(partkv_raise_error);
+
+/*
+ * partkv_raise_error: partkv_internal.raise_error(error_type, message,
+ * detail, hint, sqlstate) is how the install script's SQL functions raise a
+ * DynamoDB error, so that they and the C code raise each one alike: with
+ * the SQLSTATE this module gives it.  The message is the caller's, already
+ * worded like DynamoDB's.
+ */
+Datum
+partkv_raise_error(PG_FUNCTION_ARGS)
+{
+	char	   *type;
+	char	   *sqlstate;
+	int			code;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		elog(ERROR, "partkv_internal.raise_error: the error type and message must not be NULL");
+	type = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	sqlstate = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	code = KvErrcodeFor(type, sqlstate);
+	if (code < 0)
+		elog(ERROR, "partkv_internal.raise_error: %s is no DynamoDB error partkv raises%s%s",
+			 type, sqlstate ? " with SQLSTATE " : "", sqlstate ? sqlstate : "");
+	ereport(ERROR,
+			(errcode(code),
+			 errmsg_internal("%s", text_to_cstring(PG_GETARG_TEXT_PP(1))),
+			 PG_ARGISNULL(2) ? 0 :
+			 errdetail_internal("%s", text_to_cstring(PG_GETARG_TEXT_PP(2))),
+			 PG_ARGISNULL(3) ? 0 :
+			 errhint("%s", text_to_cstring(PG_GETARG_TEXT_PP(3)))));
+	PG_RETURN_VOID();
+}
+
 /* KvShapePush keeps the first errors: DynamoDB lists no more than ten. */
 static void
 KvShapePush(KvShapeErrors *errs, char *msg)

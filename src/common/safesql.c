@@ -128,7 +128,7 @@ partkv_execute_as_owner(PG_FUNCTION_ARGS)
 	ret = SPI_execute(statement, false, 0);
 	KvSqlEnd(&scope);
 	if (ret < 0)
-		elog(ERROR, "partkv.execute_as_owner: statement failed: %s",
+		elog(ERROR, "partkv_internal.execute_as_owner: statement failed: %s",
 			 SPI_result_code_string(ret));
 	if (SPI_tuptable != NULL)
 	{

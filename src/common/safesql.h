@@ -23,7 +23,7 @@
  *	  security-restricted operation (no SET ROLE, SET SESSION
  *	  AUTHORIZATION or temporary objects), and every setting the user's code
  *	  changed is undone afterwards (KvSqlBegin with a role).
- *	  partkv.execute_as_owner gives the install script's functions the same.
+ *	  partkv_internal.execute_as_owner gives the install script's functions the same.
  *
  * 3. A stream handler runs in a background worker connected as the role
  *	  that registered it (src/stream/handlers.c): its session has no

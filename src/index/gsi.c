@@ -7,7 +7,7 @@
  * Storage.  A GSI is a partitioned table in the kv table's schema, hashed on
  * the GSI partition key, rows (gsi_pk, [gsi_sk,] base_pk, [base_sk,] item)
  * with item the projected item.  Creating and dropping the storage follows
- * partkv.tables.global_indexes (trigger partkv.gsi_sync); partkv.gsi_indexes
+ * partkv.tables.global_indexes (trigger partkv_internal.gsi_sync); partkv.gsi_indexes
  * holds each GSI's storage name and state (ACTIVE, or CREATING while a
  * backfill runs).
  *
@@ -29,7 +29,7 @@
  *
  * Backfill.  update_table adding a GSI to a table that has items leaves it
  * CREATING; the worker then, between stream batches, copies the table into
- * it by base key ranges, partition by partition (partkv.gsi_backfill_step,
+ * it by base key ranges, partition by partition (partkv_internal.gsi_backfill_step,
  * progress recorded in the same transaction).  Stream changes keep being
  * applied to CREATING indexes meanwhile.  A backfill batch replaces the
  * entries of the keys it reads with what its statement's snapshot S shows,
@@ -614,7 +614,7 @@ KvGsiEqualProc(KvType type)
 
 /*
  * KvGsiBaseHash is the table-key hash GSI storage indexes (the expression
- * of partkv.gsi_base_hash_expression).
+ * of partkv_internal.gsi_base_hash_expression).
  */
 static int64
 KvGsiBaseHash(const KvGsiApply *a, const Datum *base)
@@ -1210,7 +1210,7 @@ KvGsiRebuildAll(void)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
 	if (SPI_execute("SELECT pg_catalog.count(*) FROM ("
-					"  SELECT partkv.gsi_rebuild(g.schema_name, g.table_name, g.index_name) AS done"
+					"  SELECT partkv_internal.gsi_rebuild(g.schema_name, g.table_name, g.index_name) AS done"
 					"    FROM partkv.gsi_indexes g ORDER BY g.created_at) x WHERE x.done",
 					false, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "partkv gsi: could not set the GSIs to be backfilled again");
@@ -1350,7 +1350,7 @@ KvGsiBackfillStep(int idle_ms, int batch_size)
 	SPI_connect();
 	/* a restored GSI waits for its table to be adopted, which rebuilds it */
 	if (SPI_execute("SELECT schema_name::text, table_name, index_name FROM partkv.gsi_indexes "
-					"WHERE status = 'CREATING' AND installation_id = partkv.installation_id() "
+					"WHERE status = 'CREATING' AND installation_id = partkv_internal.installation_id() "
 					"ORDER BY created_at, index_name LIMIT 1",
 					true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "partkv gsi: could not read partkv.gsi_indexes");
@@ -1394,7 +1394,7 @@ KvGsiBackfillStep(int idle_ms, int batch_size)
 			args[2] = CStringGetTextDatum(index_name);
 			args[3] = Int32GetDatum(Max(batch_size, 100));
 			guc_level = KvGsiProbePlans();
-			if (SPI_execute_with_args("SELECT partkv.gsi_backfill_step($1, $2, $3, $4)",
+			if (SPI_execute_with_args("SELECT partkv_internal.gsi_backfill_step($1, $2, $3, $4)",
 									  4, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 				elog(ERROR, "partkv gsi: backfill of index \"%s\" failed", index_name);
 			AtEOXact_GUC(true, guc_level);

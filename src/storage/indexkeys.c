@@ -73,7 +73,7 @@ typedef struct KvIndexKey
  * The index key attributes of one kv partition, cached in its relcache
  * entry (rd_amcache: one chunk in CacheMemoryContext, freed by relcache
  * invalidation, which creating or dropping an index of the partition
- * sends, and so does changing the table's GSIs: see partkv.gsi_sync).
+ * sends, and so does changing the table's GSIs: see partkv_internal.gsi_sync).
  */
 typedef struct KvIndexKeys
 {

@@ -1,14 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * chunkstore.c
- *	  The stream's storage: partkv.stream_chunks.
+ *	  The stream's storage: partkv_internal.stream_chunks.
  *
  * A stream worker writes each batch's records as one row per stream and
  * shard holding that batch's records of the shard (a row per record cost a
  * heap tuple and two index entries per change, more than a worker could
  * pay while four writers saturate two cores), then NOTIFYs each table's
  * channel.  Chunks are stored in time-partitioned storage: partitions of
- * partkv.stream_chunks by write time, created ahead and dropped whole once
+ * partkv_internal.stream_chunks by write time, created ahead and dropped whole once
  * older than partkv.stream_retention.
  *
  *-------------------------------------------------------------------------
@@ -103,7 +103,7 @@ KvResolveStreams(KvBatch *b)
 
 /*
  * KvStoreChunk inserts the records recs[0..n-1] (one stream and shard, in
- * sequence number order) as one row of partkv.stream_chunks.  Its
+ * sequence number order) as one row of partkv_internal.stream_chunks.  Its
  * batch_lsn is where the batch reached, plus the sequence offset of the
  * stream's table, as its sequence numbers are: the chunk's batch_lsn is at
  * or above every one of them.
@@ -172,7 +172,7 @@ KvNotifyTables(KvBatchRecord **sorted, int n)
 }
 
 /*
- * KvChunkStoreBatch writes the batch into partkv.stream_chunks, one chunk per
+ * KvChunkStoreBatch writes the batch into partkv_internal.stream_chunks, one chunk per
  * stream and shard, and notifies the channels of the tables it touches, in
  * the current transaction.
  */
@@ -194,9 +194,9 @@ KvChunkStoreBatch(KvBatch *b, XLogRecPtr batch_lsn)
 	/* both statements run every batch: plan them once per worker */
 	if (kv_chunk_plan == NULL)
 	{
-		SPIPlanPtr	ensure = SPI_prepare("SELECT partkv.stream_ensure_partition($2, pg_catalog.make_interval(secs => $1))",
+		SPIPlanPtr	ensure = SPI_prepare("SELECT partkv_internal.stream_ensure_partition($2, pg_catalog.make_interval(secs => $1))",
 										 2, ensure_types);
-		SPIPlanPtr	chunk = SPI_prepare("INSERT INTO partkv.stream_chunks"
+		SPIPlanPtr	chunk = SPI_prepare("INSERT INTO partkv_internal.stream_chunks"
 										" (stream_id, shard_id, batch_lsn, first_sequence_number,"
 										"  last_sequence_number, sequence_numbers, size_bytes, records,"
 										"  written_at)"
@@ -252,7 +252,7 @@ KvChunkStoreMaintain(void)
 
 	args[0] = Int32GetDatum(kv_stream_retention_s);
 	args[1] = Int32GetDatum(KvPartitionWidth());
-	ret = SPI_execute_with_args("SELECT partkv.stream_maintain(pg_catalog.make_interval(secs => $1),"
+	ret = SPI_execute_with_args("SELECT partkv_internal.stream_maintain(pg_catalog.make_interval(secs => $1),"
 								" pg_catalog.make_interval(secs => $2))",
 								2, argtypes, args, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)

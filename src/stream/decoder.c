@@ -25,7 +25,7 @@
  * decoded.  What the plugin learns about a partition is cached
  * per decoding context and dropped on relcache invalidation of the partition
  * or of its kv table: changing a table's stream specification invalidates
- * both (see partkv.apply_stream_replica_identity).
+ * both (see partkv_internal.apply_stream_replica_identity).
  *
  * Sequence numbers come from the commit LSN of the transaction and the
  * position of the record within it, not from the change's own LSN, which is
@@ -572,22 +572,22 @@ KvGsiRow(HeapTuple tuple, TupleDesc desc, void *arg)
 typedef struct KvTableOrigin
 {
 	bool		have_here;		/* here is known */
-	pg_uuid_t	here;			/* this database's partkv.installation */
+	pg_uuid_t	here;			/* this database's partkv_internal.installation */
 	bool		local;			/* the row was made (or adopted) here */
 	int64		sequence_offset;
 } KvTableOrigin;
 
 /*
  * KvInstallationHere reads the id of this database's installation of
- * partkv (partkv.installation, a user catalog table) under the current
+ * partkv (partkv_internal.installation, a user catalog table) under the current
  * catalog snapshot; false when there is none (before 0.5), or when the
  * row is that of the database this one was copied from and not claimed
- * yet (partkv.installation_claim).
+ * yet (partkv_internal.installation_claim).
  */
 static bool
 KvInstallationHere(pg_uuid_t *out)
 {
-	Oid			nspid = get_namespace_oid(PARTKV_SCHEMA, true);
+	Oid			nspid = get_namespace_oid(PARTKV_INTERNAL_SCHEMA, true);
 	Oid			relid;
 	Relation	rel;
 	SysScanDesc scan;

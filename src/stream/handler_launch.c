@@ -66,10 +66,10 @@ static MemoryContext kv_supervise_cxt = NULL;	/* reset every call */
 #define KV_ROLES_WITH_WORK \
 	"SELECT DISTINCT h.role_name::text FROM partkv.stream_handlers h" \
 	" WHERE (h.enabled AND h.next_attempt_at <= pg_catalog.now()" \
-	"        AND EXISTS (SELECT 1 FROM partkv.stream_chunks c" \
+	"        AND EXISTS (SELECT 1 FROM partkv_internal.stream_chunks c" \
 	"                     WHERE c.stream_id IN (SELECT s.stream_id FROM partkv.streams s" \
 	"                                            WHERE s.table_id = h.table_id)" \
-	"                       AND c.batch_lsn >= partkv.sequence_number_lsn(h.position)" \
+	"                       AND c.batch_lsn >= partkv_internal.sequence_number_lsn(h.position)" \
 	"                       AND c.last_sequence_number > h.position))" \
 	"    OR EXISTS (SELECT 1 FROM partkv.dead_letters d" \
 	"                WHERE d.handler_id = h.handler_id AND d.replay_requested)"

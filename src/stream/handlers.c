@@ -296,7 +296,7 @@ KvRunHandler(int64 id, bool dead_letter, bool *full, bool *stop)
 		"  FROM partkv.stream_handlers h,"
 		"       LATERAL (SELECT pg_catalog.jsonb_agg(x.record ORDER BY x.sequence_number) AS records,"
 		"                       pg_catalog.max(x.sequence_number) AS last, pg_catalog.count(*)::int AS n"
-		"                  FROM partkv.stream_records_after(h.table_id, h.position, h.batch_size) x) b"
+		"                  FROM partkv_internal.stream_records_after(h.table_id, h.position, h.batch_size) x) b"
 		" WHERE h.handler_id = $1 AND h.role_name = $2::name AND h.enabled"
 		"   AND h.next_attempt_at <= pg_catalog.now()"
 		"   FOR UPDATE OF h SKIP LOCKED";
@@ -337,7 +337,7 @@ KvRunHandler(int64 id, bool dead_letter, bool *full, bool *stop)
 	 * with a replication slot) goes past it, the gap its dead letter.
 	 */
 	if (!dead_letter &&
-		KvHandlerBookkeeping("SELECT partkv.stream_handler_pass_gap($1)",
+		KvHandlerBookkeeping("SELECT partkv_internal.stream_handler_pass_gap($1)",
 							 1, argtypes, args, NULL) != SPI_OK_SELECT)
 		elog(ERROR, "partkv stream handler %lld: could not look for a gap", (long long) id);
 
@@ -502,13 +502,13 @@ KvRunRoleHandlers(MemoryContext cxt, bool *more, bool *stop)
 								  " WHERE h.role_name = $1::name AND h.enabled"
 								  "   AND h.next_attempt_at <= pg_catalog.now()"
 								  "   AND EXISTS (SELECT 1 FROM partkv.tables t WHERE t.table_id = h.table_id"
-								  "                  AND t.installation_id = partkv.installation_id())"
+								  "                  AND t.installation_id = partkv_internal.installation_id())"
 								  " UNION ALL"
 								  " SELECT d.dead_letter_id, true"
 								  "   FROM partkv.dead_letters d JOIN partkv.stream_handlers h USING (handler_id)"
 								  "  WHERE h.role_name = $1::name AND d.replay_requested"
 								  "   AND EXISTS (SELECT 1 FROM partkv.tables t WHERE t.table_id = h.table_id"
-								  "                  AND t.installation_id = partkv.installation_id())",
+								  "                  AND t.installation_id = partkv_internal.installation_id())",
 								  1, argtypes, args, NULL) != SPI_OK_SELECT)
 		elog(ERROR, "partkv stream handlers: could not list the handlers of role \"%s\"", kv_role_name);
 	else if (SPI_processed > 0)

@@ -4,7 +4,7 @@
  *	  The stream worker's role (role.h): what one worker main does as the
  *	  stream worker of its database.
  *
- * It decodes stream records and stores each batch in partkv.stream_chunks
+ * It decodes stream records and stores each batch in partkv_internal.stream_chunks
  * (chunkstore.c).  Each loop iteration it also keeps the chunk partitions
  * (retention), supervises the database's GSI worker (launcher.c), and
  * schedules the rest of the database's background work: it wakes or
@@ -26,6 +26,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "../common/partkv.h"
 #include "../ttl/ttl.h"
 #include "chunkstore.h"
 #include "decoder.h"
@@ -54,13 +55,13 @@ static TimestampTz kv_next_maintenance = 0;
 static void
 KvClaimInstallation(void)
 {
-	List	   *fname = list_make2(makeString("partkv"), makeString("installation_claim"));
+	List	   *fname = list_make2(makeString(PARTKV_INTERNAL_SCHEMA), makeString("installation_claim"));
 
 	if (!OidIsValid(LookupFuncName(fname, 0, NULL, true)))
 		return;
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
-	if (SPI_execute("SELECT partkv.installation_claim()", false, 0) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT partkv_internal.installation_claim()", false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "partkv stream worker: could not claim the installation of partkv");
 	SPI_finish();
 	PopActiveSnapshot();

@@ -462,7 +462,7 @@ KvBacklogCheck(void)
 }
 
 /* ----------------------------------------------------------------
- * SQL: partkv.worker_progress() (partkv.stream_backlog)
+ * SQL: partkv_internal.worker_progress() (partkv.stream_backlog)
  * ----------------------------------------------------------------
  */
 

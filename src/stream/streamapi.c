@@ -94,7 +94,7 @@ KvStreamChannelName(const char *table_name)
 	return channel;
 }
 
-/* partkv_stream_channel is partkv.stream_channel(table_name). */
+/* partkv_stream_channel is partkv_internal.stream_channel(table_name). */
 Datum
 partkv_stream_channel(PG_FUNCTION_ARGS)
 {

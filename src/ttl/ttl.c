@@ -96,7 +96,7 @@ int			kv_ttl_batch_size = 1000;
 #define KV_TTL_TABLES_QUERY \
 	"SELECT schema_name::text, table_name FROM partkv.tables" \
 	" WHERE time_to_live @> '{\"Enabled\": true}'" \
-	"   AND installation_id = partkv.installation_id() ORDER BY 1, 2"
+	"   AND installation_id = partkv_internal.installation_id() ORDER BY 1, 2"
 
 /* one sweep of one table, within one transaction */
 typedef struct KvTtlSweep

@@ -278,7 +278,7 @@ ok( $short->poll_query_until(
 my ($ret, $stdout, $stderr) = $short->psql('postgres',
 	qq{SELECT partkv.get_shard_iterator('brief', '$shard', 'AT_SEQUENCE_NUMBER', '$seq')});
 like($stderr, qr/read past the oldest stream record/, 'trimmed positions are refused (TrimmedDataAccessException)');
-is($short->safe_psql('postgres', q{SELECT count(*) BETWEEN 1 AND 5 FROM partkv.stream_partitions}),
+is($short->safe_psql('postgres', q{SELECT count(*) BETWEEN 1 AND 5 FROM partkv_internal.stream_partitions}),
 	't', 'only recent partitions are kept');
 $short->stop;
 done_testing();

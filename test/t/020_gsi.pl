@@ -230,7 +230,7 @@ is( $node->safe_psql('postgres', q{SELECT count(*) FROM partkv.stream_records('r
 # VACUUM took its inserts for an aborted transaction's)
 my $before = $node->safe_psql('postgres', q{SELECT count(*) FROM partkv.stream_records('rwt', item_limit => NULL)});
 my $vacuums = $node->safe_psql('postgres',
-	q{SELECT string_agg(format('VACUUM %I.%I;', schema_name, storage_name), ' ') || ' VACUUM partkv.stream_chunks;'
+	q{SELECT string_agg(format('VACUUM %I.%I;', schema_name, storage_name), ' ') || ' VACUUM partkv_internal.stream_chunks;'
 	    FROM partkv.gsi_indexes WHERE table_name IN ('rwt', 'gsit')});
 $bench = start_clients(2, 6, $rwscript);
 my $vacuumed = 0;

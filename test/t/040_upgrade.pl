@@ -105,8 +105,8 @@ is($node->safe_psql('kv', q{SELECT to_regprocedure('partkv.gsi_apply_sql(name, t
 	't', '0.3 no longer builds SQL to apply GSI changes');
 is( $node->safe_psql(
 		'kv', q{
-	SELECT bool_and(t.installation_id = partkv.installation_id())
-		   AND (SELECT bool_and(g.installation_id = partkv.installation_id()) FROM partkv.gsi_indexes g)
+	SELECT bool_and(t.installation_id = partkv_internal.installation_id())
+		   AND (SELECT bool_and(g.installation_id = partkv_internal.installation_id()) FROM partkv.gsi_indexes g)
 	  FROM partkv.tables t}),
 	't', '0.5 stamps the catalog rows made before with the installation of the database');
 is( $node->safe_psql(
@@ -115,14 +115,14 @@ is( $node->safe_psql(
 		   || '/' || bool_and((SELECT count(*) FROM pg_index x WHERE x.indrelid = i.inhrelid) = 2)
 	  FROM pg_inherits i
 	  LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = i.inhrelid AND d.deptype = 'e'
-	 WHERE i.inhparent = 'partkv.stream_chunks'::regclass}),
+	 WHERE i.inhparent = 'partkv_internal.stream_chunks'::regclass}),
 	'0/true/true', "0.5 leaves the stream's partitions to pg_dump (not extension members), each with its indexes");
 is($node->safe_psql('kv', q{SELECT to_regclass('partkv.stream_log_0_1') IS NULL AND
 	(SELECT relkind FROM pg_class WHERE oid = 'partkv.stream_log'::regclass) = 'v'}),
 	't', 'partkv.stream_log is a view over the chunks');
 is( $node->safe_psql(
 		'kv', q{
-	SELECT count(*) FROM partkv.stream_chunks c
+	SELECT count(*) FROM partkv_internal.stream_chunks c
 	 WHERE 'old' IN (SELECT r->'dynamodb'->'Keys'->>'customer' FROM unnest(c.records) r)}),
 	'1', "0.1's record became a chunk");
 
@@ -164,7 +164,7 @@ like( $node->safe_psql(
 	SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN partkv.gsi_indexes g
 		ON i.indrelid = format('%I.%I', g.schema_name, g.storage_name)::regclass
 	 WHERE g.index_name = 'by_team' AND pg_get_indexdef(i.indexrelid) LIKE '%xxhash%'}),
-	qr/USING hash \(+partkv\.xxhash_text_extended\(base_pk/,
+	qr/USING hash \(+partkv_internal\.xxhash_text_extended\(base_pk/,
 	"the GSI's table-key index is a hash index on the key's hash");
 $node->safe_psql('kv',
 	q{SELECT partkv.put_item('users', jsonb_build_object('id', 'u' || i, 'team', 't' || (i % 4))) FROM generate_series(1, 40) i});

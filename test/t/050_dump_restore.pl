@@ -175,7 +175,7 @@ sub restored
 	# GSI, and to the handler
 	my $last = $node->safe_psql($db,
 		q{SELECT max(r->'dynamodb'->>'SequenceNumber') FROM partkv.stream_records('orders', item_limit => NULL) r});
-	is($node->safe_psql($db, qq{SELECT pg_current_wal_insert_lsn() < partkv.sequence_number_lsn('$last')}),
+	is($node->safe_psql($db, qq{SELECT pg_current_wal_insert_lsn() < partkv_internal.sequence_number_lsn('$last')}),
 		$node == $other ? 't' : 'f',
 		"$label: the cluster's WAL is " . ($node == $other ? 'behind' : 'ahead of') . ' the restored sequence numbers');
 	$node->safe_psql(

@@ -83,7 +83,7 @@ is($view, 'gsi:true:true:true,stream:true:true:true',
 my $storage = $node->safe_psql('postgres',
 	q{SELECT format('%I.%I', schema_name, storage_name) FROM partkv.gsi_indexes WHERE index_name = 'by_g'});
 my $staller = $node->background_psql('postgres');
-$staller->query_safe(qq{BEGIN; LOCK TABLE partkv.stream_chunks, $storage IN EXCLUSIVE MODE});
+$staller->query_safe(qq{BEGIN; LOCK TABLE partkv_internal.stream_chunks, $storage IN EXCLUSIVE MODE});
 my $log_offset = -s $node->logfile;
 
 puts(1, 6000, 'stalled');
@@ -137,7 +137,7 @@ my $gaps = $node->safe_psql('postgres', q{SELECT partkv.describe_stream('lost')-
 like($gaps, qr/"StartingSequenceNumber"/, 'describe_stream shows the gap') or diag($gaps);
 
 my $inside = $node->safe_psql('postgres',
-	qq{SELECT partkv.lsn_sequence_number('$from_lsn'::pg_lsn + 100)});
+	qq{SELECT partkv_internal.lsn_sequence_number('$from_lsn'::pg_lsn + 100)});
 my ($rc, $out, $err) = $node->psql('postgres',
 	qq{SELECT partkv.get_shard_iterator('lost', '$shard', 'AT_SEQUENCE_NUMBER', '$inside')},
 	extra_params => ['-v', 'VERBOSITY=verbose']);
@@ -161,7 +161,7 @@ is( $node->safe_psql('postgres', qq{
 	$node->safe_psql('postgres', qq{
 		SELECT count(*) || '/' || count(*) FROM lost l
 		 WHERE l.pk LIKE 'after%'
-		   AND partkv.stream_shard_id(l.tableoid) = '$shard'}),
+		   AND partkv_internal.stream_shard_id(l.tableoid) = '$shard'}),
 	'TRIM_HORIZON starts after the gap');
 is( $node->safe_psql('postgres', qq{
 		SELECT partkv.get_records(partkv.get_shard_iterator('lost', '$shard', 'LATEST'))->'Records'}),

@@ -222,17 +222,17 @@ is($node->safe_psql('kv', q{SELECT bool_and(served) FROM partkv.serving_status})
 # restarted with back-off; after three failures in a row it is not served
 # until someone looks, and its last error says why.
 $node->safe_psql('kv',
-	'ALTER FUNCTION partkv.stream_maintain(interval, interval) RENAME TO stream_maintain_gone');
+	'ALTER FUNCTION partkv_internal.stream_maintain(interval, interval) RENAME TO stream_maintain_gone');
 # a worker calls it when it starts
 $node->safe_psql('kv',
 	q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'partkv stream worker'});
 ($reason, $hint) = not_served($node, 'kv', 'stream');
-like($reason, qr/The partkv stream worker of database "kv" failed \d+ times in a row and is restarted with back-off; its last error: function partkv\.stream_maintain\(interval, interval\) does not exist/,
+like($reason, qr/The partkv stream worker of database "kv" failed \d+ times in a row and is restarted with back-off; its last error: function partkv_internal\.stream_maintain\(interval, interval\) does not exist/,
 	'serving_status: a worker that keeps failing, and its last error');
 fails_like($node, 'kv', q{SELECT partkv.stream_wait('2s')},
 	'55000', qr/stream_wait\(\) would wait forever.*its last error/s, 'stream_wait fails, saying why');
 $node->safe_psql('kv',
-	'ALTER FUNCTION partkv.stream_maintain_gone(interval, interval) RENAME TO stream_maintain');
+	'ALTER FUNCTION partkv_internal.stream_maintain_gone(interval, interval) RENAME TO stream_maintain');
 ok($node->poll_query_until('kv', q{SELECT bool_and(served) FROM partkv.serving_status}),
 	'once the cause is gone, the restarted worker serves again');
 $node->stop;

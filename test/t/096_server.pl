@@ -81,7 +81,7 @@ my ($rc, $out, $err) = $node->psql('kv', q{SELECT * FROM partkv.create_access_ke
 	extra_params => [ '-U', 'other' ]);
 like($err, qr/permission denied to create an access key for role "app"/,
 	'a role that cannot act as app cannot create its keys');
-($rc, $out, $err) = $node->psql('kv', q{SELECT secret_access_key FROM partkv.access_keys},
+($rc, $out, $err) = $node->psql('kv', q{SELECT secret_access_key FROM partkv_internal.access_keys},
 	extra_params => [ '-U', 'other' ]);
 like($err, qr/permission denied/, 'secrets are not readable by ordinary roles');
 is($node->safe_psql('kv', 'SELECT count(*) FROM partkv.list_access_keys()', extra_params => [ '-U', 'other' ]),
