@@ -3675,14 +3675,6 @@ CREATE EVENT TRIGGER partkv_guard_ddl ON ddl_command_start
          WHEN TAG IN ('DROP TABLE', 'ALTER TABLE', 'ALTER SCHEMA')
    EXECUTE FUNCTION partkv_internal.guard_ddl();
 
--------------------------------------------------------------------------------
-
-CREATE FUNCTION partkv.error_type(sqlstate text, OUT type_name text,
-								  OUT wire_type text, OUT http_status integer)
-AS 'MODULE_PATHNAME', 'partkv_error_type'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION partkv.error_type(text) IS
-'the DynamoDB error a SQLSTATE stands for: its name, its wire __type ("<namespace>#<name>") and HTTP status; NULL for any other SQLSTATE';
 
 -- ---------------------------------------------------------------------
 -- The DynamoDB wire protocol (issue 17): partkv.dynamodb(operation,

@@ -427,6 +427,24 @@ KvTtlWorkerReport(const KvTtlTarget *t)
 	FreeErrorData(edata);
 }
 
+/* How long a sweep waits for a lock (see KvTtlGiveWayToDdl). */
+#define KV_TTL_LOCK_TIMEOUT "200ms"
+
+/*
+ * KvTtlGiveWayToDdl makes the sweep's transaction give way to DDL (DROP
+ * TABLE, DROP EXTENSION) rather than deadlock with it: it stops waiting for
+ * a lock before the deadlock check (deadlock_timeout, 1 s by default) would
+ * pick a victim, which could be the user's command.  What it was doing is
+ * tried again next round.  Both the catalog read and each batch need it:
+ * DROP EXTENSION locks the catalogs too.
+ */
+static void
+KvTtlGiveWayToDdl(void)
+{
+	(void) set_config_option("lock_timeout", KV_TTL_LOCK_TIMEOUT, PGC_SUSET,
+							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+}
+
 /*
  * KvTtlWorkerTables lists the TTL-enabled tables, in a transaction of its
  * own, into the worker's TTL context (NIL when the extension is gone).
@@ -440,6 +458,7 @@ KvTtlWorkerTables(void)
 	{
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
+		KvTtlGiveWayToDdl();
 		if (OidIsValid(get_extension_oid("partkv", true)))
 		{
 			PushActiveSnapshot(GetTransactionSnapshot());
@@ -470,8 +489,6 @@ KvTtlWorkerTables(void)
 	return targets;
 }
 
-/* How long a sweep waits for a lock (see KvTtlWorkerBatch). */
-#define KV_TTL_LOCK_TIMEOUT "200ms"
 
 /*
  * KvTtlWorkerBatch deletes one batch of a table's expired items in a
@@ -500,15 +517,7 @@ KvTtlWorkerBatch(KvTtlTarget *t)
 		StartTransactionCommand();
 		/* row locks must follow concurrent updates, not fail on them */
 		XactIsoLevel = XACT_READ_COMMITTED;
-
-		/*
-		 * The sweep gives way to DDL (DROP TABLE, DROP EXTENSION) rather than
-		 * deadlock with it: it stops waiting for a lock before the deadlock
-		 * check (deadlock_timeout, 1 s by default) would pick a victim, and
-		 * the table is swept again next round.
-		 */
-		(void) set_config_option("lock_timeout", KV_TTL_LOCK_TIMEOUT, PGC_SUSET,
-								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+		KvTtlGiveWayToDdl();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		SPI_connect();
 		relid = RangeVarGetRelid(makeRangeVar(t->schema_name, t->table_name, -1),
