@@ -25,7 +25,7 @@ endif
 SHLIB_LINK = -lxxhash
 
 # Regression suites, in order.
-REGRESS = init api items tables tableam write_paths dynamodb_json item_api conditions update_item batch stream_decoder query capacity lsi stream stream_handlers ttl gsi integrity_small security_catalogs scan_stream fuzz_findings error_module lost_slot wire install_scripts
+REGRESS = init api items tables tableam write_paths dynamodb_json item_api conditions update_item batch stream_decoder query capacity lsi stream stream_handlers ttl gsi integrity_small security_catalogs scan_stream fuzz_findings error_module lost_slot wire install_scripts wire_conform
 REGRESS_OPTS = --temp-instance=tmp_check \
 	--temp-config=$(srcdir)/test/partkv.conf --load-extension=partkv
 

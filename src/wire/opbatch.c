@@ -13,6 +13,9 @@
 
 #include "wire.h"
 
+static const char *const get_legacy[] = {"AttributesToGet", NULL};
+static const char *const get_expr[] = {"ProjectionExpression", NULL};
+
 /* the SQL API's entry points (src/api/batch.c) */
 extern Datum partkv_batch_get_item(PG_FUNCTION_ARGS);
 extern Datum partkv_batch_write_item(PG_FUNCTION_ARGS);
@@ -38,7 +41,7 @@ WireRefuseInTables(Jsonb *req)
 	{
 		if (tok == WJB_VALUE && v.type == jbvBinary &&
 			JsonContainerIsObject(v.val.binary.data))
-			WireRefuseMembers(JsonbValueToJsonb(&v), wire_legacy_members);
+			WireRefuseLegacy(JsonbValueToJsonb(&v), get_legacy, get_expr);
 	}
 }
 

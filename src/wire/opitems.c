@@ -19,9 +19,13 @@ extern Datum partkv_get_item(PG_FUNCTION_ARGS);
 extern Datum partkv_update_item(PG_FUNCTION_ARGS);
 extern Datum partkv_delete_item(PG_FUNCTION_ARGS);
 
-static const char *const item_write_legacy[] = {"Expected", "ConditionalOperator", NULL};
-static const char *const update_legacy[] = {"Expected", "ConditionalOperator", "AttributeUpdates", NULL};
+/* legacy members and their expression counterparts, in DynamoDB's order */
+static const char *const write_legacy[] = {"Expected", "ConditionalOperator", NULL};
+static const char *const write_expr[] = {"ConditionExpression", NULL};
+static const char *const update_legacy[] = {"AttributeUpdates", "Expected", "ConditionalOperator", NULL};
+static const char *const update_expr[] = {"UpdateExpression", "ConditionExpression", NULL};
 static const char *const get_legacy[] = {"AttributesToGet", NULL};
+static const char *const get_expr[] = {"ProjectionExpression", NULL};
 
 /* the members every item request may carry, typed checks included */
 typedef struct WireItemArgs
@@ -36,9 +40,11 @@ typedef struct WireItemArgs
 } WireItemArgs;
 
 static void
-WireReadItemArgs(Jsonb *req, WireItemArgs *a)
+WireReadItemArgs(Jsonb *req, WireItemArgs *a, const char *const *legacy,
+				 const char *const *expr)
 {
 	a->table = WireTableName(req, "TableName", "tableName", true);
+	WireRefuseLegacy(req, legacy, expr);
 	a->plain = WireRequestToPlain(req);
 	a->values = WireObject(a->plain, "ExpressionAttributeValues");
 	a->names = WireObject(a->plain, "ExpressionAttributeNames");
@@ -71,8 +77,7 @@ WirePutItem(Jsonb *req)
 	Jsonb	   *item;
 	char	   *condition;
 
-	WireRefuseMembers(req, item_write_legacy);
-	WireReadItemArgs(req, &a);
+	WireReadItemArgs(req, &a, write_legacy, write_expr);
 	item = WireObject(a.plain, "Item");
 	condition = WireString(req, "ConditionExpression");
 	ARG_TEXT(0, a.table);
@@ -99,8 +104,7 @@ WireDeleteItem(Jsonb *req)
 	Jsonb	   *key;
 	char	   *condition;
 
-	WireRefuseMembers(req, item_write_legacy);
-	WireReadItemArgs(req, &a);
+	WireReadItemArgs(req, &a, write_legacy, write_expr);
 	key = WireObject(a.plain, "Key");
 	condition = WireString(req, "ConditionExpression");
 	ARG_TEXT(0, a.table);
@@ -128,8 +132,7 @@ WireUpdateItem(Jsonb *req)
 	char	   *update;
 	char	   *condition;
 
-	WireRefuseMembers(req, update_legacy);
-	WireReadItemArgs(req, &a);
+	WireReadItemArgs(req, &a, update_legacy, update_expr);
 	key = WireObject(a.plain, "Key");
 	update = WireString(req, "UpdateExpression");
 	condition = WireString(req, "ConditionExpression");
@@ -167,8 +170,7 @@ WireGetItem(Jsonb *req)
 	Jsonb	   *response;
 	KvReturnCapacity mode;
 
-	WireRefuseMembers(req, get_legacy);
-	WireReadItemArgs(req, &a);
+	WireReadItemArgs(req, &a, get_legacy, get_expr);
 	key = WireObject(a.plain, "Key");
 	projection = WireString(req, "ProjectionExpression");
 	has_consistent = WireBool(req, "ConsistentRead", &consistent);

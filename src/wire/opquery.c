@@ -16,12 +16,18 @@
 extern Datum partkv_query_page(PG_FUNCTION_ARGS);
 extern Datum partkv_scan_page(PG_FUNCTION_ARGS);
 
+/* legacy members and their expression counterparts, in DynamoDB's order */
 static const char *const query_legacy[] = {
-	"KeyConditions", "QueryFilter", "ConditionalOperator", "AttributesToGet", "Select", NULL
+	"AttributesToGet", "QueryFilter", "ConditionalOperator", "KeyConditions", NULL
+};
+static const char *const query_expr[] = {
+	"ProjectionExpression", "FilterExpression", "KeyConditionExpression", NULL
 };
 static const char *const scan_legacy[] = {
-	"ScanFilter", "ConditionalOperator", "AttributesToGet", "Select", NULL
+	"AttributesToGet", "ScanFilter", "ConditionalOperator", NULL
 };
+static const char *const scan_expr[] = {"ProjectionExpression", "FilterExpression", NULL};
+static const char *const read_unsupported[] = {"Select", NULL};
 
 #define ARG_TEXT(i, s)	(args[i] = WireText(s), nulls[i] = ((s) == NULL))
 #define ARG_JSONB(i, j)	(args[i] = JsonbPGetDatum(j), nulls[i] = ((j) == NULL))
@@ -44,8 +50,9 @@ WireQuery(Jsonb *req)
 	bool		has_consistent;
 	Datum		result;
 
-	WireRefuseMembers(req, query_legacy);
 	table = WireTableName(req, "TableName", "tableName", true);
+	WireRefuseLegacy(req, query_legacy, query_expr);
+	WireRefuseMembers(req, read_unsupported);
 	plain = WireRequestToPlain(req);
 	has_limit = WireInt(req, "Limit", &limit);
 	has_forward = WireBool(req, "ScanIndexForward", &forward);
@@ -84,8 +91,9 @@ WireScan(Jsonb *req)
 	bool		consistent;
 	Datum		result;
 
-	WireRefuseMembers(req, scan_legacy);
 	table = WireTableName(req, "TableName", "tableName", true);
+	WireRefuseLegacy(req, scan_legacy, scan_expr);
+	WireRefuseMembers(req, read_unsupported);
 	plain = WireRequestToPlain(req);
 	has_limit = WireInt(req, "Limit", &limit);
 	has_segment = WireInt(req, "Segment", &segment);

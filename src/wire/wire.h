@@ -50,9 +50,11 @@ extern bool WireHas(Jsonb *req, const char *member);
 extern char *WireTableName(Jsonb *req, const char *member, const char *path,
 						   bool required);
 
-/* refuses a member partkv does not implement yet (legacy members, Select) */
+/* refuses a member partkv does not implement yet (legacy members, Select);
+ * legacy members mixed with expressions are DynamoDB's ValidationException */
 extern void WireRefuseMembers(Jsonb *req, const char *const *members);
-extern const char *const wire_legacy_members[];
+extern void WireRefuseLegacy(Jsonb *req, const char *const *legacy,
+							 const char *const *expressions);
 
 extern void WireSerializationError(const char *fmt,...) pg_attribute_printf(1, 2) pg_attribute_noreturn();
 extern void WireUnsupported(const char *what) pg_attribute_noreturn();

@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
@@ -35,11 +36,6 @@ typedef enum WireRole
 	ROLE_TABLE_MAP,				/* table name -> structure */
 	ROLE_TABLE_ITEMS			/* table name -> array of items */
 } WireRole;
-
-const char *const wire_legacy_members[] = {
-	"KeyConditions", "QueryFilter", "ScanFilter", "ConditionalOperator",
-	"Expected", "AttributeUpdates", "AttributesToGet", "Select", NULL
-};
 
 void
 WireSerializationError(const char *fmt,...)
@@ -95,6 +91,48 @@ WireRefuseMembers(Jsonb *req, const char *const *members)
 			WireUnsupported(psprintf("partkv does not support the request parameter %s yet; use the expression parameters instead",
 									 members[i]));
 	}
+}
+
+/*
+ * WireJoinPresent lists, ", "-joined in the order given, the members the
+ * request has; NULL when it has none.  KeyConditions counts only beside a
+ * KeyConditionExpression: DynamoDB accepts it with the other expressions.
+ */
+static char *
+WireJoinPresent(Jsonb *req, const char *const *members)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; members[i] != NULL; i++)
+	{
+		if (!WireHas(req, members[i]))
+			continue;
+		if (strcmp(members[i], "KeyConditions") == 0 &&
+			!WireHas(req, "KeyConditionExpression"))
+			continue;
+		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", members[i]);
+	}
+	return buf.len > 0 ? buf.data : NULL;
+}
+
+/*
+ * WireRefuseLegacy checks a request's legacy (non-expression) members:
+ * mixed with expression members they are DynamoDB's ValidationException,
+ * which it raises before anything else looks at the request beyond its
+ * TableName; alone they are refused as not implemented yet.  Both lists
+ * are in the order DynamoDB names them in its message.
+ */
+void
+WireRefuseLegacy(Jsonb *req, const char *const *legacy, const char *const *expressions)
+{
+	char	   *named = WireJoinPresent(req, legacy);
+	char	   *expr = named ? WireJoinPresent(req, expressions) : NULL;
+
+	if (expr != NULL)
+		KvValidationError("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {%s} Expression parameters: {%s}",
+						  named, expr);
+	WireRefuseMembers(req, legacy);
 }
 
 /* WireFind looks a member up; false when absent or JSON null. */
