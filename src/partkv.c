@@ -13,6 +13,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "catalog/tablecache.h"
 #include "common/serving.h"
 #include "stats/stats.h"
 #include "stream/handlers.h"
@@ -48,6 +49,7 @@ _PG_init(void)
 	if (IsBinaryUpgrade)
 		return;
 
+	KvTableCacheInit();			/* the table AM reads declared index keys */
 	KvStatsInit();				/* partkv.stats_*: partition counters in shared memory */
 	KvStreamInit();				/* partkv.stream_*: workers' shared state, launcher */
 	KvGsiPacingInit();			/* partkv.gsi_*: the GSI worker's pacing */

@@ -32,6 +32,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/rls.h"
@@ -300,6 +301,8 @@ UpdateTable(Jsonb *args, Oid caller, bool *isnull)
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
 	values[1] = CStringGetTextDatum(table);
 	values[2] = JsonbPGetDatum(set);
+	/* every backend's table cache holds the row (TTL, declared indexes) */
+	CacheInvalidateRelcacheByRelid(relid);
 	return KvRunAsOwner(sql.data, 3, types, values, isnull);
 }
 

@@ -29,6 +29,8 @@
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 
+#include "tablecache.h"
+
 PG_FUNCTION_INFO_V1(partkv_guard_ddl);
 
 /* what a relation is to partkv */
@@ -119,9 +121,7 @@ KvRelRoleOf(Oid relid, Oid *table)
 
 	nspname = get_namespace_name(nsp);
 	relname = get_rel_name(relid);
-	if (KvCatalogLookup("SELECT 1 FROM partkv.tables"
-						" WHERE schema_name = $1 AND table_name = $2",
-						nspname, relname) != NULL)
+	if (KvTableDeclaration(relid) != NULL)
 	{
 		*table = relid;
 		return KV_REL_TABLE;

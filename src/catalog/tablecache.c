@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
@@ -30,12 +31,14 @@
 #include "utils/partcache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "storage/lmgr.h"
 
 #include "../common/errors.h"
 #include "../common/safesql.h"
 #include "../storage/hashops.h"
+#include "../storage/indexkeys.h"
 #include "../storage/tableam.h"
 #include "lsimap.h"
 #include "tablecache.h"
@@ -67,18 +70,18 @@ KvInvalidateRelation(Datum arg, Oid relid)
 	{
 		hash_seq_init(&status, kv_tables);
 		while ((entry = hash_seq_search(&status)) != NULL)
-			entry->valid = false;
+			entry->valid = entry->row_valid = false;
 		return;
 	}
 	entry = hash_search(kv_tables, &relid, HASH_FIND, NULL);
 	if (entry != NULL)
-		entry->valid = false;
+		entry->valid = entry->row_valid = false;
 	owner = hash_search(kv_partition_owner, &relid, HASH_FIND, NULL);
 	if (owner != NULL)
 	{
 		entry = hash_search(kv_tables, &owner->parent, HASH_FIND, NULL);
 		if (entry != NULL)
-			entry->valid = false;
+			entry->valid = entry->row_valid = false;
 	}
 }
 
@@ -144,43 +147,88 @@ KvResolveRelid(const char *name)
 	return RelnameGetRelid(name);
 }
 
+/* KvProjectionOf reads a ProjectionType (ALL when absent). */
+static KvProjectionType
+KvProjectionOf(const char *projection)
+{
+	if (projection != NULL && strcmp(projection, "KEYS_ONLY") == 0)
+		return KV_PROJECT_KEYS_ONLY;
+	if (projection != NULL && strcmp(projection, "INCLUDE") == 0)
+		return KV_PROJECT_INCLUDE;
+	return KV_PROJECT_ALL;
+}
+
+/*
+ * KvKeyAttrOf fills a key attribute from its name and declared type; false
+ * when there is no such key (NULL name).  An attribute without a
+ * definition gets type KV_TYPE_INVALID.
+ */
+static bool
+KvKeyAttrOf(KvKeyAttr *key, const char *name, const char *type)
+{
+	memset(key, 0, sizeof(*key));
+	if (name == NULL)
+		return false;
+	strlcpy(key->name, name, sizeof(key->name));
+	key->type = type ? KvKeyTypeFromName(type) : KV_TYPE_INVALID;
+	return true;
+}
+
+/* KvIncludeOf copies a NonKeyAttributes array (column col, text[]) into cxt. */
+static char **
+KvIncludeOf(MemoryContext cxt, HeapTuple tup, TupleDesc desc, int col, int *ninclude)
+{
+	bool		isnull;
+	Datum		include = SPI_getbinval(tup, desc, col, &isnull);
+	Datum	   *elems;
+	int			nelems;
+	char	  **result;
+
+	*ninclude = 0;
+	if (isnull)
+		return NULL;
+	deconstruct_array(DatumGetArrayTypeP(include), TEXTOID, -1, false,
+					  TYPALIGN_INT, &elems, NULL, &nelems);
+	result = MemoryContextAllocZero(cxt, sizeof(char *) * Max(nelems, 1));
+	for (int e = 0; e < nelems; e++)
+		result[e] = MemoryContextStrdup(cxt, TextDatumGetCString(elems[e]));
+	*ninclude = nelems;
+	return result;
+}
+
 /*
  * KvLoadIndexes reads the secondary indexes a kv table declares (inside
- * KvLoadCatalogRow's SPI connection): for each LSI its name, sort key and
- * projection; for each GSI its name.  They are kept in entry->index_cxt,
- * so reading an index costs no catalog query per call.
+ * KvLoadCatalogRow's SPI connection): for each LSI and GSI its name, key
+ * attributes with their declared types, and projection.  They are kept in
+ * entry->row_cxt, so reading an index costs no catalog query per call.
  */
 static void
 KvLoadIndexes(KvTable *entry, Datum *args)
 {
 	Oid			argtypes[2] = {NAMEOID, TEXTOID};
-	MemoryContext cxt;
+	MemoryContext cxt = entry->row_cxt;
 	uint64		n;
 
-	if (entry->index_cxt != NULL)
-		MemoryContextDelete(entry->index_cxt);
-	entry->index_cxt = NULL;
-	entry->nlocal = 0;
-	entry->local = NULL;
-	entry->nglobal = 0;
-	entry->global_names = NULL;
-
-	if (SPI_execute_with_args("SELECT x.kind, x.name, x.attr, "
+	if (SPI_execute_with_args("SELECT x.kind, x.name, x.attr0, "
 							  "       (SELECT d->>'AttributeType' "
 							  "          FROM pg_catalog.jsonb_array_elements(t.attribute_definitions) d "
-							  "         WHERE d->>'AttributeName' = x.attr), "
+							  "         WHERE d->>'AttributeName' = x.attr0 LIMIT 1), "
+							  "       x.attr1, "
+							  "       (SELECT d->>'AttributeType' "
+							  "          FROM pg_catalog.jsonb_array_elements(t.attribute_definitions) d "
+							  "         WHERE d->>'AttributeName' = x.attr1 LIMIT 1), "
 							  "       x.projection, x.include "
 							  "  FROM partkv.tables t, LATERAL ("
-							  "    SELECT 'L'::text AS kind, o AS ord, i->>'IndexName' AS name, "
-							  "           i->'KeySchema'->1->>'AttributeName' AS attr, "
+							  "    SELECT k.kind, o AS ord, i->>'IndexName' AS name, "
+							  "           i->'KeySchema'->0->>'AttributeName' AS attr0, "
+							  "           i->'KeySchema'->1->>'AttributeName' AS attr1, "
 							  "           i->'Projection'->>'ProjectionType' AS projection, "
 							  "           ARRAY(SELECT pg_catalog.jsonb_array_elements_text("
 							  "                   CASE WHEN pg_catalog.jsonb_typeof(i->'Projection'->'NonKeyAttributes') = 'array' "
 							  "                        THEN i->'Projection'->'NonKeyAttributes' ELSE '[]' END)) AS include "
-							  "      FROM pg_catalog.jsonb_array_elements(t.local_indexes) WITH ORDINALITY AS l(i, o) "
-							  "    UNION ALL "
-							  "    SELECT 'G', o, i->>'IndexName', NULL, NULL, NULL "
-							  "      FROM pg_catalog.jsonb_array_elements(t.global_indexes) WITH ORDINALITY AS g(i, o)) x "
+							  "      FROM (VALUES ('L'::text, t.local_indexes), ('G', t.global_indexes)) k(kind, indexes), "
+							  "           pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(k.indexes) = 'array' "
+							  "                                                THEN k.indexes ELSE '[]' END) WITH ORDINALITY AS l(i, o)) x "
 							  " WHERE t.schema_name = $1 AND t.table_name = $2 "
 							  " ORDER BY x.kind DESC, x.ord",
 							  2, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
@@ -189,10 +237,8 @@ KvLoadIndexes(KvTable *entry, Datum *args)
 	if (n == 0)
 		return;
 
-	cxt = AllocSetContextCreate(CacheMemoryContext, "partkv table indexes",
-								ALLOCSET_SMALL_SIZES);
-	entry->index_cxt = cxt;
 	entry->local = MemoryContextAllocZero(cxt, sizeof(KvLocalIndex) * KV_MAX_LOCAL_INDEXES);
+	entry->global = MemoryContextAllocZero(cxt, sizeof(KvGlobalIndex) * n);
 	entry->global_names = MemoryContextAllocZero(cxt, sizeof(char *) * n);
 	for (uint64 i = 0; i < n; i++)
 	{
@@ -200,48 +246,63 @@ KvLoadIndexes(KvTable *entry, Datum *args)
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		char	   *kind = SPI_getvalue(tup, desc, 1);
 		char	   *name = SPI_getvalue(tup, desc, 2);
+		char	   *lsikey = SPI_getvalue(tup, desc, 5);
+		KvProjectionType projection = KvProjectionOf(SPI_getvalue(tup, desc, 7));
+
+		name = MemoryContextStrdup(cxt, name ? name : "");
 
 		if (kind[0] == 'G')
 		{
-			entry->global_names[entry->nglobal++] = MemoryContextStrdup(cxt, name);
+			KvGlobalIndex *gsi = &entry->global[entry->nglobal];
+
+			gsi->name = name;
+			(void) KvKeyAttrOf(&gsi->pk, SPI_getvalue(tup, desc, 3), SPI_getvalue(tup, desc, 4));
+			gsi->has_sk = KvKeyAttrOf(&gsi->sk, SPI_getvalue(tup, desc, 5),
+									  SPI_getvalue(tup, desc, 6));
+			gsi->projection = projection;
+			if (projection == KV_PROJECT_INCLUDE)
+				gsi->include = KvIncludeOf(cxt, tup, desc, 8, &gsi->ninclude);
+			entry->global_names[entry->nglobal++] = name;
 		}
 		else if (entry->nlocal < KV_MAX_LOCAL_INDEXES)
 		{
 			KvLocalIndex *lsi = &entry->local[entry->nlocal++];
-			char	   *attr = SPI_getvalue(tup, desc, 3);
-			char	   *type = SPI_getvalue(tup, desc, 4);
-			char	   *projection = SPI_getvalue(tup, desc, 5);
-			bool		isnull;
-			Datum		include = SPI_getbinval(tup, desc, 6, &isnull);
 
-			lsi->name = MemoryContextStrdup(cxt, name);
-			strlcpy(lsi->key.name, attr ? attr : "", sizeof(lsi->key.name));
-			lsi->key.type = type ? KvKeyTypeFromName(type) : KV_TYPE_INVALID;
-			if (projection != NULL && strcmp(projection, "KEYS_ONLY") == 0)
-				lsi->projection = KV_PROJECT_KEYS_ONLY;
-			else if (projection != NULL && strcmp(projection, "INCLUDE") == 0)
-				lsi->projection = KV_PROJECT_INCLUDE;
-			else
-				lsi->projection = KV_PROJECT_ALL;
-			if (!isnull)
-			{
-				Datum	   *elems;
-				int			nelems;
-
-				deconstruct_array(DatumGetArrayTypeP(include), TEXTOID, -1, false,
-								  TYPALIGN_INT, &elems, NULL, &nelems);
-				lsi->include = MemoryContextAllocZero(cxt, sizeof(char *) * Max(nelems, 1));
-				for (int e = 0; e < nelems; e++)
-					lsi->include[e] = MemoryContextStrdup(cxt, TextDatumGetCString(elems[e]));
-				lsi->ninclude = nelems;
-			}
+			lsi->name = name;
+			(void) KvKeyAttrOf(&lsi->key, lsikey ? lsikey : "",
+							   SPI_getvalue(tup, desc, 6));
+			lsi->projection = projection;
+			lsi->include = KvIncludeOf(cxt, tup, desc, 8, &lsi->ninclude);
 		}
 	}
 }
 
+/* KvForgetRow frees what a cache entry holds of its catalog row. */
+static void
+KvForgetRow(KvTable *entry)
+{
+	/*
+	 * The table AM's write path may reload a row while an item function
+	 * still reads the old one: that goes at the end of the transaction.
+	 */
+	if (entry->row_cxt != NULL && IsTransactionState())
+		MemoryContextSetParent(entry->row_cxt, TopTransactionContext);
+	else if (entry->row_cxt != NULL)
+		MemoryContextDelete(entry->row_cxt);
+	entry->row_cxt = NULL;
+	entry->row_valid = false;
+	entry->ttl_attribute = NULL;
+	entry->nlocal = 0;
+	entry->local = NULL;
+	entry->nglobal = 0;
+	entry->global = NULL;
+	entry->global_names = NULL;
+}
+
 /*
- * KvLoadCatalogRow reads the key schema of a kv table from partkv.tables;
- * false when the relation is not a kv table.
+ * KvLoadCatalogRow reads the catalog row of a kv table from partkv.tables:
+ * key schema, TTL attribute and declared indexes; false when the relation
+ * is not a kv table.  The one reader of partkv.tables rows in C.
  */
 static bool
 KvLoadCatalogRow(KvTable *entry, Oid relid)
@@ -249,10 +310,12 @@ KvLoadCatalogRow(KvTable *entry, Oid relid)
 	Oid			argtypes[2] = {NAMEOID, TEXTOID};
 	Datum		args[2];
 	bool		found = false;
+	bool		pushed = false;
 	char	   *relname = get_rel_name(relid);
 	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
 	KvSqlScope	scope;
 
+	KvForgetRow(entry);
 	if (relname == NULL || nspname == NULL)
 		return false;
 
@@ -260,8 +323,16 @@ KvLoadCatalogRow(KvTable *entry, Oid relid)
 	args[1] = CStringGetTextDatum(relname);
 
 	SPI_connect();
+	/* the table AM's write path and event triggers may have none */
+	if (!ActiveSnapshotSet())
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed = true;
+	}
 	KvSqlBegin(&scope, InvalidOid);
-	if (SPI_execute_with_args("SELECT partition_key, partition_key_type, sort_key, sort_key_type "
+	if (SPI_execute_with_args("SELECT partition_key, partition_key_type, sort_key, sort_key_type, "
+							  "       CASE WHEN time_to_live @> '{\"Enabled\": true}' "
+							  "            THEN time_to_live->>'AttributeName' END "
 							  "FROM partkv.tables WHERE schema_name = $1 AND table_name = $2",
 							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read partkv.tables");
@@ -270,6 +341,7 @@ KvLoadCatalogRow(KvTable *entry, Oid relid)
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		char	   *sk = SPI_getvalue(tup, desc, 3);
+		char	   *ttl = SPI_getvalue(tup, desc, 5);
 
 		found = true;
 		strlcpy(entry->schema_name, nspname, NAMEDATALEN);
@@ -283,9 +355,15 @@ KvLoadCatalogRow(KvTable *entry, Oid relid)
 			entry->key.keys[1].type = KvKeyTypeFromName(SPI_getvalue(tup, desc, 4));
 			entry->key.nkeys = 2;
 		}
+		entry->row_cxt = AllocSetContextCreate(CacheMemoryContext, "partkv table row",
+											   ALLOCSET_SMALL_SIZES);
+		if (ttl != NULL)
+			entry->ttl_attribute = MemoryContextStrdup(entry->row_cxt, ttl);
 		KvLoadIndexes(entry, args);
 	}
 	KvSqlEnd(&scope);
+	if (pushed)
+		PopActiveSnapshot();
 	SPI_finish();
 	return found;
 }
@@ -466,9 +544,42 @@ KvForgetTable(KvTable *entry)
 
 	if (entry->by_remainder != NULL)
 		pfree(entry->by_remainder);
-	if (entry->index_cxt != NULL)
-		MemoryContextDelete(entry->index_cxt);
+	KvForgetRow(entry);
 	hash_search(kv_tables, &relid, HASH_REMOVE, NULL);
+}
+
+/*
+ * KvTableEntry returns the cache entry of relid with its catalog row
+ * loaded (when stale); NULL, and no entry, when partkv.tables has no row
+ * for it.
+ */
+static KvTable *
+KvTableEntry(Oid relid)
+{
+	KvTable    *entry;
+	bool		found;
+
+	KvInitCache();
+	entry = hash_search(kv_tables, &relid, HASH_ENTER, &found);
+	if (!found)
+	{
+		entry->by_remainder = NULL;
+		entry->row_cxt = NULL;
+		entry->valid = false;
+		KvForgetRow(entry);
+	}
+	if (entry->row_valid)
+		return entry;
+	entry->valid = false;
+	if (!KvLoadCatalogRow(entry, relid))
+	{
+		KvForgetTable(entry);
+		return NULL;
+	}
+	for (int k = 0; k < entry->key.nkeys; k++)
+		entry->key_typid[k] = KvKeyTypeOid(entry->key.keys[k].type);
+	entry->row_valid = true;
+	return entry;
 }
 
 /*
@@ -481,28 +592,13 @@ static KvTable *
 KvTableOf(Oid relid, const char **why)
 {
 	KvTable    *entry;
-	bool		found;
 	Relation	parent;
 
-	KvInitCache();
 	*why = NULL;
-	entry = hash_search(kv_tables, &relid, HASH_ENTER, &found);
-	if (!found)
-	{
-		entry->by_remainder = NULL;
-		entry->index_cxt = NULL;
-		entry->valid = false;
-	}
-	if (entry->valid)
+	entry = KvTableEntry(relid);
+	if (entry == NULL || entry->valid)
 		return entry;
 
-	if (!KvLoadCatalogRow(entry, relid))
-	{
-		KvForgetTable(entry);
-		return NULL;
-	}
-	for (int k = 0; k < entry->key.nkeys; k++)
-		entry->key_typid[k] = KvKeyTypeOid(entry->key.keys[k].type);
 	parent = table_open(relid, AccessShareLock);
 	*why = KvRelationMismatch(entry, parent);
 	if (*why == NULL)
@@ -515,6 +611,77 @@ KvTableOf(Oid relid, const char **why)
 	}
 	entry->valid = true;
 	return entry;
+}
+
+const KvTable *
+KvTableDeclaration(Oid relid)
+{
+	return KvTableEntry(relid);
+}
+
+/*
+ * KvDeclaredIndexKeys is the table AM's kv_declared_index_keys_hook: the
+ * index keys the kv table of partition part declares, from its cached
+ * catalog row.  None during binary upgrade, or while partkv's catalog is
+ * absent (pg_restore).
+ */
+static int
+KvDeclaredIndexKeys(Relation part, KvDeclaredIndexKey **keys)
+{
+	Oid			nsp;
+	Oid			parent;
+	const KvTable *table;
+	KvDeclaredIndexKey *k;
+	KvPartitionOwner *owner;
+	int			n = 0;
+
+	*keys = NULL;
+	if (IsBinaryUpgrade)
+		return 0;
+	nsp = get_namespace_oid("partkv", true);
+	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("tables", nsp)))
+		return 0;
+	parent = part->rd_rel->relispartition ?
+		llast_oid(get_partition_ancestors(RelationGetRelid(part))) : RelationGetRelid(part);
+	table = KvTableEntry(parent);
+	if (table == NULL)
+		return 0;
+	/* an invalidation of the partition must reach the row too */
+	if (parent != RelationGetRelid(part))
+	{
+		owner = hash_search(kv_partition_owner, &part->rd_id, HASH_ENTER, NULL);
+		owner->parent = parent;
+	}
+
+	k = palloc0(sizeof(KvDeclaredIndexKey) * Max(table->nlocal + 2 * table->nglobal, 1));
+	for (int i = 0; i < table->nlocal; i++, n++)
+	{
+		k[n].attr = table->local[i].key;
+		k[n].index_name = pstrdup(table->local[i].name);
+	}
+	for (int i = 0; i < table->nglobal; i++)
+	{
+		const KvGlobalIndex *gsi = &table->global[i];
+
+		for (int c = 0; c < (gsi->has_sk ? 2 : 1); c++)
+		{
+			k[n].attr = c == 0 ? gsi->pk : gsi->sk;
+			if (k[n].attr.type == KV_TYPE_INVALID)
+				continue;
+			k[n].gsi = true;
+			k[n].hash = (c == 0);
+			k[n].index_name = pstrdup(gsi->name);
+			n++;
+		}
+	}
+	*keys = k;
+	return n;
+}
+
+void
+KvTableCacheInit(void)
+{
+	kv_declared_index_keys_hook = KvDeclaredIndexKeys;
 }
 
 /* KvLockRelid locks relid in lockmode; false when it was dropped meanwhile. */

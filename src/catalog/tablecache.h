@@ -37,10 +37,23 @@ typedef struct KvLocalIndex
 	char	  **include;
 } KvLocalIndex;
 
+/* a global secondary index, as declared in partkv.tables.global_indexes */
+typedef struct KvGlobalIndex
+{
+	char	   *name;			/* IndexName */
+	KvKeyAttr	pk;				/* its partition key (type INVALID: undefined) */
+	bool		has_sk;
+	KvKeyAttr	sk;				/* its sort key, when has_sk */
+	KvProjectionType projection;
+	int			ninclude;		/* NonKeyAttributes of INCLUDE */
+	char	  **include;
+} KvGlobalIndex;
+
 typedef struct KvTable
 {
 	Oid			relid;			/* the partitioned table; hash key */
-	bool		valid;
+	bool		valid;			/* all of it is loaded and checked */
+	bool		row_valid;		/* its catalog row (the declarations) is loaded */
 	char		schema_name[NAMEDATALEN];
 	char		table_name[NAMEDATALEN];
 	KvKeySchema key;
@@ -49,12 +62,17 @@ typedef struct KvTable
 	KvPartition *by_remainder;	/* greatest_modulus entries */
 	int			npartitions;
 
-	/* secondary indexes, allocated in index_cxt (NULL when there are none) */
-	MemoryContext index_cxt;
+	/*
+	 * what the catalog row declares beyond the key schema, allocated in
+	 * row_cxt
+	 */
+	MemoryContext row_cxt;
+	char	   *ttl_attribute;	/* NULL unless TTL is enabled */
 	int			nlocal;
 	KvLocalIndex *local;
 	int			nglobal;
-	char	  **global_names;	/* IndexNames of the declared GSIs */
+	KvGlobalIndex *global;
+	char	  **global_names;	/* global[i].name */
 } KvTable;
 
 /*
@@ -65,6 +83,24 @@ typedef struct KvTable
  * name, 42P01 not a kv table, 42501 privileges, 0A000 RLS.
  */
 extern KvTable *KvLookupTable(text *name, AclMode required, LOCKMODE lockmode);
+
+/*
+ * The declarations of the kv table relid as its catalog row states them:
+ * key schema, TTL attribute, local and global secondary indexes; NULL when
+ * partkv.tables has no row for it.  Unlike KvLookupTable this neither
+ * checks the relation nor loads its partitions (by_remainder may be NULL:
+ * never route through it), so it also serves while pg_restore is building
+ * the table.  The row is read once per relcache invalidation of the table;
+ * the result is valid until the next invalidation is processed (copy what
+ * outlives a lock or a catalog access).
+ */
+extern const KvTable *KvTableDeclaration(Oid relid);
+
+/*
+ * KvTableCacheInit registers the table cache's hooks in lower layers (the
+ * table AM's declared index keys): called from _PG_init.
+ */
+extern void KvTableCacheInit(void);
 
 /* the partition holding partition key value pk */
 extern const KvPartition *KvRoutePartition(const KvTable *table, Datum pk);

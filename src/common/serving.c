@@ -49,6 +49,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "jsonbuild.h"
 #include "serving.h"
 
 PG_FUNCTION_INFO_V1(partkv_serving);
@@ -565,19 +566,17 @@ KvServingFeatureArg(text *arg)
 static Datum
 KvServingJson(const KvServing *s)
 {
-	StringInfoData buf;
+	JsonbParseState *state = NULL;
+	JsonbValue *result;
 
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"Served\": false, \"Transient\": %s, \"Reason\": ",
-					 s->transient ? "true" : "false");
-	escape_json(&buf, s->reason);
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	KvPushBool(&state, "Served", false);
+	KvPushBool(&state, "Transient", s->transient);
+	KvPushString(&state, "Reason", s->reason);
 	if (s->hint != NULL)
-	{
-		appendStringInfoString(&buf, ", \"Hint\": ");
-		escape_json(&buf, s->hint);
-	}
-	appendStringInfoChar(&buf, '}');
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+		KvPushString(&state, "Hint", s->hint);
+	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(result));
 }
 
 /*

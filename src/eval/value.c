@@ -12,29 +12,15 @@
 
 #include "eval_int.h"
 
-/* KvTypedInner gives the inner value of a typed value ($B string, set array). */
+/*
+ * KvTypedInner gives the inner value of a typed value ($B string, set
+ * array): storage's KvTypedMember, which must find it.
+ */
 void
 KvTypedInner(const JsonbValue *v, KvType type, JsonbValue *inner)
 {
-	const char *name;
-
-	switch (type)
-	{
-		case KV_TYPE_B:
-			name = "$B";
-			break;
-		case KV_TYPE_SS:
-			name = "$SS";
-			break;
-		case KV_TYPE_NS:
-			name = "$NS";
-			break;
-		default:
-			name = "$BS";
-			break;
-	}
-	if (getKeyJsonValueFromContainer(v->val.binary.data, name, strlen(name), inner) == NULL)
-		elog(ERROR, "typed value without its %s member", name);
+	if (!KvTypedMember(v, inner))
+		elog(ERROR, "typed value of type %s without its member", KvTypeName(type));
 }
 
 /* KvDecodeBinary decodes a B value's base64 into bytes. */

@@ -273,7 +273,48 @@ KvGsiDescribe(const char *schema_name, const char *table_name,
 	return true;
 }
 
-/* KvGsiDescribeCatalog reads a GSI's definition and state from the catalog. */
+/*
+ * KvGsiDeclaration finds GSI index_name among those kv table
+ * schema_name.table_name declares (its cached catalog row); false when
+ * there is no such GSI or its keys have no declared types.
+ */
+static bool
+KvGsiDeclaration(const char *schema_name, const char *table_name,
+				 const char *index_name, KvGsiInfo *info)
+{
+	Oid			nsp = get_namespace_oid(schema_name, true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(table_name, nsp) : InvalidOid;
+	const KvTable *table = OidIsValid(relid) ? KvTableDeclaration(relid) : NULL;
+
+	for (int i = 0; table != NULL && i < table->nglobal; i++)
+	{
+		const KvGlobalIndex *gsi = &table->global[i];
+
+		if (strcmp(gsi->name, index_name) != 0)
+			continue;
+		if (gsi->pk.type == KV_TYPE_INVALID ||
+			(gsi->has_sk && gsi->sk.type == KV_TYPE_INVALID))
+			return false;
+		info->pk = gsi->pk;
+		info->has_sk = gsi->has_sk;
+		info->sk = gsi->sk;
+		info->projection = gsi->projection;
+		/* in the caller's context: the table cache may reload */
+		info->ninclude = gsi->ninclude;
+		info->include = NULL;	/* KvGsiCacheInvalidate frees a cached one */
+		if (gsi->ninclude > 0)
+			info->include = palloc(sizeof(char *) * gsi->ninclude);
+		for (int e = 0; e < gsi->ninclude; e++)
+			info->include[e] = pstrdup(gsi->include[e]);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * KvGsiDescribeCatalog reads a GSI's definition (the table cache) and
+ * state (partkv.gsi_indexes).
+ */
 static bool
 KvGsiDescribeCatalog(const char *schema_name, const char *table_name,
 					 const char *index_name, KvGsiInfo *info)
@@ -285,6 +326,8 @@ KvGsiDescribeCatalog(const char *schema_name, const char *table_name,
 	KvSqlScope	scope;
 
 	memset(info, 0, sizeof(*info));
+	if (!KvGsiDeclaration(schema_name, table_name, index_name, info))
+		return false;
 	args[0] = DirectFunctionCall1(namein, CStringGetDatum(schema_name));
 	args[1] = CStringGetTextDatum(table_name);
 	args[2] = CStringGetTextDatum(index_name);
@@ -298,20 +341,9 @@ KvGsiDescribeCatalog(const char *schema_name, const char *table_name,
 	/* storage that is not a partitioned table is no GSI's: the index is missing */
 	if (SPI_execute_with_args("SELECT g.status, (SELECT c.oid FROM pg_catalog.pg_class c "
 							  "        WHERE c.oid = pg_catalog.to_regclass(pg_catalog.format('%I.%I', g.schema_name, g.storage_name)) "
-							  "          AND c.relkind = 'p'), "
-							  "       i->'KeySchema'->0->>'AttributeName', "
-							  "       (SELECT d->>'AttributeType' FROM pg_catalog.jsonb_array_elements(t.attribute_definitions) d "
-							  "         WHERE d->>'AttributeName' = i->'KeySchema'->0->>'AttributeName'), "
-							  "       i->'KeySchema'->1->>'AttributeName', "
-							  "       (SELECT d->>'AttributeType' FROM pg_catalog.jsonb_array_elements(t.attribute_definitions) d "
-							  "         WHERE d->>'AttributeName' = i->'KeySchema'->1->>'AttributeName'), "
-							  "       i->'Projection'->>'ProjectionType', "
-							  "       ARRAY(SELECT pg_catalog.jsonb_array_elements_text(i->'Projection'->'NonKeyAttributes')) "
-							  "  FROM partkv.tables t "
-							  "  JOIN partkv.gsi_indexes g ON g.schema_name = t.schema_name AND g.table_name = t.table_name, "
-							  "       pg_catalog.jsonb_array_elements(t.global_indexes) i "
-							  " WHERE t.schema_name = $1 AND t.table_name = $2 AND g.index_name = $3 "
-							  "   AND i->>'IndexName' = g.index_name",
+							  "          AND c.relkind = 'p') "
+							  "  FROM partkv.gsi_indexes g "
+							  " WHERE g.schema_name = $1 AND g.table_name = $2 AND g.index_name = $3",
 							  3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read partkv.gsi_indexes");
 	KvSqlEnd(&scope);
@@ -321,48 +353,12 @@ KvGsiDescribeCatalog(const char *schema_name, const char *table_name,
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
 		Datum		storage = SPI_getbinval(tup, desc, 2, &isnull);
-		char	   *pk = SPI_getvalue(tup, desc, 3);
-		char	   *pktype = SPI_getvalue(tup, desc, 4);
-		char	   *sk = SPI_getvalue(tup, desc, 5);
-		char	   *sktype = SPI_getvalue(tup, desc, 6);
-		char	   *projection = SPI_getvalue(tup, desc, 7);
 
-		if (!isnull && pk != NULL && pktype != NULL && (sk == NULL || sktype != NULL))
+		if (!isnull)
 		{
 			found = true;
 			info->active = strcmp(SPI_getvalue(tup, desc, 1), "ACTIVE") == 0;
 			info->storage = DatumGetObjectId(storage);
-			strlcpy(info->pk.name, pk, sizeof(info->pk.name));
-			info->pk.type = KvKeyTypeFromName(pktype);
-			if (sk != NULL)
-			{
-				info->has_sk = true;
-				strlcpy(info->sk.name, sk, sizeof(info->sk.name));
-				info->sk.type = KvKeyTypeFromName(sktype);
-			}
-			if (projection != NULL && strcmp(projection, "KEYS_ONLY") == 0)
-				info->projection = KV_PROJECT_KEYS_ONLY;
-			else if (projection != NULL && strcmp(projection, "INCLUDE") == 0)
-			{
-				Datum		include = SPI_getbinval(tup, desc, 8, &isnull);
-				Datum	   *elems;
-				int			nelems;
-
-				info->projection = KV_PROJECT_INCLUDE;
-				deconstruct_array(DatumGetArrayTypeP(include), TEXTOID, -1, false,
-								  TYPALIGN_INT, &elems, NULL, &nelems);
-				/* in the caller's context: SPI's goes at SPI_finish */
-				info->include = SPI_palloc(sizeof(char *) * Max(nelems, 1));
-				for (int e = 0; e < nelems; e++)
-				{
-					char	   *name = TextDatumGetCString(elems[e]);
-
-					info->include[e] = strcpy(SPI_palloc(strlen(name) + 1), name);
-				}
-				info->ninclude = nelems;
-			}
-			else
-				info->projection = KV_PROJECT_ALL;
 		}
 	}
 	if (pushed)

@@ -33,11 +33,8 @@
 #include "postgres.h"
 
 #include "access/genam.h"
-#include "catalog/namespace.h"
-#include "catalog/partition.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
@@ -46,11 +43,11 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/snapmgr.h"
 
 #include "../common/errors.h"
-#include "../common/safesql.h"
 #include "indexkeys.h"
+
+KvDeclaredIndexKeysHook kv_declared_index_keys_hook = NULL;
 
 PG_FUNCTION_INFO_V1(partkv_key_text);
 PG_FUNCTION_INFO_V1(partkv_key_numeric);
@@ -58,8 +55,9 @@ PG_FUNCTION_INFO_V1(partkv_key_bytea);
 
 /*
  * One index key attribute of a kv partition: an LSI sort key (from the
- * partition's indexes) or a GSI key (from partkv.tables.global_indexes,
- * src/index/gsi.c), with the name of a GSI using it for error messages.
+ * partition's indexes) or a GSI key (declared in partkv.tables.global_indexes,
+ * through kv_declared_index_keys_hook), with the name of a GSI using it
+ * for error messages.
  */
 typedef struct KvIndexKey
 {
@@ -280,69 +278,40 @@ KvIndexColumnKey(Relation indexrel, int colno, KvKeyAttr *attr)
  * ----------------------------------------------------------------
  */
 
+/* KvDeclaredIndexKeysOf runs kv_declared_index_keys_hook (0 keys without it). */
+static int
+KvDeclaredIndexKeysOf(Relation rel, KvDeclaredIndexKey **keys)
+{
+	*keys = NULL;
+	if (kv_declared_index_keys_hook == NULL)
+		return 0;
+	return kv_declared_index_keys_hook(rel, keys);
+}
+
 /*
  * KvGsiIndexKeys appends the key attributes of the global secondary indexes
- * of rel's kv table (read from partkv.tables, only when a relcache entry's
- * cache is built) to found[], skipping attributes already there.  Nothing
- * during binary upgrade, or while partkv's catalog is absent (pg_restore).
+ * of rel's kv table (as its catalog row declares them, only when a relcache
+ * entry's cache is built) to found[], skipping attributes already there.
  */
 static void
 KvGsiIndexKeys(Relation rel, KvIndexKey **found, int *nfound, int *maxfound)
 {
-	Oid			relid = RelationGetRelid(rel);
-	Oid			nsp;
-	Oid			argtypes[2] = {NAMEOID, TEXTOID};
-	Datum		args[2];
-	char	   *nspname;
-	char	   *relname;
-	bool		pushed = false;
-	KvSqlScope	scope;
+	KvDeclaredIndexKey *declared;
+	int			ndeclared;
 
-	if (IsBinaryUpgrade || !rel->rd_rel->relispartition)
+	if (!rel->rd_rel->relispartition)
 		return;
-	nsp = get_namespace_oid("partkv", true);
-	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("tables", nsp)))
-		return;
-	relid = llast_oid(get_partition_ancestors(relid));
-	nspname = get_namespace_name(get_rel_namespace(relid));
-	relname = get_rel_name(relid);
-	if (nspname == NULL || relname == NULL)
-		return;
-	args[0] = DirectFunctionCall1(namein, CStringGetDatum(nspname));
-	args[1] = CStringGetTextDatum(relname);
-
-	SPI_connect();
-	if (!ActiveSnapshotSet())
+	ndeclared = KvDeclaredIndexKeysOf(rel, &declared);
+	for (int d = 0; d < ndeclared; d++)
 	{
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pushed = true;
-	}
-	KvSqlBegin(&scope, InvalidOid);
-	if (SPI_execute_with_args("SELECT k->>'AttributeName', d->>'AttributeType', k->>'KeyType', i->>'IndexName' "
-							  "FROM partkv.tables t, "
-							  "pg_catalog.jsonb_array_elements(t.global_indexes) WITH ORDINALITY AS g(i, o), "
-							  "pg_catalog.jsonb_array_elements(i->'KeySchema') k, "
-							  "pg_catalog.jsonb_array_elements(t.attribute_definitions) d "
-							  "WHERE t.schema_name = $1 AND t.table_name = $2 "
-							  "AND d->>'AttributeName' = k->>'AttributeName' ORDER BY g.o",
-							  2, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read partkv.tables");
-	KvSqlEnd(&scope);
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[r];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		char	   *name = SPI_getvalue(tup, desc, 1);
-		char	   *type = SPI_getvalue(tup, desc, 2);
-		char	   *keytype = SPI_getvalue(tup, desc, 3);
-		char	   *index_name = SPI_getvalue(tup, desc, 4);
+		const KvDeclaredIndexKey *key = &declared[d];
 		bool		dup = false;
 		KvIndexKey *k;
 
-		if (name == NULL || type == NULL || strlen(name) > KV_MAX_KEY_NAME_BYTES)
+		if (!key->gsi || strlen(key->attr.name) > KV_MAX_KEY_NAME_BYTES)
 			continue;
 		for (int i = 0; i < *nfound && !dup; i++)
-			dup = strcmp((*found)[i].attr.name, name) == 0;
+			dup = strcmp((*found)[i].attr.name, key->attr.name) == 0;
 		if (dup)
 			continue;
 		if (*nfound == *maxfound)
@@ -352,15 +321,11 @@ KvGsiIndexKeys(Relation rel, KvIndexKey **found, int *nfound, int *maxfound)
 		}
 		k = &(*found)[(*nfound)++];
 		memset(k, 0, sizeof(KvIndexKey));
-		strlcpy(k->attr.name, name, sizeof(k->attr.name));
-		k->attr.type = KvKeyTypeFromName(type);
+		k->attr = key->attr;
 		k->gsi = true;
-		k->hash = keytype != NULL && strcmp(keytype, "HASH") == 0;
-		strlcpy(k->index_name, index_name ? index_name : "", sizeof(k->index_name));
+		k->hash = key->hash;
+		strlcpy(k->index_name, key->index_name, sizeof(k->index_name));
 	}
-	if (pushed)
-		PopActiveSnapshot();
-	SPI_finish();
 }
 
 /*
@@ -431,60 +396,22 @@ KvIndexKeysOf(Relation rel)
 
 /*
  * KvLsiIndexName finds the IndexName of the LSI of rel's kv table whose
- * sort key is attr, for an error message; NULL when partkv.tables has no
+ * sort key is attr, for an error message; NULL when the catalog row has no
  * such index (e.g. pg_restore has not loaded the catalog rows yet).  Runs
  * only on the error path.
  */
 static char *
 KvLsiIndexName(Relation rel, const char *attr)
 {
-	MemoryContext caller = CurrentMemoryContext;
-	Oid			relid = RelationGetRelid(rel);
-	Oid			argtypes[3] = {NAMEOID, TEXTOID, TEXTOID};
-	Datum		args[3];
-	char	   *nspname;
-	char	   *relname;
-	char	   *result = NULL;
-	bool		pushed = false;
-	KvSqlScope	scope;
+	KvDeclaredIndexKey *declared;
+	int			ndeclared = KvDeclaredIndexKeysOf(rel, &declared);
 
-	if (IsBinaryUpgrade)
-		return NULL;
-	if (rel->rd_rel->relispartition)
-		relid = llast_oid(get_partition_ancestors(relid));
-	nspname = get_namespace_name(get_rel_namespace(relid));
-	relname = get_rel_name(relid);
-	if (nspname == NULL || relname == NULL)
-		return NULL;
-	args[0] = DirectFunctionCall1(namein, CStringGetDatum(nspname));	/* name is fixed-size */
-	args[1] = CStringGetTextDatum(relname);
-	args[2] = CStringGetTextDatum(attr);
-
-	SPI_connect();
-	if (!ActiveSnapshotSet())
+	for (int d = 0; d < ndeclared; d++)
 	{
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pushed = true;
+		if (!declared[d].gsi && strcmp(declared[d].attr.name, attr) == 0)
+			return declared[d].index_name;
 	}
-	KvSqlBegin(&scope, InvalidOid);
-	if (SPI_execute_with_args("SELECT i->>'IndexName' FROM partkv.tables t, "
-							  "pg_catalog.jsonb_array_elements(t.local_indexes) i "
-							  "WHERE t.schema_name = $1 AND t.table_name = $2 "
-							  "AND i->'KeySchema'->1->>'AttributeName' = $3 LIMIT 1",
-							  3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read partkv.tables");
-	KvSqlEnd(&scope);
-	if (SPI_processed == 1)
-	{
-		char	   *name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-		if (name != NULL)
-			result = MemoryContextStrdup(caller, name);
-	}
-	if (pushed)
-		PopActiveSnapshot();
-	SPI_finish();
-	return result;
+	return NULL;
 }
 
 /*

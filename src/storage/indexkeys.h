@@ -42,6 +42,28 @@ extern bool KvIndexKeyValue(Jsonb *item, const char *name, int len, KvType type,
 extern bool KvIndexColumnKey(Relation indexrel, int colno, KvKeyAttr *attr);
 
 /*
+ * An index key a kv table declares in partkv's catalog: an LSI sort key or
+ * a GSI key, with the name of the index it serves.
+ */
+typedef struct KvDeclaredIndexKey
+{
+	KvKeyAttr	attr;
+	bool		gsi;			/* a GSI key (else an LSI sort key) */
+	bool		hash;			/* a GSI partition key: 2048-byte limit */
+	char	   *index_name;		/* IndexName */
+} KvDeclaredIndexKey;
+
+/*
+ * The index keys the kv table of partition part declares, in
+ * CurrentMemoryContext: LSI sort keys, then each GSI's keys in declaration
+ * order.  partkv's catalog is the catalog layer's, above storage: it sets
+ * the hook at _PG_init.  Without it, or without a catalog row (pg_restore),
+ * there are none.
+ */
+typedef int (*KvDeclaredIndexKeysHook) (Relation part, KvDeclaredIndexKey **keys);
+extern PGDLLIMPORT KvDeclaredIndexKeysHook kv_declared_index_keys_hook;
+
+/*
  * Check the index key attributes of an item about to be written into rel
  * (a kv partition): an attribute an index of rel extracts must, when
  * present, be of the index key's type, non-empty and at most 1024 bytes.

@@ -66,6 +66,12 @@ typedef struct KvKeySchema
 /* "S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS" */
 extern const char *KvTypeName(KvType type);
 
+/*
+ * The member value of a typed value ({"$B": x} -> x, {"$SS": [...]} ->
+ * [...]) in any form of JsonbValue; false when v is not one.
+ */
+extern bool KvTypedMember(const JsonbValue *v, JsonbValue *inner);
+
 /* parse "S"/"N"/"B" (key types only); KV_TYPE_INVALID otherwise */
 extern KvType KvKeyTypeFromName(const char *name);
 

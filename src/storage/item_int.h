@@ -43,8 +43,6 @@ extern int	KvBase64Length(const char *text, int len);
  */
 extern KvType KvContainerType(JsonbContainer *c, JsonbValue *inner);
 
-/* itemtype.c: the member value of a typed value ({"$B": x} -> x) */
-extern bool KvTypedMember(const JsonbValue *v, JsonbValue *inner);
 
 /* itemcheck.c: length rule of an attribute (top_level) or map member name */
 extern void KvCheckAttributeName(int len, bool top_level);

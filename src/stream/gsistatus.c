@@ -16,9 +16,10 @@
 #include "miscadmin.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
+#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "../common/jsonbuild.h"
 #include "../common/serving.h"
 #include "workerstate.h"
 
@@ -41,14 +42,15 @@ Datum
 partkv_gsi_backlog(PG_FUNCTION_ARGS)
 {
 	KvStreamWorkerInfo info;
-	StringInfoData buf;
+	JsonbParseState *state = NULL;
+	JsonbValue *result;
 	XLogRecPtr	flush = GetFlushRecPtr(NULL);
 	int64		bytes;
 	double		seconds = 0;
 
 	KvServing	serving;
 
-	initStringInfo(&buf);
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	if (!KvGsiWorkerOf(MyDatabaseId, &info))
 	{
 		char		name[NAMEDATALEN];
@@ -57,10 +59,10 @@ partkv_gsi_backlog(PG_FUNCTION_ARGS)
 		KvGsiSlotName(MyDatabaseId, name);
 		confirmed = KvSlotConfirmedFlush(name);
 		if (XLogRecPtrIsInvalid(confirmed))
-			appendStringInfoString(&buf, "{\"WalBytes\": null, \"Seconds\": null");
+			KvPushNull(&state, "WalBytes");
 		else
-			appendStringInfo(&buf, "{\"WalBytes\": " INT64_FORMAT ", \"Seconds\": null",
-							 (int64) (flush > confirmed ? flush - confirmed : 0));
+			KvPushInt64(&state, "WalBytes", (int64) (flush > confirmed ? flush - confirmed : 0));
+		KvPushNull(&state, "Seconds");
 	}
 	else
 	{
@@ -85,20 +87,19 @@ partkv_gsi_backlog(PG_FUNCTION_ARGS)
 			if (since != 0)
 				seconds = Max(0, (double) (GetCurrentTimestamp() - since) / USECS_PER_SEC);
 		}
-		appendStringInfo(&buf, "{\"WalBytes\": " INT64_FORMAT ", \"Seconds\": %.3f, \"Yielding\": %s",
-						 bytes, seconds, info.yielding ? "true" : "false");
+		KvPushInt64(&state, "WalBytes", bytes);
+		KvPushNumberText(&state, "Seconds", psprintf("%.3f", seconds));
+		KvPushBool(&state, "Yielding", info.yielding);
 		if (info.applied_commit != 0)
-			appendStringInfo(&buf, ", \"LastApplied\": \"%s\"",
-							 timestamptz_to_str(info.applied_commit));
+			KvPushString(&state, "LastApplied", pstrdup(timestamptz_to_str(info.applied_commit)));
 	}
 	KvServingOf(MyDatabaseId, KV_FEATURE_GSI, &serving);
-	appendStringInfo(&buf, ", \"Served\": %s", serving.served ? "true" : "false");
+	KvPushBool(&state, "Served", serving.served);
 	if (!serving.served)
 	{
-		appendStringInfo(&buf, ", \"Transient\": %s, \"Reason\": ",
-						 serving.transient ? "true" : "false");
-		escape_json(&buf, serving.reason);
+		KvPushBool(&state, "Transient", serving.transient);
+		KvPushString(&state, "Reason", serving.reason);
 	}
-	appendStringInfoChar(&buf, '}');
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(result));
 }

@@ -25,6 +25,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "../common/jsonbuild.h"
 #include "../common/serving.h"
 #include "decoder.h"
 #include "streamapi.h"
@@ -177,15 +178,17 @@ Datum
 partkv_stream_worker_status(PG_FUNCTION_ARGS)
 {
 	KvStreamWorkerInfo info;
-	StringInfoData buf;
+	JsonbParseState *state = NULL;
+	JsonbValue *result;
 
 	if (!KvStreamWorkerOf(MyDatabaseId, &info))
 		PG_RETURN_NULL();
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"pid\": %d, \"reachedLsn\": \"%X/%X\", \"records\": " INT64_FORMAT,
-					 (int) info.pid, LSN_FORMAT_ARGS(info.reached), info.records);
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	KvPushInt64(&state, "pid", info.pid);
+	KvPushString(&state, "reachedLsn", psprintf("%X/%X", LSN_FORMAT_ARGS(info.reached)));
+	KvPushInt64(&state, "records", info.records);
 	if (info.last_batch != 0)
-		appendStringInfo(&buf, ", \"lastBatch\": \"%s\"", timestamptz_to_str(info.last_batch));
-	appendStringInfoChar(&buf, '}');
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+		KvPushString(&state, "lastBatch", pstrdup(timestamptz_to_str(info.last_batch)));
+	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(result));
 }

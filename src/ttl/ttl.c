@@ -284,28 +284,18 @@ KvTtlSweepBatch(KvTtlSweep *s, Oid relid, int limit, bool *more)
 }
 
 /*
- * KvTtlAttribute reads the TTL attribute of a kv table from the catalog
- * (NULL when TTL is disabled).  SPI is connected; the result lives in the
- * SPI procedure's context.
+ * KvTtlAttribute is the TTL attribute of kv table relid as its catalog row
+ * states it (NULL when TTL is disabled), copied: the sweep's catalog
+ * accesses may reload the table cache.
  */
 static char *
-KvTtlAttribute(const char *schema_name, const char *table_name)
+KvTtlAttribute(Oid relid)
 {
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		args[2];
-	int			ret;
+	const KvTable *table = KvTableDeclaration(relid);
 
-	args[0] = CStringGetTextDatum(schema_name);
-	args[1] = CStringGetTextDatum(table_name);
-	ret = SPI_execute_with_args("SELECT time_to_live->>'AttributeName' FROM partkv.tables"
-								" WHERE schema_name = $1::name AND table_name = $2"
-								"   AND time_to_live @> '{\"Enabled\": true}'",
-								2, argtypes, args, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "partkv TTL sweep: could not read the catalog: %d", ret);
-	if (SPI_processed == 0)
+	if (table == NULL || table->ttl_attribute == NULL)
 		return NULL;
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	return pstrdup(table->ttl_attribute);
 }
 
 /*
@@ -313,19 +303,19 @@ KvTtlAttribute(const char *schema_name, const char *table_name)
  * transaction, in batches of partkv.ttl_batch_size, at most max_batches of
  * them (0: until none is left).  The table is locked (RowExclusiveLock)
  * and SPI connected by the caller; the TTL attribute is read now, under
- * that lock, so a concurrent disable is either waited for or seen.
+ * that lock (which processes the invalidation a committed change of it
+ * sent), so a concurrent disable is either waited for or seen.
  * *more is set when the last batch was full.
  */
 static int64
-KvTtlSweepTable(Oid relid, const char *schema_name, const char *table_name,
-				TimestampTz now, int max_batches, bool *more)
+KvTtlSweepTable(Oid relid, TimestampTz now, int max_batches, bool *more)
 {
 	KvTtlSweep	s;
 	int64		total = 0;
 
 	*more = false;
 	memset(&s, 0, sizeof(s));
-	s.attribute = KvTtlAttribute(schema_name, table_name);
+	s.attribute = KvTtlAttribute(relid);
 	if (s.attribute == NULL)
 		return 0;
 	KvTtlBounds(now, &s.lo, &s.hi);
@@ -364,8 +354,7 @@ partkv_run_ttl_sweep(PG_FUNCTION_ARGS)
 
 		SPI_connect();
 		KvSqlBegin(&scope, InvalidOid);
-		total = KvTtlSweepTable(table->relid, table->schema_name, table->table_name,
-								now, 0, &more);
+		total = KvTtlSweepTable(table->relid, now, 0, &more);
 		KvSqlEnd(&scope);
 		SPI_finish();
 		PG_RETURN_INT64(total);
@@ -394,7 +383,7 @@ partkv_run_ttl_sweep(PG_FUNCTION_ARGS)
 			LockRelationOid(relid, RowExclusiveLock);
 			if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 				continue;		/* dropped meanwhile */
-			total += KvTtlSweepTable(relid, schema_name, table_name, now, 0, &more);
+			total += KvTtlSweepTable(relid, now, 0, &more);
 		}
 	}
 	KvSqlEnd(&scope);
@@ -523,8 +512,7 @@ KvTtlWorkerBatch(KvTtlTarget *t)
 		relid = RangeVarGetRelid(makeRangeVar(t->schema_name, t->table_name, -1),
 								 RowExclusiveLock, true);
 		if (OidIsValid(relid))
-			deleted = KvTtlSweepTable(relid, t->schema_name, t->table_name,
-									  GetCurrentTimestamp(), 1, &m);
+			deleted = KvTtlSweepTable(relid, GetCurrentTimestamp(), 1, &m);
 		more = m;
 		SPI_finish();
 		PopActiveSnapshot();
