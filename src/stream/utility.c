@@ -365,6 +365,17 @@ KvStreamProcessUtility(PlannedStmt *pstmt, const char *queryString,
 						if (strcmp(strVal(lfirst(lc)), "partkv") == 0)
 							dropping_ext = true;
 					}
+
+					/*
+					 * The workers read the catalogs DROP EXTENSION drops, in
+					 * transactions of their own: had they locks when the drop
+					 * came, the deadlock check could pick the user's command.
+					 * They stop first; once the drop commits, the stream
+					 * worker restarts, finds no extension and removes its slot
+					 * and origin.
+					 */
+					if (dropping_ext)
+						pause_db = MyDatabaseId;
 				}
 				break;
 			default:
