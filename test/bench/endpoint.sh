@@ -51,7 +51,12 @@ command -v wrk >/dev/null || die "wrk is missing (make deps installs it)"
 [ -x "$PG_BINDIR/partkv-server" ] || die "$PG_BINDIR/partkv-server is missing (make install)"
 
 if [ "$use_dynalite" = 1 ] && [ ! -f "$dynalite_dir/node_modules/dynalite/cli.js" ]; then
-	command -v npm >/dev/null || die "npm is missing (make deps installs it), or set BENCH_DYNALITE=0"
+	# npm from Debian unless some npm (e.g. NodeSource's nodejs, which
+	# conflicts with Debian's npm package) is there already
+	if ! command -v npm >/dev/null; then
+		PARTKV_EXTRA_PACKAGES=npm "$PARTKV_ROOT/test/install-deps.sh" ||
+			die "npm could not be installed: install it, or set BENCH_DYNALITE=0"
+	fi
 	note "installing dynalite@4.0.0 into $dynalite_dir"
 	mkdir -p "$dynalite_dir"
 	quietly "$out_dir/npm.log" npm install --prefix "$dynalite_dir" --no-audit --no-fund dynalite@4.0.0 ||
