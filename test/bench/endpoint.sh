@@ -296,6 +296,7 @@ if [ "$soak" -gt 0 ]; then
 	awk 'NR == 1 { first = $2 } NR == 2 { warm = $2 } { last = $2; if ($2 > max) max = $2 }
 		 END { printf "soak %d s: partkv-server RSS first %d kB, after 10 s %d kB, end %d kB, max %d kB (growth after warm-up %+d kB)\n",
 			   $1, first, warm, last, max, last - warm }' "$soak_log" | tee -a "$out_dir/endpoint.txt"
-	grep -h 'Requests/sec' "$out_dir/endpoint-soak-wrk.log" | awk '{ s += $2; n++ } END {
-		printf "soak: mean tps over %d wrk runs: %.0f\n", n, s / n }' | tee -a "$out_dir/endpoint.txt"
+	awk '/requests in/ { r += $1 } /Requests\/sec/ { s += $2; n++ } /Non-2xx/ { e += $NF } END {
+		printf "soak: %d requests, %d error responses, mean tps over %d wrk runs: %.0f\n", r, e, n, s / n }' \
+		"$out_dir/endpoint-soak-wrk.log" | tee -a "$out_dir/endpoint.txt"
 fi
