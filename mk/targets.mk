@@ -7,8 +7,11 @@
 #   make test       install deps, build, install, run every suite
 #                   (regress, isolation, TAP, fuzz-check); last line of
 #                   output: "N passed, N failed"
-#   make bench      pgbench: partkv vs plain PostgreSQL (BENCH_SECONDS=30);
+#   make bench      pgbench: partkv vs plain PostgreSQL (BENCH_SECONDS=30),
+#                   then the endpoint: partkv-server vs pgbench vs dynalite
+#                   (BENCH_ENDPOINT_SECONDS=20; BENCH_ENDPOINT=0 skips it);
 #                   see docs/BENCHMARKS.md
+#   make bench-endpoint  only the endpoint workloads
 #   make deps       only install the missing Debian packages
 #   make format     reformat src/ C files with clang-format (.clang-format,
 #                   pgindent's layout as near as clang-format comes to it);
@@ -22,7 +25,7 @@
 
 PARTKV_SCRIPTS := $(dir $(lastword $(MAKEFILE_LIST)))../test
 
-.PHONY: run stop run-reset test bench deps format format-check compile-commands
+.PHONY: run stop run-reset test bench bench-endpoint deps format format-check compile-commands
 
 run:
 	@$(PARTKV_SCRIPTS)/install-deps.sh
@@ -42,6 +45,12 @@ bench:
 	@$(PARTKV_SCRIPTS)/install-deps.sh
 	@bash -c '. $(PARTKV_SCRIPTS)/scripts/common.sh && build_and_install'
 	@$(PARTKV_SCRIPTS)/bench/bench.sh
+	@if [ "$${BENCH_ENDPOINT:-1}" != 0 ]; then $(PARTKV_SCRIPTS)/bench/endpoint.sh; fi
+
+bench-endpoint:
+	@$(PARTKV_SCRIPTS)/install-deps.sh
+	@bash -c '. $(PARTKV_SCRIPTS)/scripts/common.sh && build_and_install'
+	@$(PARTKV_SCRIPTS)/bench/endpoint.sh
 
 deps:
 	@$(PARTKV_SCRIPTS)/install-deps.sh

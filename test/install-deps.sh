@@ -30,6 +30,7 @@ packages=(
 	libpq-dev         # partkv-server: the database
 	awscli            # partkv-server's tests: a real client
 	python3-boto3     # partkv-server's tests: a real SDK
+	wrk               # make bench: the endpoint's load generator
 )
 # shellcheck disable=SC2206 # word splitting intended
 packages+=(${PARTKV_EXTRA_PACKAGES:-})
