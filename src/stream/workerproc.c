@@ -39,6 +39,14 @@ char		kv_my_dbname[NAMEDATALEN];
 static void
 KvWorkerShmemExit(int code, Datum arg)
 {
+	/*
+	 * A database command that paused us (DROP DATABASE) goes on once our
+	 * place is clear, and refuses to run while our slot is active: release
+	 * it first.  PostgreSQL's own release (ReplicationSlotShmemExit) would
+	 * come only after this callback.
+	 */
+	if (MyReplicationSlot != NULL)
+		ReplicationSlotRelease();
 	SpinLockAcquire(&kv_shared->mutex);
 	if (kv_me->pid == MyProcPid)
 	{
