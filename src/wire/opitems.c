@@ -66,22 +66,26 @@ WireWriteResponse(Datum result, bool isnull)
 	return WireResponseToTyped(DatumGetJsonbP(result));
 }
 
-Jsonb *
-WirePutItem(Jsonb *req)
+/*
+ * WireConditionalWrite: PutItem and DeleteItem take the same arguments but
+ * for their item or key (member), and answer alike.
+ */
+static Jsonb *
+WireConditionalWrite(Jsonb *req, const char *member, PGFunction fn)
 {
 	WireItemArgs a;
 	Datum		args[8];
 	bool		nulls[8];
 	bool		isnull;
 	Datum		result;
-	Jsonb	   *item;
+	Jsonb	   *target;
 	char	   *condition;
 
 	WireReadItemArgs(req, &a, write_legacy, write_expr);
-	item = WireObject(a.plain, "Item");
+	target = WireObject(a.plain, member);
 	condition = WireString(req, "ConditionExpression");
 	ARG_TEXT(0, a.table);
-	ARG_JSONB(1, item);
+	ARG_JSONB(1, target);
 	ARG_TEXT(2, condition);
 	ARG_JSONB(3, a.values);
 	ARG_JSONB(4, a.names);
@@ -89,35 +93,20 @@ WirePutItem(Jsonb *req)
 	ARG_TEXT(6, a.on_failure);
 	ARG_TEXT(7, a.capacity);
 	/* the call first: it sets isnull */
-	result = WireCallC(partkv_put_item, 8, args, nulls, &isnull);
+	result = WireCallC(fn, 8, args, nulls, &isnull);
 	return WireWriteResponse(result, isnull);
+}
+
+Jsonb *
+WirePutItem(Jsonb *req)
+{
+	return WireConditionalWrite(req, "Item", partkv_put_item);
 }
 
 Jsonb *
 WireDeleteItem(Jsonb *req)
 {
-	WireItemArgs a;
-	Datum		args[8];
-	bool		nulls[8];
-	bool		isnull;
-	Datum		result;
-	Jsonb	   *key;
-	char	   *condition;
-
-	WireReadItemArgs(req, &a, write_legacy, write_expr);
-	key = WireObject(a.plain, "Key");
-	condition = WireString(req, "ConditionExpression");
-	ARG_TEXT(0, a.table);
-	ARG_JSONB(1, key);
-	ARG_TEXT(2, condition);
-	ARG_JSONB(3, a.values);
-	ARG_JSONB(4, a.names);
-	ARG_TEXT(5, a.return_values);
-	ARG_TEXT(6, a.on_failure);
-	ARG_TEXT(7, a.capacity);
-	/* the call first: it sets isnull */
-	result = WireCallC(partkv_delete_item, 8, args, nulls, &isnull);
-	return WireWriteResponse(result, isnull);
+	return WireConditionalWrite(req, "Key", partkv_delete_item);
 }
 
 Jsonb *
