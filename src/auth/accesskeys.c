@@ -22,6 +22,7 @@
 #include "catalog/pg_class.h"
 
 #include "../common/partkv.h"
+#include "../common/safesql.h"
 
 /* AWS's access key ids are "AKIA" and 16 characters of base32 */
 #define KEY_ID_PREFIX "AKIA"
@@ -52,48 +53,29 @@ RandomText(char *out, int len, const char *alphabet, int alphabet_size)
 	explicit_bzero(buf, sizeof(buf));
 }
 
-/* KeysOwner: the role that owns partkv_internal.access_keys (the extension's owner). */
-static Oid
-KeysOwner(void)
-{
-	Oid			relid = get_relname_relid("access_keys", get_namespace_oid(PARTKV_INTERNAL_SCHEMA, false));
-	HeapTuple	tuple;
-	Oid			owner;
-
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "partkv_internal.access_keys is missing");
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
-}
-
 /*
- * RunAsKeysOwner runs a fixed statement on partkv_internal.access_keys with its
- * owner's rights (ordinary roles have none on it: the secrets must stay
- * unreadable) and search_path pg_catalog, pg_temp; the caller is inside
- * SPI.  The caller's checks come first, with the caller's identity: a
- * SECURITY DEFINER function could not see who called it.  An error restores
+ * RunAsKeysOwner runs a fixed statement on partkv_internal.access_keys with
+ * its owner's rights (ordinary roles have none on it: the secrets must stay
+ * unreadable) and the safe search_path; the caller is inside SPI.  The
+ * caller's checks come first, with the caller's identity: a SECURITY
+ * DEFINER function could not see who called it.  An error restores
  * identity and settings through the (sub)transaction's abort.
  */
 static void
 RunAsKeysOwner(const char *sql, int nargs, Oid *types, Datum *values)
 {
-	Oid			save_userid;
-	int			save_sec;
-	int			save_nestlevel;
+	Oid			relid = get_relname_relid("access_keys",
+										  get_namespace_oid(PARTKV_INTERNAL_SCHEMA, false));
+	KvSqlScope	scope;
 	int			rc;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(KeysOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	if (!OidIsValid(relid))
+		elog(ERROR, "partkv_internal.access_keys is missing");
+	KvSqlBegin(&scope, KvRelationOwner(relid));
 	rc = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
 	if (rc < 0)
 		elog(ERROR, "partkv access keys: statement failed: %s", SPI_result_code_string(rc));
-	AtEOXact_GUC(true, save_nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec);
+	KvSqlEnd(&scope);
 }
 
 PG_FUNCTION_INFO_V1(partkv_create_access_key);

@@ -39,6 +39,7 @@
 #include "utils/syscache.h"
 
 #include "../common/errors.h"
+#include "../common/safesql.h"
 
 
 /* BadArgument reports a malformed request to catalog_write. */
@@ -164,15 +165,10 @@ static Oid
 KvExtensionOwner(void)
 {
 	Oid			relid = get_relname_relid("tables", get_namespace_oid("partkv", false));
-	HeapTuple	tuple;
-	Oid			owner;
 
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tuple))
+	if (!OidIsValid(relid))
 		elog(ERROR, "partkv catalog_write: partkv.tables is missing");
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
+	return KvRelationOwner(relid);
 }
 
 /*
